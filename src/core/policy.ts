@@ -1,0 +1,254 @@
+import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import { dnsLabelProblem, suggest } from './names.js';
+
+export interface Rule {
+  resource: string;
+  verbs: string[];
+  /** A namespace name or `*`; omitted means every namespace. */
+  namespace?: string;
+}
+
+export interface PolicyDocument {
+  name: string;
+  description: string;
+  rules: Rule[];
+}
+
+export const VERBS = ['get', 'list', 'watch', 'create', 'update', 'delete', 'scale', 'exec', 'bind', 'escalate'] as const;
+export const WORKLOAD_RESOURCES = ['services', 'instances', 'logs', 'exec', 'configmaps', 'secrets', 'namespaces', 'health'] as const;
+export const ADMIN_RESOURCES = ['users', 'serviceaccounts', 'policies', 'tokens', 'registries', 'audit'] as const;
+
+const VERB_SET: ReadonlySet<string> = new Set(VERBS);
+const ADMIN_SET: ReadonlySet<string> = new Set(ADMIN_RESOURCES);
+const RESOURCE_SET: ReadonlySet<string> = new Set([...WORKLOAD_RESOURCES, ...ADMIN_RESOURCES]);
+
+export const isAdminResource = (resource: string) => ADMIN_SET.has(resource);
+export const isKnownResource = (resource: string) => RESOURCE_SET.has(resource);
+export const isKnownVerb = (verb: string) => VERB_SET.has(verb);
+
+/** Fields a policy document may carry; read-only ones are accepted so `get -o yaml | apply` round-trips. */
+const POLICY_FIELDS = ['name', 'description', 'rules'];
+const READ_ONLY_POLICY_FIELDS = ['builtin', 'createdAt', 'updatedAt'];
+const RULE_FIELDS = ['resource', 'verbs', 'namespace'];
+
+export interface LintIssue {
+  line?: number;
+  column?: number;
+  /** Where in the document, e.g. `rules[1].verbs[0]`. */
+  path: string;
+  message: string;
+}
+
+export interface LintResult {
+  valid: boolean;
+  errors: LintIssue[];
+  warnings: LintIssue[];
+  /** The normalised policy, when valid. */
+  policy?: PolicyDocument;
+}
+
+type PathPart = string | number;
+type Locate = (path: PathPart[]) => { line: number; column: number } | undefined;
+
+const pathText = (path: PathPart[]) =>
+  path.reduce<string>((s, p) => (typeof p === 'number' ? `${s}[${p}]` : s ? `${s}.${p}` : p), '') || '(document)';
+
+export function ruleKey(rule: Rule): string {
+  return `${rule.resource}|${rule.namespace ?? '*'}|${[...rule.verbs].sort().join(',')}`;
+}
+
+/** Checks a decoded policy object; `locate` maps a path to a line:column when the source is text. */
+export function validatePolicy(value: unknown, locate: Locate = () => undefined): LintResult {
+  const errors: LintIssue[] = [];
+  const warnings: LintIssue[] = [];
+  const issue = (list: LintIssue[], path: PathPart[], message: string) => {
+    const at = locate(path);
+    list.push({ ...(at ?? {}), path: pathText(path), message });
+  };
+  const error = (path: PathPart[], message: string) => issue(errors, path, message);
+  const warn = (path: PathPart[], message: string) => issue(warnings, path, message);
+
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    error([], 'a policy must be a mapping with name, description and rules');
+    return { valid: false, errors, warnings };
+  }
+  const doc = value as Record<string, unknown>;
+  for (const key of Object.keys(doc)) {
+    if (POLICY_FIELDS.includes(key) || READ_ONLY_POLICY_FIELDS.includes(key)) continue;
+    const hint = suggest(key, POLICY_FIELDS);
+    error([key], `unknown field "${key}"${hint ? ` (did you mean "${hint}"?)` : ''}`);
+  }
+
+  let name = '';
+  if (doc.name === undefined) error([], 'name is required');
+  else if (typeof doc.name !== 'string') error(['name'], 'name must be a string');
+  else {
+    const problem = dnsLabelProblem(doc.name);
+    if (problem) error(['name'], `name "${doc.name}" ${problem}`);
+    name = doc.name;
+  }
+
+  let description = '';
+  if (doc.description !== undefined && doc.description !== null) {
+    if (typeof doc.description !== 'string') error(['description'], 'description must be a string');
+    else description = doc.description;
+  }
+
+  const rules: Rule[] = [];
+  if (doc.rules === undefined || doc.rules === null) error([], 'rules is required (a list of {resource, verbs, namespace})');
+  else if (!Array.isArray(doc.rules)) error(['rules'], 'rules must be a list');
+  else {
+    if (doc.rules.length === 0) warn(['rules'], 'the policy has no rules, so it grants nothing');
+    const seen = new Map<string, number>();
+    doc.rules.forEach((raw, i) => {
+      const rule = checkRule(raw, ['rules', i], error, warn);
+      if (!rule) return;
+      const key = ruleKey(rule);
+      const first = seen.get(key);
+      if (first !== undefined) warn(['rules', i], `duplicate of rules[${first}]`);
+      else seen.set(key, i);
+      rules.push(rule);
+    });
+  }
+
+  const valid = errors.length === 0;
+  return valid ? { valid, errors, warnings, policy: { name, description, rules } } : { valid, errors, warnings };
+}
+
+function checkRule(
+  raw: unknown,
+  at: PathPart[],
+  error: (path: PathPart[], message: string) => void,
+  warn: (path: PathPart[], message: string) => void,
+): Rule | undefined {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    error(at, 'a rule must be a mapping with resource, verbs and namespace');
+    return undefined;
+  }
+  const r = raw as Record<string, unknown>;
+  let ok = true;
+  for (const key of Object.keys(r)) {
+    if (RULE_FIELDS.includes(key)) continue;
+    const hint = suggest(key, RULE_FIELDS);
+    error([...at, key], `unknown field "${key}"${hint ? ` (did you mean "${hint}"?)` : ''}`);
+    ok = false;
+  }
+
+  let resource = '';
+  if (typeof r.resource !== 'string' || r.resource === '') {
+    error(r.resource === undefined ? at : [...at, 'resource'], 'resource is required and must be a resource name or "*"');
+    ok = false;
+  } else {
+    resource = r.resource;
+    if (resource !== '*' && !isKnownResource(resource)) {
+      const hint = suggest(resource, RESOURCE_SET) ?? (RESOURCE_SET.has(`${resource}s`) ? `${resource}s` : undefined);
+      warn([...at, 'resource'], `unknown resource "${resource}"${hint ? ` (did you mean "${hint}"?)` : ''}`);
+    }
+  }
+
+  const verbs: string[] = [];
+  if (!Array.isArray(r.verbs)) {
+    error(r.verbs === undefined ? at : [...at, 'verbs'], 'verbs is required and must be a list, e.g. [get, list] or ["*"]');
+    ok = false;
+  } else if (r.verbs.length === 0) {
+    error([...at, 'verbs'], 'verbs must not be empty');
+    ok = false;
+  } else {
+    r.verbs.forEach((verb, j) => {
+      if (typeof verb !== 'string' || verb === '') {
+        error([...at, 'verbs', j], 'a verb must be a non-empty string');
+        ok = false;
+        return;
+      }
+      if (verb !== '*' && !isKnownVerb(verb)) {
+        const hint = suggest(verb, VERBS);
+        warn([...at, 'verbs', j], `unknown verb "${verb}"${hint ? ` (did you mean "${hint}"?)` : ''}`);
+      }
+      if (verbs.includes(verb)) warn([...at, 'verbs', j], `verb "${verb}" is listed twice`);
+      else verbs.push(verb);
+    });
+    if (verbs.includes('*') && verbs.length > 1) warn([...at, 'verbs'], '"*" already covers every verb');
+  }
+
+  let namespace: string | undefined;
+  if (r.namespace === undefined || r.namespace === null) {
+    warn(at, 'rule without namespace applies to all namespaces (write namespace: "*" to say so)');
+  } else if (typeof r.namespace !== 'string') {
+    error([...at, 'namespace'], 'namespace must be a namespace name or "*"');
+    ok = false;
+  } else if (r.namespace !== '*') {
+    const problem = dnsLabelProblem(r.namespace);
+    if (problem) {
+      error([...at, 'namespace'], `namespace "${r.namespace}" ${problem}`);
+      ok = false;
+    } else if (isAdminResource(resource)) {
+      warn([...at, 'namespace'], `${resource} is cluster-scoped: a rule pinned to namespace "${r.namespace}" never matches it`);
+    }
+    namespace = r.namespace;
+  } else {
+    namespace = '*';
+  }
+
+  if (!ok) return undefined;
+  return namespace === undefined ? { resource, verbs } : { resource, verbs, namespace };
+}
+
+export type PolicyFormat = 'yaml' | 'json';
+
+/** Parses and checks a policy written as YAML (or JSON, which is YAML too), with line:column positions. */
+export function lintPolicyText(text: string): LintResult {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const errors = doc.errors.map((e) => {
+      const pos = e.linePos?.[0];
+      const message = e.message.split('\n')[0] ?? e.message;
+      return pos ? { line: pos.line, column: pos.col, path: '(document)', message } : { path: '(document)', message };
+    });
+    return { valid: false, errors, warnings: [] };
+  }
+  if (doc.contents === null) {
+    return { valid: false, errors: [{ line: 1, column: 1, path: '(document)', message: 'the document is empty' }], warnings: [] };
+  }
+  return validatePolicy(doc.toJS(), locator(doc, lineCounter));
+}
+
+function locator(doc: Document, lineCounter: LineCounter): Locate {
+  return (path) => {
+    // Point at the key for a field that is present, at the value for a list item, at the parent otherwise.
+    for (let n = path.length; n >= 0; n--) {
+      const prefix = path.slice(0, n);
+      const parent = prefix.length > 1 ? doc.getIn(prefix.slice(0, -1), true) : prefix.length === 1 ? doc.contents : undefined;
+      const last = prefix[prefix.length - 1];
+      if (isMap(parent) && typeof last === 'string') {
+        const pair = parent.items.find((p) => (p.key as { value?: unknown } | null)?.value === last);
+        const range = (pair?.key as { range?: [number, number, number] } | undefined)?.range;
+        if (range) return toPos(lineCounter.linePos(range[0]));
+      }
+      if (isSeq(parent) && typeof last === 'number') {
+        const range = (parent.items[last] as { range?: [number, number, number] } | undefined)?.range;
+        if (range) return toPos(lineCounter.linePos(range[0]));
+      }
+      if (prefix.length === 0) {
+        const range = (doc.contents as { range?: [number, number, number] } | null)?.range;
+        return range ? toPos(lineCounter.linePos(range[0])) : undefined;
+      }
+    }
+    return undefined;
+  };
+}
+
+const toPos = (p: { line: number; col: number }) => ({ line: p.line, column: p.col });
+
+export function policyToYaml(policy: PolicyDocument): string {
+  const lines = [`name: ${policy.name}`];
+  if (policy.description) lines.push(`description: ${JSON.stringify(policy.description)}`);
+  lines.push('rules:');
+  if (policy.rules.length === 0) lines[lines.length - 1] = 'rules: []';
+  for (const rule of policy.rules) {
+    lines.push(`  - resource: ${JSON.stringify(rule.resource)}`);
+    lines.push(`    verbs: [${rule.verbs.map((v) => JSON.stringify(v)).join(', ')}]`);
+    if (rule.namespace !== undefined) lines.push(`    namespace: ${JSON.stringify(rule.namespace)}`);
+  }
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,96 @@
+import { isAdminResource, type Rule } from './policy.js';
+
+/** One thing a caller wants to do. A cluster-scoped request has no namespace. */
+export interface Access {
+  verb: string;
+  resource: string;
+  namespace?: string;
+}
+
+export interface NamedRules {
+  name: string;
+  rules: Rule[];
+}
+
+const coversAllNamespaces = (rule: Rule) => rule.namespace === undefined || rule.namespace === '*';
+
+/**
+ * Does `rule` allow `access`? A wildcard resource covers admin resources only when its verbs are
+ * `*` too (§4); a namespace-pinned rule matches that namespace exactly and never a cluster-scoped request.
+ */
+export function ruleAllows(rule: Rule, access: Access): boolean {
+  const anyVerb = rule.verbs.includes('*');
+  if (!anyVerb && !rule.verbs.includes(access.verb)) return false;
+  if (rule.resource !== access.resource) {
+    if (rule.resource !== '*') return false;
+    if (isAdminResource(access.resource) && !anyVerb) return false;
+  }
+  return coversAllNamespaces(rule) || (access.namespace !== undefined && rule.namespace === access.namespace);
+}
+
+export interface Decision {
+  allowed: boolean;
+  decidedBy?: { policy: string; rule: Rule; index: number };
+}
+
+/** Union of policies, default deny: the first rule that allows decides. */
+export function decide(policies: NamedRules[], access: Access): Decision {
+  for (const policy of policies) {
+    const index = policy.rules.findIndex((rule) => ruleAllows(rule, access));
+    if (index >= 0) return { allowed: true, decidedBy: { policy: policy.name, rule: policy.rules[index]!, index } };
+  }
+  return { allowed: false };
+}
+
+/**
+ * What a caller holds: its subject's rules and, when its token names policies, those too.
+ * The effective rights are the intersection (§4): both sets must allow.
+ */
+export interface Holdings {
+  subject: Rule[];
+  token?: Rule[];
+}
+
+export function holds(h: Holdings, access: Access): boolean {
+  const bySubject = h.subject.some((rule) => ruleAllows(rule, access));
+  return bySubject && (h.token === undefined || h.token.some((rule) => ruleAllows(rule, access)));
+}
+
+/** Does a held rule cover one verb of a granted rule, over the granted rule's whole scope? */
+function ruleCovers(held: Rule, verb: string, granted: Rule): boolean {
+  const heldAnyVerb = held.verbs.includes('*');
+  if (!heldAnyVerb && (verb === '*' || !held.verbs.includes(verb))) return false;
+  if (held.resource === '*') {
+    // Same reach rule as ruleAllows: `*` with listed verbs stops short of admin resources.
+    if (isAdminResource(granted.resource) && !heldAnyVerb) return false;
+  } else if (held.resource !== granted.resource) {
+    return false;
+  }
+  if (coversAllNamespaces(held)) return true;
+  return !coversAllNamespaces(granted) && held.namespace === granted.namespace;
+}
+
+const setCovers = (rules: Rule[], verb: string, granted: Rule) => rules.some((held) => ruleCovers(held, verb, granted));
+
+/**
+ * The part of `granted` that the caller does not hold, rule by rule (the escalation guard, §4).
+ * An empty result means the grant is covered.
+ */
+export function missingRules(h: Holdings, granted: Rule[]): Rule[] {
+  const missing: Rule[] = [];
+  for (const rule of granted) {
+    const verbs = rule.verbs.filter(
+      (verb) => !(setCovers(h.subject, verb, rule) && (h.token === undefined || setCovers(h.token, verb, rule))),
+    );
+    if (verbs.length > 0) missing.push({ ...rule, verbs });
+  }
+  return missing;
+}
+
+export function describeRule(rule: Rule): string {
+  return `[${rule.verbs.join(', ')}] on ${rule.resource} in ${rule.namespace ?? '*'}`;
+}
+
+export function describeAccess(access: Access): string {
+  return `${access.verb} ${access.resource}${access.namespace ? ` in namespace ${access.namespace}` : ''}`;
+}

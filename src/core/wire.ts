@@ -1,0 +1,75 @@
+import type { Rule } from './policy.js';
+
+/** Shapes on the wire (§2, §6a): camelCase, times as ISO-8601 strings. */
+
+export type SubjectType = 'user' | 'service';
+export type TokenStatus = 'active' | 'expired' | 'disabled' | 'revoked';
+export type TokenKind = 'session' | 'derived';
+
+export interface User {
+  id: string;
+  name: string;
+  email?: string;
+  policies: string[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Policy {
+  name: string;
+  description: string;
+  rules: Rule[];
+  builtin: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Token {
+  id: string;
+  name: string;
+  subjectId: string;
+  subjectName: string;
+  subjectType: SubjectType;
+  policies: string[];
+  description: string;
+  kind: TokenKind;
+  createdAt: string;
+  expiresAt?: string;
+  enabled: boolean;
+  revokedAt?: string;
+  lastUsedAt?: string;
+  status: TokenStatus;
+}
+
+export interface Namespace {
+  name: string;
+  createdAt: string;
+}
+
+export interface List<T> {
+  items: T[];
+  nextCursor?: string;
+}
+
+export interface CreatedToken {
+  token: Token;
+  /** The bearer string, shown exactly once. */
+  secret: string;
+  /** Policies that were attached to the subject because the token named them (seed: "attached if missing"). */
+  attached?: string[];
+}
+
+export interface Whoami {
+  subject: { id: string; name: string; type: SubjectType; email?: string };
+  token: { id: string; name: string; expiresAt?: string; policies?: string[] };
+  policies: string[];
+  rules: Rule[];
+  /** Present when the token narrows its subject's rights: effective rights are both sets' intersection. */
+  tokenRules?: Rule[];
+}
+
+export interface LintResponse {
+  valid: boolean;
+  errors: { line?: number; column?: number; path: string; message: string }[];
+  warnings: { line?: number; column?: number; path: string; message: string }[];
+}

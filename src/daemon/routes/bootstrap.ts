@@ -1,0 +1,40 @@
+import type { FastifyInstance } from 'fastify';
+import { conflict, forbidden } from '../../core/errors.js';
+import { newId } from '../../core/tokenFormat.js';
+import { toToken } from '../store/tokens.js';
+import { audit, isLocal, type Ctx } from '../context.js';
+import { issueToken } from '../issue.js';
+
+export const BOOTSTRAPPED_KEY = 'bootstrapped';
+
+/** POST /v1/bootstrap: the one unauthenticated call, loopback only, once (§5). */
+export function bootstrapRoutes(app: FastifyInstance, ctx: Ctx): void {
+  app.post('/v1/bootstrap', async (req, reply) => {
+    if (!isLocal(req)) {
+      audit(ctx, req, { action: 'bootstrap', resource: 'tokens', outcome: 'denied', message: 'bootstrap from a non-loopback peer' });
+      throw forbidden('bootstrap is accepted only on the daemon\'s host (loopback), whatever the configuration');
+    }
+    const { store } = ctx;
+    const now = Date.now();
+    const issued = store.transaction(() => {
+      if (store.getMeta(BOOTSTRAPPED_KEY)) return undefined;
+      let root = store.subjects.getByName('root');
+      if (!root) {
+        root = { id: newId('usr'), name: 'root', type: 'user', email: null, namespace: null, permissions: null, description: '', created_at: now, updated_at: now };
+        store.subjects.insert(root);
+      } else if (root.type !== 'user') {
+        throw conflict('a service account named "root" exists: delete it before bootstrapping');
+      }
+      store.subjects.attach(root.id, 'root');
+      const issued = issueToken(store, ctx.serverKey, { subject: root, name: 'root', policies: [], ttlMs: null, description: 'bootstrap root token', kind: 'session', now });
+      store.setMeta(BOOTSTRAPPED_KEY, new Date(now).toISOString());
+      return issued;
+    });
+    if (!issued) {
+      audit(ctx, req, { action: 'bootstrap', resource: 'tokens', outcome: 'denied', message: 'already bootstrapped' });
+      throw conflict('already bootstrapped: log in with an existing token (rune login), or run "runed reset-bootstrap" on the host to recover a lost root token');
+    }
+    audit(ctx, req, { action: 'bootstrap', resource: 'tokens', ref: issued.row.id, outcome: 'success', message: 'root token issued' });
+    return reply.code(201).send({ token: toToken(issued.row, now), secret: issued.bearer });
+  });
+}

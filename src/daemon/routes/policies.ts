@@ -1,0 +1,102 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { alreadyExists, conflict, invalid, notFound } from '../../core/errors.js';
+import { BUILTIN_NAMES } from '../../core/builtins.js';
+import { lintPolicyText, validatePolicy, type LintResult, type PolicyDocument } from '../../core/policy.js';
+import { YamlText } from '../body.js';
+import { audit, authorize, guardGrant, requireAdminPeer, type Ctx } from '../context.js';
+import { readPage } from '../paging.js';
+
+type NameParams = { name: string };
+
+/** Lints a body sent as YAML text (with line:column) or as a JSON object. */
+function lintBody(body: unknown): LintResult {
+  if (body instanceof YamlText) return lintPolicyText(body.text);
+  if (body === undefined || body === null) {
+    return { valid: false, errors: [{ path: '(document)', message: 'request body is required: a policy as JSON or YAML' }], warnings: [] };
+  }
+  return validatePolicy(body);
+}
+
+/** The valid policy in the body, or a 400 carrying every error and warning. */
+function policyFromBody(body: unknown): { policy: PolicyDocument; warnings: LintResult['warnings'] } {
+  const result = lintBody(body);
+  if (!result.valid || !result.policy) {
+    const first = result.errors[0]!;
+    const at = first.line !== undefined ? `line ${first.line}, column ${first.column}: ` : first.path !== '(document)' ? `${first.path}: ` : '';
+    throw invalid(`policy is invalid: ${at}${first.message}`, { errors: result.errors, warnings: result.warnings });
+  }
+  return { policy: result.policy, warnings: result.warnings };
+}
+
+export function policyRoutes(app: FastifyInstance, ctx: Ctx): void {
+  const { store } = ctx;
+  const admin = (req: FastifyRequest, verb: string, ref?: string) => {
+    const access = { verb, resource: 'policies' };
+    requireAdminPeer(ctx, req, access);
+    authorize(ctx, req, access, ref);
+  };
+  const withWarnings = <T extends object>(value: T, warnings: LintResult['warnings']) => (warnings.length ? { ...value, warnings } : value);
+
+  app.get('/v1/policies', async (req) => {
+    admin(req, 'list');
+    return store.policies.list(readPage(req.query as Record<string, unknown>, 1));
+  });
+
+  app.get<{ Params: NameParams }>('/v1/policies/:name', async (req) => {
+    admin(req, 'get', req.params.name);
+    const policy = store.policies.get(req.params.name);
+    if (!policy) throw notFound(`policy "${req.params.name}" not found`);
+    return { ...policy, attachedTo: store.subjects.holdersOf(policy.name) };
+  });
+
+  // Linting reads nothing stored, so any authenticated caller may use it.
+  app.post('/v1/policies/lint', async (req) => {
+    const { valid, errors, warnings } = lintBody(req.body);
+    return { valid, errors, warnings };
+  });
+
+  app.post('/v1/policies', async (req, reply) => {
+    admin(req, 'create');
+    const { policy, warnings } = policyFromBody(req.body);
+    if (store.policies.exists(policy.name)) {
+      throw alreadyExists(`policy "${policy.name}" already exists: use PUT /v1/policies/${policy.name} to replace it`);
+    }
+    guardGrant(ctx, req, policy.rules, 'escalate', `create policy ${policy.name}`);
+    const now = Date.now();
+    store.transaction(() => {
+      if (store.policies.exists(policy.name)) throw alreadyExists(`policy "${policy.name}" already exists`);
+      store.policies.insert(policy, now);
+    });
+    audit(ctx, req, { action: 'create', resource: 'policies', ref: policy.name, outcome: 'success' });
+    return reply.code(201).send(withWarnings(store.policies.get(policy.name)!, warnings));
+  });
+
+  app.put<{ Params: NameParams }>('/v1/policies/:name', async (req) => {
+    const name = req.params.name;
+    admin(req, 'update', name);
+    if (BUILTIN_NAMES.has(name)) throw conflict(`policy "${name}" is built in and cannot be modified: create a copy under another name`);
+    if (!store.policies.exists(name)) throw notFound(`policy "${name}" not found: use POST /v1/policies to create it`);
+    const { policy, warnings } = policyFromBody(req.body);
+    if (policy.name !== name) throw invalid(`the body names policy "${policy.name}" but the URL names "${name}": a policy cannot be renamed`, { field: 'name' });
+    guardGrant(ctx, req, policy.rules, 'escalate', `write policy ${name}`);
+    store.transaction(() => store.policies.replace(policy, Date.now()));
+    audit(ctx, req, { action: 'update', resource: 'policies', ref: name, outcome: 'success' });
+    return withWarnings(store.policies.get(name)!, warnings);
+  });
+
+  // Deleting detaches the policy from everyone who holds it; tokens narrowed to it lose those rights.
+  app.delete<{ Params: NameParams }>('/v1/policies/:name', async (req) => {
+    const name = req.params.name;
+    admin(req, 'delete', name);
+    if (BUILTIN_NAMES.has(name)) throw conflict(`policy "${name}" is built in and cannot be deleted`);
+    const policy = store.policies.get(name);
+    if (!policy) throw notFound(`policy "${name}" not found`);
+    const detachedFrom = store.transaction(() => {
+      const holders = store.subjects.holdersOf(name);
+      store.policies.delete(name);
+      return holders;
+    });
+    audit(ctx, req, { action: 'delete', resource: 'policies', ref: name, outcome: 'success', message: detachedFrom.length ? `detached from ${detachedFrom.map((h) => h.name).join(', ')}` : '' });
+    return { policy, detachedFrom };
+  });
+}

@@ -1,0 +1,122 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { alreadyExists, conflict, invalid, notFound } from '../../core/errors.js';
+import { requireDnsLabel } from '../../core/names.js';
+import { newId } from '../../core/tokenFormat.js';
+import { checkFields, objectBody, optionalString, optionalStringList } from '../body.js';
+import { audit, authorize, guardGrant, principalOf, requireAdminPeer, type Ctx } from '../context.js';
+import { readPage } from '../paging.js';
+import type { SubjectRow } from '../store/subjects.js';
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+type NameParams = { name: string };
+type PolicyParams = { name: string; policy: string };
+
+export function findUser(ctx: Ctx, name: string): SubjectRow {
+  const row = ctx.store.subjects.getByName(name);
+  if (!row || row.type !== 'user') throw notFound(`user "${name}" not found`);
+  return row;
+}
+
+/** The named policies must exist; attaching them passes the escalation guard (bind). */
+export function checkAttach(ctx: Ctx, req: FastifyRequest, names: string[], to: string): void {
+  const found = ctx.store.policies.rulesOf(names);
+  const missing = names.filter((n) => !found.some((f) => f.name === n));
+  if (missing.length > 0) throw invalid(`policy ${missing.map((m) => `"${m}"`).join(', ')} does not exist`, { field: 'policies', missing });
+  guardGrant(ctx, req, found.flatMap((f) => f.rules), 'bind', `attach ${names.join(', ')} to ${to}`);
+}
+
+export function userRoutes(app: FastifyInstance, ctx: Ctx): void {
+  const { store } = ctx;
+  const admin = (req: FastifyRequest, verb: string, ref?: string) => {
+    const access = { verb, resource: 'users' };
+    requireAdminPeer(ctx, req, access);
+    authorize(ctx, req, access, ref);
+  };
+
+  app.get('/v1/users', async (req) => {
+    admin(req, 'list');
+    return store.subjects.listUsers(readPage(req.query as Record<string, unknown>, 1));
+  });
+
+  app.get<{ Params: NameParams }>('/v1/users/:name', async (req) => {
+    admin(req, 'get', req.params.name);
+    return store.subjects.toUser(findUser(ctx, req.params.name));
+  });
+
+  // Create or update (201 / 200). `policies`, when given, is the complete list to hold.
+  app.post('/v1/users', async (req, reply) => {
+    const body = objectBody(req.body);
+    checkFields(body, ['name', 'email', 'policies'], ['id', 'createdAt', 'updatedAt']);
+    const name = requireDnsLabel(body.name, 'name');
+    const email = optionalString(body, 'email', 254);
+    if (email !== undefined && email !== '' && !EMAIL.test(email)) throw invalid(`email "${email}" is not an email address`, { field: 'email' });
+    const policies = optionalStringList(body, 'policies');
+
+    const existing = store.subjects.getByName(name);
+    if (existing && existing.type !== 'user') throw alreadyExists(`the name "${name}" is taken by a service account`);
+    admin(req, existing ? 'update' : 'create', name);
+    const held = existing ? store.subjects.policyNames(existing.id) : [];
+    if (policies) checkAttach(ctx, req, policies.filter((p) => !held.includes(p)), `user ${name}`);
+
+    const now = Date.now();
+    const row = store.transaction(() => {
+      let row = store.subjects.getByName(name);
+      if (!row) {
+        row = { id: newId('usr'), name, type: 'user', email: email || null, namespace: null, permissions: null, description: '', created_at: now, updated_at: now };
+        store.subjects.insert(row);
+      } else if (email !== undefined) {
+        store.subjects.updateEmail(row.id, email || null, now);
+      }
+      if (policies) {
+        for (const p of store.subjects.policyNames(row.id)) if (!policies.includes(p)) store.subjects.detach(row.id, p);
+        for (const p of policies) store.subjects.attach(row.id, p);
+        store.subjects.touch(row.id, now);
+      }
+      return store.subjects.getById(row.id)!;
+    });
+    audit(ctx, req, { action: existing ? 'update' : 'create', resource: 'users', ref: name, outcome: 'success' });
+    return reply.code(existing ? 200 : 201).send(store.subjects.toUser(row));
+  });
+
+  app.delete<{ Params: NameParams }>('/v1/users/:name', async (req) => {
+    admin(req, 'delete', req.params.name);
+    const user = findUser(ctx, req.params.name);
+    if (user.id === principalOf(req).subject.id) {
+      throw conflict('you cannot delete the user you are authenticated as');
+    }
+    const view = store.subjects.toUser(user);
+    const revoked = store.transaction(() => {
+      const n = store.tokens.revokeAllOf(user.id, Date.now());
+      store.subjects.delete(user.id);
+      return n;
+    });
+    audit(ctx, req, { action: 'delete', resource: 'users', ref: user.name, outcome: 'success', message: `revoked ${revoked} token(s)` });
+    return { user: view, revokedTokens: revoked };
+  });
+
+  app.put<{ Params: PolicyParams }>('/v1/users/:name/policies/:policy', async (req) => {
+    admin(req, 'update', req.params.name);
+    const user = findUser(ctx, req.params.name);
+    if (!store.policies.exists(req.params.policy)) throw notFound(`policy "${req.params.policy}" not found`);
+    checkAttach(ctx, req, [req.params.policy], `user ${user.name}`);
+    store.transaction(() => {
+      if (store.subjects.attach(user.id, req.params.policy)) store.subjects.touch(user.id, Date.now());
+    });
+    audit(ctx, req, { action: 'attach', resource: 'users', ref: `${user.name}/${req.params.policy}`, outcome: 'success' });
+    return store.subjects.toUser(store.subjects.getById(user.id)!);
+  });
+
+  app.delete<{ Params: PolicyParams }>('/v1/users/:name/policies/:policy', async (req) => {
+    admin(req, 'update', req.params.name);
+    const user = findUser(ctx, req.params.name);
+    const detached = store.transaction(() => {
+      const done = store.subjects.detach(user.id, req.params.policy);
+      if (done) store.subjects.touch(user.id, Date.now());
+      return done;
+    });
+    if (!detached) throw notFound(`policy "${req.params.policy}" is not attached to user "${user.name}"`);
+    audit(ctx, req, { action: 'detach', resource: 'users', ref: `${user.name}/${req.params.policy}`, outcome: 'success' });
+    return store.subjects.toUser(store.subjects.getById(user.id)!);
+  });
+}

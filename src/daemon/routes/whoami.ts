@@ -1,0 +1,22 @@
+import type { FastifyInstance } from 'fastify';
+import type { Whoami } from '../../core/wire.js';
+import { principalOf, type Ctx } from '../context.js';
+
+export function whoamiRoutes(app: FastifyInstance, _ctx: Ctx): void {
+  app.get('/v1/whoami', async (req) => {
+    const p = principalOf(req);
+    const body: Whoami = {
+      subject: { id: p.subject.id, name: p.subject.name, type: p.subject.type },
+      token: { id: p.token.id, name: p.token.name },
+      policies: p.policies.map((x) => x.name),
+      rules: p.holdings.subject,
+    };
+    if (p.subject.email) body.subject.email = p.subject.email;
+    if (p.token.expires_at !== null) body.token.expiresAt = new Date(p.token.expires_at).toISOString();
+    if (p.tokenPolicies) {
+      body.token.policies = JSON.parse(p.token.policies) as string[];
+      body.tokenRules = p.holdings.token ?? [];
+    }
+    return body;
+  });
+}

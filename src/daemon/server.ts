@@ -1,0 +1,145 @@
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { readFileSync } from 'node:fs';
+import { GENERIC_UNAUTHENTICATED, invalid, RuneError } from '../core/errors.js';
+import { LogAuditSink, type AuditSink } from './audit.js';
+import { Authenticator } from './authn.js';
+import { YamlText } from './body.js';
+import type { DaemonConfig } from './config.js';
+import { audit, peerOf, type Ctx } from './context.js';
+import { FailureLimiter } from './limiter.js';
+import { bootstrapRoutes } from './routes/bootstrap.js';
+import { healthRoutes } from './routes/health.js';
+import { namespaceRoutes } from './routes/namespaces.js';
+import { policyRoutes } from './routes/policies.js';
+import { tokenRoutes } from './routes/tokens.js';
+import { userRoutes } from './routes/users.js';
+import { whoamiRoutes } from './routes/whoami.js';
+import type { Store } from './store/index.js';
+
+export interface ServerOptions {
+  /** Where JSON log lines go (default stdout). */
+  logStream?: NodeJS.WritableStream;
+  audit?: AuditSink;
+}
+
+export interface Daemon {
+  app: FastifyInstance;
+  ctx: Ctx;
+  /** Periodic work: purging old tokens, forgetting old rate-limit windows. */
+  sweep(now?: number): void;
+  state: { closing: boolean };
+}
+
+const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml'];
+
+/** Builds the HTTP server; listening is the caller's business, so tests can also use `inject`. */
+export function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffer, options: ServerOptions = {}): Daemon {
+  const logger: FastifyServerOptions['logger'] = {
+    level: config.log.level,
+    redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization'], censor: '[redacted]' },
+    serializers: {
+      req: (req: { method: string; url: string; socket?: { remoteAddress?: string } }) => ({
+        method: req.method,
+        url: req.url,
+        remoteAddress: req.socket?.remoteAddress,
+      }),
+    },
+    ...(options.logStream ? { stream: options.logStream } : {}),
+  };
+  const https = config.tls.certFile && config.tls.keyFile
+    ? { key: readFileSync(config.tls.keyFile), cert: readFileSync(config.tls.certFile) }
+    : null;
+  const app = Fastify({
+    logger,
+    bodyLimit: config.limits.bodyBytes,
+    trustProxy: false,
+    return503OnClosing: true,
+    ...(https ? { https } : {}),
+  }) as unknown as FastifyInstance;
+
+  const state = { closing: false };
+  const limiter = new FailureLimiter(config.auth.failedAuthLimit, config.auth.failedAuthWindow);
+  const authn = new Authenticator(store, serverKey, (err) => app.log.warn({ err }, 'could not record lastUsedAt'));
+  const ctx: Ctx = { config, store, serverKey, authn, audit: options.audit ?? new LogAuditSink(app.log) };
+
+  app.decorateRequest('principal', null);
+
+  // Our own JSON parser: its errors never echo the body back (it may hold a secret).
+  app.removeContentTypeParser(['application/json', 'text/plain']);
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, text, done) => {
+    const body = String(text);
+    if (body.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(body));
+    } catch (e) {
+      const position = /position (\d+)/.exec((e as Error).message)?.[1];
+      done(invalid(`request body is not valid JSON${position ? ` (at byte ${position})` : ''}`) as unknown as FastifyError, undefined);
+    }
+  });
+  app.addContentTypeParser(YAML_TYPES, { parseAs: 'string' }, (_req, text, done) => done(null, new YamlText(String(text))));
+
+  app.setErrorHandler((err: FastifyError | RuneError, req, reply) => {
+    if (err instanceof RuneError) return reply.code(err.status).send(err.toBody());
+    const e = err as FastifyError;
+    let mapped: RuneError;
+    if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      mapped = new RuneError('payload_too_large', `request body is larger than the limit of ${config.limits.bodyBytes} bytes`);
+    } else if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      mapped = new RuneError('unsupported_media_type', `unsupported Content-Type "${req.headers['content-type'] ?? ''}": send application/json (or application/yaml for a policy)`);
+    } else if (e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500) {
+      mapped = invalid(e.message);
+    } else {
+      req.log.error({ err: e }, 'request failed');
+      mapped = new RuneError('internal', 'internal error: see the daemon log');
+    }
+    return reply.code(mapped.status).send(mapped.toBody());
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    const error = new RuneError('not_found', `no route for ${req.method} ${req.url.split('?')[0]}`);
+    return reply.code(404).send(error.toBody());
+  });
+
+  healthRoutes(app, ctx, state);
+
+  // Every /v1 route but bootstrap needs a valid bearer token; failures get one generic 401.
+  app.addHook('onRequest', async (req, reply) => {
+    if (!req.url.startsWith('/v1/') || req.url.startsWith('/v1/bootstrap')) return;
+    const peer = peerOf(req) ?? 'unknown';
+    const retryAfter = limiter.retryAfter(peer);
+    if (retryAfter > 0) {
+      reply.header('Retry-After', String(retryAfter));
+      throw new RuneError('rate_limited', `too many failed authentications from this address; retry in ${retryAfter}s`);
+    }
+    const result = authn.authenticate(req.headers.authorization);
+    if (!result.ok) {
+      if (result.reason !== 'missing') limiter.recordFailure(peer);
+      audit(ctx, req, {
+        action: 'authenticate',
+        resource: 'tokens',
+        ...(result.tokenId ? { ref: result.tokenId } : {}),
+        outcome: 'denied',
+        message: result.reason,
+      });
+      reply.header('WWW-Authenticate', 'Bearer');
+      throw new RuneError('unauthenticated', GENERIC_UNAUTHENTICATED);
+    }
+    req.principal = result.principal;
+  });
+
+  bootstrapRoutes(app, ctx);
+  whoamiRoutes(app, ctx);
+  userRoutes(app, ctx);
+  policyRoutes(app, ctx);
+  tokenRoutes(app, ctx);
+  namespaceRoutes(app, ctx);
+
+  const sweep = (now = Date.now()) => {
+    limiter.sweep(now);
+    authn.sweep(now);
+    const purged = store.tokens.purge(now - config.auth.tokenRetention);
+    if (purged > 0) app.log.info({ purged }, 'purged expired and revoked tokens');
+  };
+
+  return { app, ctx, sweep, state };
+}

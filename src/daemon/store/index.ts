@@ -1,0 +1,59 @@
+import { BUILTIN_POLICIES, SEEDED_NAMESPACES } from '../../core/builtins.js';
+import { openDb, type Db } from './db.js';
+import { Namespaces } from './namespaces.js';
+import { Policies } from './policies.js';
+import { Subjects } from './subjects.js';
+import { Tokens } from './tokens.js';
+
+export class Store {
+  readonly subjects: Subjects;
+  readonly policies: Policies;
+  readonly tokens: Tokens;
+  readonly namespaces: Namespaces;
+
+  constructor(readonly db: Db) {
+    this.subjects = new Subjects(db);
+    this.policies = new Policies(db);
+    this.tokens = new Tokens(db);
+    this.namespaces = new Namespaces(db);
+  }
+
+  static open(dataDir: string): Store {
+    const store = new Store(openDb(dataDir));
+    store.seed();
+    return store;
+  }
+
+  /** Built-in policies and namespaces are written at every start, so a tampered built-in is restored. */
+  seed(now = Date.now()): void {
+    this.transaction(() => {
+      for (const policy of BUILTIN_POLICIES) this.policies.seedBuiltin(policy, now);
+      for (const ns of SEEDED_NAMESPACES) this.namespaces.insert(ns, now);
+    });
+  }
+
+  /** Runs `fn` in one IMMEDIATE transaction: all of its writes land together or not at all. */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  getMeta(key: string): string | undefined {
+    return (this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?').get(key))?.value;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+
+  deleteMeta(key: string): void {
+    this.db.prepare('DELETE FROM meta WHERE key = ?').run(key);
+  }
+
+  ping(): boolean {
+    return this.db.prepare('SELECT 1 AS ok').get() !== undefined;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

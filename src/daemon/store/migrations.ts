@@ -1,0 +1,60 @@
+/** Versioned schema migrations; append only. Times are integer milliseconds since the epoch. */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+  -- Users and service accounts share one name space (§2), so they share one table.
+  CREATE TABLE subjects (
+    id          TEXT PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    type        TEXT NOT NULL CHECK (type IN ('user', 'service')),
+    email       TEXT,
+    namespace   TEXT,
+    permissions TEXT,
+    description TEXT NOT NULL DEFAULT '',
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+  );
+  CREATE INDEX subjects_by_type_name ON subjects (type, name);
+
+  CREATE TABLE policies (
+    name        TEXT PRIMARY KEY,
+    description TEXT NOT NULL DEFAULT '',
+    rules       TEXT NOT NULL,
+    builtin     INTEGER NOT NULL DEFAULT 0,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+  );
+
+  CREATE TABLE subject_policies (
+    subject_id TEXT NOT NULL REFERENCES subjects (id) ON DELETE CASCADE,
+    policy     TEXT NOT NULL REFERENCES policies (name) ON DELETE CASCADE,
+    PRIMARY KEY (subject_id, policy)
+  );
+  CREATE INDEX subject_policies_by_policy ON subject_policies (policy);
+
+  -- Tokens outlive their subject (revoked, kept for audit), so no foreign key to subjects.
+  CREATE TABLE tokens (
+    id           TEXT PRIMARY KEY,
+    name         TEXT NOT NULL,
+    subject_id   TEXT NOT NULL,
+    subject_name TEXT NOT NULL,
+    subject_type TEXT NOT NULL,
+    policies     TEXT NOT NULL DEFAULT '[]',
+    description  TEXT NOT NULL DEFAULT '',
+    kind         TEXT NOT NULL,
+    secret_hash  TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    expires_at   INTEGER,
+    enabled      INTEGER NOT NULL DEFAULT 1,
+    revoked_at   INTEGER,
+    last_used_at INTEGER
+  );
+  CREATE INDEX tokens_by_created ON tokens (created_at, id);
+  CREATE INDEX tokens_by_subject ON tokens (subject_id, created_at, id);
+  CREATE INDEX tokens_by_expiry ON tokens (expires_at) WHERE expires_at IS NOT NULL;
+  CREATE INDEX tokens_by_revoked ON tokens (revoked_at) WHERE revoked_at IS NOT NULL;
+
+  CREATE TABLE namespaces (name TEXT PRIMARY KEY, created_at INTEGER NOT NULL);
+  `,
+];

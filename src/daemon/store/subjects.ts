@@ -1,0 +1,110 @@
+import type { SubjectType, User } from '../../core/wire.js';
+import type { Db } from './db.js';
+import { pageOf, type Page } from '../paging.js';
+
+export interface SubjectRow {
+  id: string;
+  name: string;
+  type: SubjectType;
+  email: string | null;
+  namespace: string | null;
+  permissions: string | null;
+  description: string;
+  created_at: number;
+  updated_at: number;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export class Subjects {
+  private readonly byName;
+  private readonly byId;
+  private readonly policiesOf;
+  private readonly attachStmt;
+  private readonly detachStmt;
+
+  constructor(private readonly db: Db) {
+    this.byName = db.prepare<[string], SubjectRow>('SELECT * FROM subjects WHERE name = ?');
+    this.byId = db.prepare<[string], SubjectRow>('SELECT * FROM subjects WHERE id = ?');
+    this.policiesOf = db.prepare<[string], { policy: string }>(
+      'SELECT policy FROM subject_policies WHERE subject_id = ? ORDER BY policy',
+    );
+    this.attachStmt = db.prepare('INSERT OR IGNORE INTO subject_policies (subject_id, policy) VALUES (?, ?)');
+    this.detachStmt = db.prepare('DELETE FROM subject_policies WHERE subject_id = ? AND policy = ?');
+  }
+
+  getByName(name: string): SubjectRow | undefined {
+    return this.byName.get(name);
+  }
+
+  getById(id: string): SubjectRow | undefined {
+    return this.byId.get(id);
+  }
+
+  policyNames(subjectId: string): string[] {
+    return this.policiesOf.all(subjectId).map((r) => r.policy);
+  }
+
+  insert(row: SubjectRow): void {
+    this.db
+      .prepare(
+        `INSERT INTO subjects (id, name, type, email, namespace, permissions, description, created_at, updated_at)
+         VALUES (@id, @name, @type, @email, @namespace, @permissions, @description, @created_at, @updated_at)`,
+      )
+      .run(row);
+  }
+
+  updateEmail(id: string, email: string | null, now: number): void {
+    this.db.prepare('UPDATE subjects SET email = ?, updated_at = ? WHERE id = ?').run(email, now, id);
+  }
+
+  touch(id: string, now: number): void {
+    this.db.prepare('UPDATE subjects SET updated_at = ? WHERE id = ?').run(now, id);
+  }
+
+  /** Returns true when the policy was not attached before. */
+  attach(subjectId: string, policy: string): boolean {
+    return this.attachStmt.run(subjectId, policy).changes > 0;
+  }
+
+  /** Returns true when the policy was attached. */
+  detach(subjectId: string, policy: string): boolean {
+    return this.detachStmt.run(subjectId, policy).changes > 0;
+  }
+
+  delete(id: string): void {
+    this.db.prepare('DELETE FROM subjects WHERE id = ?').run(id);
+  }
+
+  listUsers(page: Page) {
+    const rows = page.after
+      ? this.db
+          .prepare<[string, number], SubjectRow>("SELECT * FROM subjects WHERE type = 'user' AND name > ? ORDER BY name LIMIT ?")
+          .all(page.after[0]!, page.limit + 1)
+      : this.db
+          .prepare<[number], SubjectRow>("SELECT * FROM subjects WHERE type = 'user' ORDER BY name LIMIT ?")
+          .all(page.limit + 1);
+    return pageOf(rows, page.limit, (r) => [r.name], (r) => this.toUser(r));
+  }
+
+  /** Names of subjects a policy is attached to, with their type. */
+  holdersOf(policy: string): { name: string; type: SubjectType }[] {
+    return this.db
+      .prepare<[string], { name: string; type: SubjectType }>(
+        'SELECT s.name, s.type FROM subject_policies sp JOIN subjects s ON s.id = sp.subject_id WHERE sp.policy = ? ORDER BY s.name',
+      )
+      .all(policy);
+  }
+
+  toUser(row: SubjectRow): User {
+    const user: User = {
+      id: row.id,
+      name: row.name,
+      policies: this.policyNames(row.id),
+      createdAt: iso(row.created_at),
+      updatedAt: iso(row.updated_at),
+    };
+    if (row.email) user.email = row.email;
+    return user;
+  }
+}
