@@ -201,9 +201,9 @@ export function lintPolicyText(text: string): LintResult {
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const errors = doc.errors.map((e) => {
-      const pos = e.linePos?.[0];
+      const pos = lineCounter.linePos(e.pos[0]);
       const message = e.message.split('\n')[0] ?? e.message;
-      return pos ? { line: pos.line, column: pos.col, path: '(document)', message } : { path: '(document)', message };
+      return { line: pos.line, column: pos.col, path: '(document)', message };
     });
     return { valid: false, errors, warnings: [] };
   }

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { lintPolicyText, policyToYaml, validatePolicy } from '../../src/core/policy.js';
+
+describe('policy lint', () => {
+  it('accepts the seed example, warning about the unknown resource "service"', () => {
+    const r = lintPolicyText(`name: editor-prod
+description: Edit services in 'prod' only
+rules:
+- resource: service
+  verbs: [get, list, watch, create, update, delete, scale, exec]
+  namespace: prod
+`);
+    expect(r.valid).toBe(true);
+    expect(r.warnings).toEqual([{ line: 4, column: 3, path: 'rules[0].resource', message: 'unknown resource "service" (did you mean "services"?)' }]);
+    expect(r.policy?.rules[0]).toEqual({ resource: 'service', verbs: ['get', 'list', 'watch', 'create', 'update', 'delete', 'scale', 'exec'], namespace: 'prod' });
+  });
+
+  it('reports YAML syntax errors with line and column', () => {
+    const r = lintPolicyText('name: a\nrules:\n  - resource: services\n    verbs: [get\n');
+    expect(r.valid).toBe(false);
+    expect(r.errors[0]).toMatchObject({ line: expect.any(Number), column: expect.any(Number) });
+    expect(r.errors[0]!.line).toBeGreaterThanOrEqual(4);
+  });
+
+  it('points an unknown field at its line:column with a suggestion', () => {
+    const r = lintPolicyText('name: a\nrules:\n  - resource: services\n    verb: [get]\n    namespace: dev\n');
+    expect(r.errors).toContainEqual({ line: 4, column: 5, path: 'rules[0].verb', message: 'unknown field "verb" (did you mean "verbs"?)' });
+  });
+
+  it('warns about a rule without namespace, an unknown verb and a duplicate rule', () => {
+    const r = lintPolicyText(`name: a
+rules:
+  - resource: services
+    verbs: [get, lsit]
+  - resource: services
+    verbs: [lsit, get]
+`);
+    expect(r.valid).toBe(true);
+    const messages = r.warnings.map((w) => `${w.line}:${w.column} ${w.message}`);
+    expect(messages).toContain('3:5 rule without namespace applies to all namespaces (write namespace: "*" to say so)');
+    expect(messages).toContain('4:18 unknown verb "lsit" (did you mean "list"?)');
+    expect(messages).toContain('5:5 duplicate of rules[0]');
+  });
+
+  it.each([
+    ['a list', '- a\n- b\n', 'a policy must be a mapping'],
+    ['no name', 'rules: []\n', 'name is required'],
+    ['a bad name', 'name: Bad_Name\nrules: []\n', 'name "Bad_Name" must consist of lowercase'],
+    ['rules not a list', 'name: a\nrules: {}\n', 'rules must be a list'],
+    ['empty verbs', 'name: a\nrules:\n  - resource: x\n    verbs: []\n    namespace: dev\n', 'verbs must not be empty'],
+    ['a bad namespace', 'name: a\nrules:\n  - resource: x\n    verbs: [get]\n    namespace: Dev!\n', 'namespace "Dev!"'],
+    ['an empty document', '', 'the document is empty'],
+    ['a duplicate key', 'name: a\nname: b\nrules: []\n', 'Map keys must be unique'],
+  ])('refuses %s', (_what, text, message) => {
+    const r = lintPolicyText(text);
+    expect(r.valid).toBe(false);
+    expect(r.errors.map((e) => e.message).join('\n')).toContain(message);
+  });
+
+  it('validates JSON objects with paths but no positions', () => {
+    const r = validatePolicy({ name: 'a', rules: [{ resource: 'services', verbs: 'get' }] });
+    expect(r.errors).toEqual([{ path: 'rules[0].verbs', message: 'verbs is required and must be a list, e.g. [get, list] or ["*"]' }]);
+  });
+
+  it('round-trips through policyToYaml', () => {
+    const policy = { name: 'p', description: 'd: with colon', rules: [{ resource: '*', verbs: ['get'], namespace: 'dev' }] };
+    expect(lintPolicyText(policyToYaml(policy)).policy).toEqual(policy);
+  });
+});
