@@ -94,3 +94,73 @@ export function describeRule(rule: Rule): string {
 export function describeAccess(access: Access): string {
   return `${access.verb} ${access.resource}${access.namespace ? ` in namespace ${access.namespace}` : ''}`;
 }
+
+/** Why a rule does not allow an access, one phrase per component that differs. */
+export function ruleDifferences(rule: Rule, access: Access): string[] {
+  const out: string[] = [];
+  const anyVerb = rule.verbs.includes('*');
+  if (!anyVerb && !rule.verbs.includes(access.verb)) out.push(`verb "${access.verb}" is not among [${rule.verbs.join(', ')}]`);
+  if (rule.resource !== access.resource) {
+    if (rule.resource !== '*') out.push(`the rule is for "${rule.resource}", not "${access.resource}"`);
+    else if (isAdminResource(access.resource) && !anyVerb) out.push(`"*" with listed verbs does not cover the admin resource "${access.resource}" (only verbs ["*"] do)`);
+  }
+  if (!coversAllNamespaces(rule) && rule.namespace !== access.namespace) {
+    out.push(access.namespace === undefined
+      ? `the rule is pinned to namespace "${rule.namespace}", and ${access.resource} is cluster-scoped`
+      : `the rule is pinned to namespace "${rule.namespace}", not "${access.namespace}"`);
+  }
+  return out;
+}
+
+export interface RuleRef {
+  policy: string;
+  rule: Rule;
+  index: number;
+}
+
+export interface Explanation {
+  allowed: boolean;
+  decidedBy?: RuleRef;
+  reason: string;
+  /** The rule that came nearest when nothing allowed, and what differs. */
+  closest?: RuleRef & { differs: string[] };
+}
+
+function closestRule(policies: NamedRules[], access: Access): (RuleRef & { differs: string[] }) | undefined {
+  let best: (RuleRef & { differs: string[] }) | undefined;
+  for (const policy of policies) {
+    policy.rules.forEach((rule, index) => {
+      const differs = ruleDifferences(rule, access);
+      if (!best || differs.length < best.differs.length) best = { policy: policy.name, rule, index, differs };
+    });
+  }
+  return best;
+}
+
+/**
+ * "Can this subject do that?" with the deciding policy and rule, or the closest miss. When the
+ * token narrows the subject, both must allow; the answer says which side refused.
+ */
+export function explain(subjectPolicies: NamedRules[], access: Access, tokenPolicies?: NamedRules[]): Explanation {
+  const what = describeAccess(access);
+  const bySubject = decide(subjectPolicies, access);
+  if (!bySubject.allowed) {
+    const closest = closestRule(subjectPolicies, access);
+    const reason = subjectPolicies.length === 0
+      ? `denied: the subject holds no policies, so nothing allows ${what}`
+      : `denied: no rule in ${subjectPolicies.map((p) => p.name).join(', ')} allows ${what}${closest ? `; nearest is ${closest.policy} rule ${closest.index + 1} (${describeRule(closest.rule)}): ${closest.differs.join('; ')}` : ''}`;
+    return closest ? { allowed: false, reason, closest } : { allowed: false, reason };
+  }
+  const decidedBy = bySubject.decidedBy!;
+  const allowedBy = `${decidedBy.policy} rule ${decidedBy.index + 1} (${describeRule(decidedBy.rule)})`;
+  if (tokenPolicies !== undefined) {
+    const byToken = decide(tokenPolicies, access);
+    if (!byToken.allowed) {
+      const closest = closestRule(tokenPolicies, access);
+      const names = tokenPolicies.map((p) => p.name).join(', ') || 'policies that no longer exist';
+      const reason = `denied: ${allowedBy} allows ${what}, but the token is limited to ${names}, which do not${closest ? ` (nearest: ${closest.policy} rule ${closest.index + 1}: ${closest.differs.join('; ')})` : ''}`;
+      return closest ? { allowed: false, decidedBy, reason, closest } : { allowed: false, decidedBy, reason };
+    }
+  }
+  return { allowed: true, decidedBy, reason: `allowed by ${allowedBy}` };
+}

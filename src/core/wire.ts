@@ -15,6 +15,18 @@ export interface User {
   updatedAt: string;
 }
 
+export interface ServiceAccount {
+  id: string;
+  name: string;
+  /** The namespace its permissions are pinned to; absent = cluster-wide. */
+  namespace?: string;
+  permissions: string[];
+  description: string;
+  policies: string[];
+  createdAt: string;
+  updatedAt: string;
+}
+
 export interface Policy {
   name: string;
   description: string;

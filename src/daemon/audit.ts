@@ -1,31 +1,25 @@
 import type { FastifyBaseLogger } from 'fastify';
+import type { AuditEvent, AuditLog } from './store/audit.js';
 
-export type Outcome = 'success' | 'denied' | 'error';
+export type { AuditEvent, Outcome } from './store/audit.js';
 
-export interface AuditEvent {
-  actor?: { name: string; type: string; tokenId?: string };
-  action: string;
-  resource: string;
-  ref?: string;
-  namespace?: string;
-  outcome: Outcome;
-  message?: string;
-  remoteAddr?: string;
-}
-
-/**
- * Where admin actions and failed or denied requests are recorded. Events never carry a secret.
- * For now they are structured lines in the daemon's log (`"audit": true`); the hash-chained audit
- * table and `GET /v1/audit` replace this sink without changing its callers.
- */
+/** Where admin actions and failed or denied requests are recorded. Events never carry a secret. */
 export interface AuditSink {
   record(event: AuditEvent): void;
 }
 
-export class LogAuditSink implements AuditSink {
-  constructor(private readonly log: FastifyBaseLogger) {}
+/** Appends to the hash-chained audit table; a failed append is logged, never thrown at the caller. */
+export class StoreAuditSink implements AuditSink {
+  constructor(
+    private readonly log: AuditLog,
+    private readonly logger: FastifyBaseLogger,
+  ) {}
 
   record(event: AuditEvent): void {
-    this.log.info({ audit: true, ...event }, `audit: ${event.action} ${event.resource}${event.ref ? ` ${event.ref}` : ''} ${event.outcome}`);
+    try {
+      this.log.append(event);
+    } catch (err) {
+      this.logger.error({ err, audit: { action: event.action, resource: event.resource, outcome: event.outcome } }, 'could not write the audit event');
+    }
   }
 }

@@ -5,6 +5,7 @@ import { describeAccess, describeRule, holds, missingRules, type Access } from '
 import type { AuditEvent, AuditSink } from './audit.js';
 import type { Authenticator, Principal } from './authn.js';
 import type { DaemonConfig } from './config.js';
+import type { Keyring } from './kek.js';
 import { isLoopback } from './net.js';
 import type { Store } from './store/index.js';
 
@@ -15,6 +16,7 @@ export interface Ctx {
   serverKey: Buffer;
   authn: Authenticator;
   audit: AuditSink;
+  keyring: Keyring;
 }
 
 declare module 'fastify' {
@@ -37,7 +39,11 @@ export function describeSubject(p: Principal): string {
   return `${p.subject.type} ${p.subject.name}`;
 }
 
+const audited = new WeakSet<FastifyRequest>();
+export const wasAudited = (req: FastifyRequest) => audited.has(req);
+
 export function audit(ctx: Ctx, req: FastifyRequest, event: Omit<AuditEvent, 'actor' | 'remoteAddr'>): void {
+  audited.add(req);
   const p = req.principal;
   const full: AuditEvent = { ...event };
   if (p) full.actor = { name: p.subject.name, type: p.subject.type, tokenId: p.token.id };

@@ -2,17 +2,24 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, parseListen, SETTINGS_HELP, type DaemonConfig } from './config.js';
 import { loadServerKey } from './crypto.js';
+import { KEK_FILE, KekError, Keyring, rotateKek, SealError, unseal } from './kek.js';
 import { BOOTSTRAPPED_KEY } from './routes/bootstrap.js';
 import { buildDaemon } from './server.js';
 import { Store } from './store/index.js';
 
 export const ADDR_FILE = 'runed.addr';
+/** The actor of commands run on the host with filesystem access to the data dir. */
+const HOST_ACTOR = { name: 'host', type: 'local' };
 
 const HELP = `runed — the rune admin daemon
 
 Usage:
   runed [serve] [flags]          start the daemon (default ${'127.0.0.1:7863'})
   runed reset-bootstrap [flags]  allow one more bootstrap (recovers a lost root token)
+  runed audit verify [flags]     check the audit trail's hash chain; names the first broken event
+  runed kek rotate [flags]       re-wrap every registry secret under a new key-encryption key
+  runed registry credentials NAME [flags]
+                                 print a registry's docker auth config, for the host's runtime
   runed --version
 
 Flags:
@@ -46,7 +53,14 @@ function fail(message: string, code = 2): never {
 async function serve(config: DaemonConfig): Promise<void> {
   const store = Store.open(config.dataDir);
   const serverKey = loadServerKey(config.dataDir);
-  const daemon = buildDaemon(config, store, serverKey);
+  let daemon: ReturnType<typeof buildDaemon>;
+  try {
+    daemon = buildDaemon(config, store, serverKey);
+  } catch (e) {
+    store.close();
+    if (e instanceof KekError) fail(e.message, 1);
+    throw e;
+  }
   const { app, state } = daemon;
   const { host, port } = parseListen(config.listen);
   const addrFile = join(config.dataDir, ADDR_FILE);
@@ -101,16 +115,72 @@ function resetBootstrap(config: DaemonConfig): void {
   try {
     const was = store.getMeta(BOOTSTRAPPED_KEY);
     store.transaction(() => store.deleteMeta(BOOTSTRAPPED_KEY));
-    // Until the audit table exists the daemon log is the audit trail; this goes to stderr as one JSON line.
-    process.stderr.write(
-      JSON.stringify({ time: Date.now(), audit: true, action: 'reset-bootstrap', resource: 'tokens', outcome: 'success', actor: { name: 'host', type: 'local' } }) + '\n',
-    );
+    store.audit.append({ actor: HOST_ACTOR, action: 'reset-bootstrap', resource: 'tokens', outcome: 'success', message: 'bootstrap re-enabled on the host' });
     process.stdout.write(
       was
         ? `bootstrap re-enabled on ${config.dataDir}: the next POST /v1/bootstrap from this host mints a new root token.\n` +
             'Existing tokens stay valid; revoke the lost one once you are back in.\n'
         : `${config.dataDir} was not bootstrapped yet: nothing to reset.\n`,
     );
+  } finally {
+    store.close();
+  }
+}
+
+function auditVerify(config: DaemonConfig): void {
+  const store = Store.open(config.dataDir);
+  try {
+    const result = store.audit.verify();
+    if (result.ok) {
+      process.stdout.write(`audit trail intact: ${result.events} event(s) verified\n`);
+      return;
+    }
+    process.stdout.write(`audit trail BROKEN at event ${result.brokenAt}: ${result.reason}\n`);
+    process.exitCode = 1;
+  } finally {
+    store.close();
+  }
+}
+
+function kekRotate(config: DaemonConfig): void {
+  const store = Store.open(config.dataDir);
+  try {
+    const keyring = new Keyring(config.dataDir, store);
+    if (keyring.fromEnv && !process.env.RUNE_NEW_KEK) {
+      fail('RUNE_KEK is set: give the new key in RUNE_NEW_KEK (32 bytes, base64), then set RUNE_KEK to it for future starts', 2);
+    }
+    const result = rotateKek(config.dataDir, store, keyring, process.env.RUNE_NEW_KEK);
+    store.audit.append({ actor: HOST_ACTOR, action: 'rotate', resource: 'registries', outcome: 'success', message: `key-encryption key rotated to ${result.kekId}; ${result.rewrapped} data key(s) re-wrapped` });
+    process.stdout.write(
+      `re-wrapped ${result.rewrapped} data key(s) under the new key-encryption key (id ${result.kekId}).\n` +
+        (keyring.fromEnv ? 'Set RUNE_KEK to the value of RUNE_NEW_KEK before runed next starts.\n' : `The new key is in ${join(config.dataDir, KEK_FILE)}; the old one opens nothing now.\n`),
+    );
+  } catch (e) {
+    if (e instanceof KekError || e instanceof SealError) fail(e.message, 1);
+    throw e;
+  } finally {
+    store.close();
+  }
+}
+
+function registryCredentials(config: DaemonConfig, name: string | undefined): void {
+  if (!name) fail('usage: runed registry credentials NAME [--data-dir DIR]');
+  const store = Store.open(config.dataDir);
+  try {
+    const row = store.registries.get(name);
+    if (!row) fail(`registry "${name}" not found`, 1);
+    if (row.type === 'ecr') {
+      process.stdout.write(JSON.stringify({ type: 'ecr', server: row.server, region: row.region, note: "credentials come from the host's AWS environment" }, null, 2) + '\n');
+      return;
+    }
+    const password = unseal(new Keyring(config.dataDir, store).get(), row.name, { sealed: row.sealed!, wrappedKey: row.wrapped_key! });
+    const auth = Buffer.from(`${row.username}:${password}`).toString('base64');
+    process.stdout.write(JSON.stringify({ auths: { [row.server]: { auth } } }, null, 2) + '\n');
+    store.audit.append({ actor: HOST_ACTOR, action: 'read-credentials', resource: 'registries', ref: row.name, outcome: 'success' });
+  } catch (e) {
+    if (e instanceof KekError) fail(e.message, 1);
+    if (e instanceof SealError) fail(`cannot open the password of registry "${name}": ${e.message}`, 1);
+    throw e;
   } finally {
     store.close();
   }
@@ -128,7 +198,18 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
   const command = first === undefined || first.startsWith('-') ? 'serve' : first;
-  const args = command === first ? rest : argv;
+  let args = command === first ? rest : argv;
+  // Two-word commands and their positional argument come before the flags.
+  let sub: string | undefined;
+  let operand: string | undefined;
+  if (['audit', 'kek', 'registry'].includes(command)) {
+    sub = args[0];
+    args = args.slice(1);
+    if (command === 'registry' && args[0] !== undefined && !args[0].startsWith('-')) {
+      operand = args[0];
+      args = args.slice(1);
+    }
+  }
   let config: DaemonConfig;
   try {
     config = loadConfig(args);
@@ -142,6 +223,18 @@ export async function main(argv: string[]): Promise<void> {
       return;
     case 'reset-bootstrap':
       resetBootstrap(config);
+      return;
+    case 'audit':
+      if (sub !== 'verify') fail('usage: runed audit verify [--data-dir DIR]');
+      auditVerify(config);
+      return;
+    case 'kek':
+      if (sub !== 'rotate') fail('usage: runed kek rotate [--data-dir DIR]');
+      kekRotate(config);
+      return;
+    case 'registry':
+      if (sub !== 'credentials') fail('usage: runed registry credentials NAME [--data-dir DIR]');
+      registryCredentials(config, operand);
       return;
     default:
       fail(`unknown command "${command}" (see runed --help)`);

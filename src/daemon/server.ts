@@ -1,16 +1,22 @@
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { GENERIC_UNAUTHENTICATED, invalid, RuneError } from '../core/errors.js';
-import { LogAuditSink, type AuditSink } from './audit.js';
+import { StoreAuditSink, type AuditSink } from './audit.js';
 import { Authenticator } from './authn.js';
 import { YamlText } from './body.js';
 import type { DaemonConfig } from './config.js';
-import { audit, peerOf, type Ctx } from './context.js';
+import { audit, peerOf, wasAudited, type Ctx } from './context.js';
+import { Keyring } from './kek.js';
 import { FailureLimiter } from './limiter.js';
+import { Metrics } from './metrics.js';
+import { auditRoutes } from './routes/audit.js';
+import { authzRoutes } from './routes/authz.js';
 import { bootstrapRoutes } from './routes/bootstrap.js';
 import { healthRoutes } from './routes/health.js';
 import { namespaceRoutes } from './routes/namespaces.js';
 import { policyRoutes } from './routes/policies.js';
+import { registryRoutes } from './routes/registries.js';
+import { serviceAccountRoutes } from './routes/serviceaccounts.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { userRoutes } from './routes/users.js';
 import { whoamiRoutes } from './routes/whoami.js';
@@ -20,6 +26,7 @@ export interface ServerOptions {
   /** Where JSON log lines go (default stdout). */
   logStream?: NodeJS.WritableStream;
   audit?: AuditSink;
+  keyring?: Keyring;
 }
 
 export interface Daemon {
@@ -57,10 +64,12 @@ export function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffe
     ...(https ? { https } : {}),
   }) as unknown as FastifyInstance;
 
+  const keyring = options.keyring ?? new Keyring(config.dataDir, store);
   const state = { closing: false };
+  const metrics = new Metrics();
   const limiter = new FailureLimiter(config.auth.failedAuthLimit, config.auth.failedAuthWindow);
   const authn = new Authenticator(store, serverKey, (err) => app.log.warn({ err }, 'could not record lastUsedAt'));
-  const ctx: Ctx = { config, store, serverKey, authn, audit: options.audit ?? new LogAuditSink(app.log) };
+  const ctx: Ctx = { config, store, serverKey, authn, audit: options.audit ?? new StoreAuditSink(store.audit, app.log), keyring };
 
   app.decorateRequest('principal', null);
 
@@ -78,8 +87,20 @@ export function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffe
   });
   app.addContentTypeParser(YAML_TYPES, { parseAs: 'string' }, (_req, text, done) => done(null, new YamlText(String(text))));
 
+  const ACTIONS: Record<string, string> = { POST: 'create', PUT: 'update', PATCH: 'update', DELETE: 'delete' };
+  /** A failed write by an authenticated caller is an audit event too (outcome "error"). */
+  const auditFailure = (req: FastifyRequest, error: RuneError) => {
+    const action = ACTIONS[req.method];
+    if (!action || !req.principal || wasAudited(req)) return;
+    const [, , resource = '', ref] = (req.url.split('?')[0] ?? '').split('/');
+    audit(ctx, req, { action, resource, ...(ref ? { ref: decodeURIComponent(ref) } : {}), outcome: 'error', message: `${error.code}: ${error.message}` });
+  };
+
   app.setErrorHandler((err: FastifyError | RuneError, req, reply) => {
-    if (err instanceof RuneError) return reply.code(err.status).send(err.toBody());
+    if (err instanceof RuneError) {
+      auditFailure(req, err);
+      return reply.code(err.status).send(err.toBody());
+    }
     const e = err as FastifyError;
     let mapped: RuneError;
     if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
@@ -92,6 +113,7 @@ export function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffe
       req.log.error({ err: e }, 'request failed');
       mapped = new RuneError('internal', 'internal error: see the daemon log');
     }
+    auditFailure(req, mapped);
     return reply.code(mapped.status).send(mapped.toBody());
   });
 
@@ -101,10 +123,31 @@ export function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffe
   });
 
   healthRoutes(app, ctx, state);
+  app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4').send(metrics.render(store)));
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.countRequest(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode);
+  });
+
+  // CORS is off unless origins are listed; a listed origin gets its preflight answered before auth.
+  const origins = new Set(config.cors.allowedOrigins);
+  if (origins.size > 0) {
+    app.addHook('onRequest', async (req, reply) => {
+      const origin = req.headers.origin;
+      if (!origin || !origins.has(origin)) return;
+      reply.header('Access-Control-Allow-Origin', origin).header('Vary', 'Origin');
+      if (req.method === 'OPTIONS' && req.headers['access-control-request-method']) {
+        reply
+          .header('Access-Control-Allow-Methods', 'GET, POST, PUT, PATCH, DELETE')
+          .header('Access-Control-Allow-Headers', 'Authorization, Content-Type')
+          .header('Access-Control-Max-Age', '600');
+        return reply.code(204).send();
+      }
+    });
+  }
 
   // Every /v1 route but bootstrap needs a valid bearer token; failures get one generic 401.
   app.addHook('onRequest', async (req, reply) => {
-    if (!req.url.startsWith('/v1/') || req.url.startsWith('/v1/bootstrap')) return;
+    if (!req.url.startsWith('/v1/') || req.url.startsWith('/v1/bootstrap') || reply.sent) return;
     const peer = peerOf(req) ?? 'unknown';
     const retryAfter = limiter.retryAfter(peer);
     if (retryAfter > 0) {
@@ -114,6 +157,7 @@ export function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffe
     const result = authn.authenticate(req.headers.authorization);
     if (!result.ok) {
       if (result.reason !== 'missing') limiter.recordFailure(peer);
+      metrics.countAuthFailure(result.reason);
       audit(ctx, req, {
         action: 'authenticate',
         resource: 'tokens',
@@ -133,6 +177,10 @@ export function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffe
   policyRoutes(app, ctx);
   tokenRoutes(app, ctx);
   namespaceRoutes(app, ctx);
+  auditRoutes(app, ctx);
+  registryRoutes(app, ctx);
+  serviceAccountRoutes(app, ctx);
+  authzRoutes(app, ctx);
 
   const sweep = (now = Date.now()) => {
     limiter.sweep(now);

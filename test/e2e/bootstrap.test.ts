@@ -53,13 +53,14 @@ describe('bootstrap over a real socket', () => {
     const reset = runRuned(['reset-bootstrap', '--data-dir', runed.dataDir]);
     expect(reset.status).toBe(0);
     expect(reset.stdout).toMatch(/bootstrap re-enabled/);
-    expect(reset.stderr).toMatch(/"action":"reset-bootstrap"/);
     const second = await runed.request('POST', '/v1/bootstrap');
     expect(second.status).toBe(201);
     expect(second.body.secret).not.toBe(first);
     expect((await runed.request('POST', '/v1/bootstrap')).status).toBe(409);
     expect((await runed.request('GET', '/v1/whoami', { token: first })).status).toBe(200);
     expect((await runed.request('GET', '/v1/whoami', { token: second.body.secret })).status).toBe(200);
+    const trail = await runed.request('GET', '/v1/audit?action=reset-bootstrap', { token: first });
+    expect(trail.body.items).toEqual([expect.objectContaining({ actor: { name: 'host', type: 'local' }, action: 'reset-bootstrap', outcome: 'success' })]);
   });
 });
 

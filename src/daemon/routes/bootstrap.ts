@@ -20,7 +20,7 @@ export function bootstrapRoutes(app: FastifyInstance, ctx: Ctx): void {
       if (store.getMeta(BOOTSTRAPPED_KEY)) return undefined;
       let root = store.subjects.getByName('root');
       if (!root) {
-        root = { id: newId('usr'), name: 'root', type: 'user', email: null, namespace: null, permissions: null, description: '', created_at: now, updated_at: now };
+        root = { id: newId('usr'), name: 'root', type: 'user', email: null, namespace: null, permissions: null, description: '', derived_policies: '[]', created_at: now, updated_at: now };
         store.subjects.insert(root);
       } else if (root.type !== 'user') {
         throw conflict('a service account named "root" exists: delete it before bootstrapping');

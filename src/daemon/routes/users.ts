@@ -63,7 +63,7 @@ export function userRoutes(app: FastifyInstance, ctx: Ctx): void {
     const row = store.transaction(() => {
       let row = store.subjects.getByName(name);
       if (!row) {
-        row = { id: newId('usr'), name, type: 'user', email: email || null, namespace: null, permissions: null, description: '', created_at: now, updated_at: now };
+        row = { id: newId('usr'), name, type: 'user', email: email || null, namespace: null, permissions: null, description: '', derived_policies: '[]', created_at: now, updated_at: now };
         store.subjects.insert(row);
       } else if (email !== undefined) {
         store.subjects.updateEmail(row.id, email || null, now);

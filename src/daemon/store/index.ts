@@ -1,7 +1,9 @@
 import { BUILTIN_POLICIES, SEEDED_NAMESPACES } from '../../core/builtins.js';
+import { AuditLog } from './audit.js';
 import { openDb, type Db } from './db.js';
 import { Namespaces } from './namespaces.js';
 import { Policies } from './policies.js';
+import { Registries } from './registries.js';
 import { Subjects } from './subjects.js';
 import { Tokens } from './tokens.js';
 
@@ -10,12 +12,16 @@ export class Store {
   readonly policies: Policies;
   readonly tokens: Tokens;
   readonly namespaces: Namespaces;
+  readonly audit: AuditLog;
+  readonly registries: Registries;
 
   constructor(readonly db: Db) {
     this.subjects = new Subjects(db);
     this.policies = new Policies(db);
     this.tokens = new Tokens(db);
     this.namespaces = new Namespaces(db);
+    this.audit = new AuditLog(db);
+    this.registries = new Registries(db);
   }
 
   static open(dataDir: string): Store {

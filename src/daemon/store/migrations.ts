@@ -57,4 +57,41 @@ export const MIGRATIONS: readonly string[] = [
 
   CREATE TABLE namespaces (name TEXT PRIMARY KEY, created_at INTEGER NOT NULL);
   `,
+  `
+  -- Policies created for a service account (<service>-<perm>), removed with it.
+  ALTER TABLE subjects ADD COLUMN derived_policies TEXT NOT NULL DEFAULT '[]';
+
+  -- Hash-chained: each event carries the previous event's hash, so an edit or a deletion shows.
+  CREATE TABLE audit_events (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    time        INTEGER NOT NULL,
+    actor_name  TEXT,
+    actor_type  TEXT,
+    token_id    TEXT,
+    action      TEXT NOT NULL,
+    resource    TEXT NOT NULL,
+    ref         TEXT,
+    namespace   TEXT,
+    outcome     TEXT NOT NULL CHECK (outcome IN ('success', 'denied', 'error')),
+    message     TEXT NOT NULL DEFAULT '',
+    remote_addr TEXT,
+    prev_hash   TEXT NOT NULL,
+    hash        TEXT NOT NULL
+  );
+  CREATE INDEX audit_by_time ON audit_events (time);
+
+  -- Registry credentials: the password is sealed with a per-secret data key, itself wrapped by the KEK.
+  CREATE TABLE registries (
+    name        TEXT PRIMARY KEY,
+    server      TEXT NOT NULL,
+    type        TEXT NOT NULL CHECK (type IN ('docker', 'ecr')),
+    username    TEXT,
+    region      TEXT,
+    sealed      TEXT,
+    wrapped_key TEXT,
+    kek_id      TEXT,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+  );
+  `,
 ];

@@ -1,4 +1,4 @@
-import type { SubjectType, User } from '../../core/wire.js';
+import type { ServiceAccount, SubjectType, User } from '../../core/wire.js';
 import type { Db } from './db.js';
 import { pageOf, type Page } from '../paging.js';
 
@@ -10,6 +10,8 @@ export interface SubjectRow {
   namespace: string | null;
   permissions: string | null;
   description: string;
+  /** JSON list of the policies created for this service account, removed with it. */
+  derived_policies: string;
   created_at: number;
   updated_at: number;
 }
@@ -48,8 +50,8 @@ export class Subjects {
   insert(row: SubjectRow): void {
     this.db
       .prepare(
-        `INSERT INTO subjects (id, name, type, email, namespace, permissions, description, created_at, updated_at)
-         VALUES (@id, @name, @type, @email, @namespace, @permissions, @description, @created_at, @updated_at)`,
+        `INSERT INTO subjects (id, name, type, email, namespace, permissions, description, derived_policies, created_at, updated_at)
+         VALUES (@id, @name, @type, @email, @namespace, @permissions, @description, @derived_policies, @created_at, @updated_at)`,
       )
       .run(row);
   }
@@ -76,15 +78,32 @@ export class Subjects {
     this.db.prepare('DELETE FROM subjects WHERE id = ?').run(id);
   }
 
+  private listOf(type: SubjectType, page: Page): SubjectRow[] {
+    return page.after
+      ? this.db.prepare<[string, string, number], SubjectRow>('SELECT * FROM subjects WHERE type = ? AND name > ? ORDER BY name LIMIT ?').all(type, page.after[0]!, page.limit + 1)
+      : this.db.prepare<[string, number], SubjectRow>('SELECT * FROM subjects WHERE type = ? ORDER BY name LIMIT ?').all(type, page.limit + 1);
+  }
+
   listUsers(page: Page) {
-    const rows = page.after
-      ? this.db
-          .prepare<[string, number], SubjectRow>("SELECT * FROM subjects WHERE type = 'user' AND name > ? ORDER BY name LIMIT ?")
-          .all(page.after[0]!, page.limit + 1)
-      : this.db
-          .prepare<[number], SubjectRow>("SELECT * FROM subjects WHERE type = 'user' ORDER BY name LIMIT ?")
-          .all(page.limit + 1);
-    return pageOf(rows, page.limit, (r) => [r.name], (r) => this.toUser(r));
+    return pageOf(this.listOf('user', page), page.limit, (r) => [r.name], (r) => this.toUser(r));
+  }
+
+  listServiceAccounts(page: Page) {
+    return pageOf(this.listOf('service', page), page.limit, (r) => [r.name], (r) => this.toServiceAccount(r));
+  }
+
+  toServiceAccount(row: SubjectRow): ServiceAccount {
+    const sa: ServiceAccount = {
+      id: row.id,
+      name: row.name,
+      permissions: JSON.parse(row.permissions ?? '[]') as string[],
+      description: row.description,
+      policies: this.policyNames(row.id),
+      createdAt: iso(row.created_at),
+      updatedAt: iso(row.updated_at),
+    };
+    if (row.namespace) sa.namespace = row.namespace;
+    return sa;
   }
 
   /** Names of subjects a policy is attached to, with their type. */

@@ -108,6 +108,15 @@ export class Tokens {
     return expired + revoked;
   }
 
+  countByStatus(now: number): Record<TokenStatus, number> {
+    const row = this.db
+      .prepare<[Record<string, unknown>], Record<TokenStatus, number>>(
+        `SELECT ${(Object.keys(STATUS_SQL) as TokenStatus[]).map((s) => `COALESCE(SUM(CASE WHEN ${STATUS_SQL[s]} THEN 1 ELSE 0 END), 0) AS ${s}`).join(', ')} FROM tokens`,
+      )
+      .get({ now })!;
+    return { active: row.active, expired: row.expired, disabled: row.disabled, revoked: row.revoked };
+  }
+
   list(filter: TokenFilter, page: Page, now: number) {
     const where: string[] = [];
     const params: Record<string, unknown> = { now, limit: page.limit + 1 };

@@ -1,0 +1,152 @@
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Store } from './store/index.js';
+
+export const KEK_FILE = 'kek';
+const KEK_NEW_FILE = 'kek.new';
+const KEK_ID_KEY = 'kek_id';
+
+/** A problem with the key-encryption key that must stop the daemon with a clear message. */
+export class KekError extends Error {}
+
+/** A sealed value could not be opened: tampered, or sealed under another key. Never garbage. */
+export class SealError extends Error {}
+
+export const kekId = (kek: Buffer) => createHash('sha256').update(kek).digest('hex').slice(0, 16);
+
+function decodeKek(text: string, source: string): Buffer {
+  const kek = Buffer.from(text.trim(), 'base64');
+  if (kek.length !== 32) throw new KekError(`${source} must hold a 32-byte key, base64-encoded (e.g. from: openssl rand -base64 32)`);
+  return kek;
+}
+
+function writeKeyFile(path: string, kek: Buffer): void {
+  const fd = openSync(path, 'wx', 0o600);
+  try {
+    writeSync(fd, kek.toString('base64') + '\n');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function gcm(key: Buffer, plaintext: Buffer, aad: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(Buffer.from(aad));
+  const ct = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return Buffer.concat([iv, cipher.getAuthTag(), ct]).toString('base64');
+}
+
+function ungcm(key: Buffer, sealed: string, aad: string): Buffer {
+  const raw = Buffer.from(sealed, 'base64');
+  if (raw.length < 28) throw new SealError('sealed value is truncated');
+  const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
+  decipher.setAAD(Buffer.from(aad));
+  decipher.setAuthTag(raw.subarray(12, 28));
+  try {
+    return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]);
+  } catch {
+    throw new SealError('authentication failed: the value was tampered with or sealed under another key');
+  }
+}
+
+export interface Sealed {
+  sealed: string;
+  wrappedKey: string;
+  kekId: string;
+}
+
+/** Envelope encryption: a fresh data key per secret, bound to `name`, wrapped by the KEK. */
+export function seal(kek: Buffer, name: string, plaintext: string): Sealed {
+  const dek = randomBytes(32);
+  return { sealed: gcm(dek, Buffer.from(plaintext, 'utf8'), `registry:${name}`), wrappedKey: gcm(kek, dek, `dek:${name}`), kekId: kekId(kek) };
+}
+
+export function unseal(kek: Buffer, name: string, s: { sealed: string; wrappedKey: string }): string {
+  const dek = ungcm(kek, s.wrappedKey, `dek:${name}`);
+  return ungcm(dek, s.sealed, `registry:${name}`).toString('utf8');
+}
+
+export function rewrap(oldKek: Buffer, newKek: Buffer, name: string, wrappedKey: string): string {
+  return gcm(newKek, ungcm(oldKek, wrappedKey, `dek:${name}`), `dek:${name}`);
+}
+
+/**
+ * The KEK, from RUNE_KEK or `<dataDir>/kek` (generated 0600 on first start). It must match the
+ * key this data dir's secrets were sealed with; a missing or wrong key is a KekError, never garbage.
+ * `get()` notices a rotation done by `runed kek rotate` while the daemon runs and picks up the new key.
+ */
+export class Keyring {
+  private kek: Buffer;
+
+  constructor(
+    private readonly dataDir: string,
+    private readonly store: Store,
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {
+    this.kek = this.load();
+  }
+
+  get fromEnv(): boolean {
+    return Boolean(this.env.RUNE_KEK);
+  }
+
+  get(): Buffer {
+    const expected = this.store.getMeta(KEK_ID_KEY);
+    if (expected !== undefined && expected !== kekId(this.kek)) this.kek = this.load();
+    return this.kek;
+  }
+
+  private load(): Buffer {
+    const expected = this.store.getMeta(KEK_ID_KEY);
+    const file = join(this.dataDir, KEK_FILE);
+    let kek: Buffer;
+    if (this.env.RUNE_KEK) {
+      kek = decodeKek(this.env.RUNE_KEK, 'RUNE_KEK');
+    } else if (existsSync(file)) {
+      kek = decodeKek(readFileSync(file, 'utf8'), file);
+      const pending = join(this.dataDir, KEK_NEW_FILE);
+      if (expected !== undefined && kekId(kek) !== expected && existsSync(pending)) {
+        const next = decodeKek(readFileSync(pending, 'utf8'), pending);
+        if (kekId(next) === expected) kek = next; // a rotation committed but had not renamed its file yet
+      }
+    } else if (expected !== undefined) {
+      throw new KekError(`the key-encryption key ${file} is missing, but secrets in ${this.dataDir} are sealed with key ${expected}: restore the file or set RUNE_KEK`);
+    } else {
+      kek = randomBytes(32);
+      writeKeyFile(file, kek);
+    }
+    if (expected === undefined) this.store.setMeta(KEK_ID_KEY, kekId(kek));
+    else if (kekId(kek) !== expected) {
+      throw new KekError(`the key-encryption key (${this.env.RUNE_KEK ? 'RUNE_KEK' : file}, id ${kekId(kek)}) is not the one secrets in ${this.dataDir} are sealed with (id ${expected})`);
+    }
+    return kek;
+  }
+}
+
+/**
+ * Re-wraps every data key under a new KEK in one transaction; readers see the old or the new
+ * state, never a mix. With a file KEK the new key is written to kek.new first and renamed after.
+ */
+export function rotateKek(dataDir: string, store: Store, keyring: Keyring, newKekText?: string): { rewrapped: number; kekId: string } {
+  const oldKek = keyring.get();
+  const newKek = newKekText ? decodeKek(newKekText, 'RUNE_NEW_KEK') : randomBytes(32);
+  if (kekId(newKek) === kekId(oldKek)) throw new KekError('the new key-encryption key is the same as the current one');
+  const pending = join(dataDir, KEK_NEW_FILE);
+  if (!keyring.fromEnv) {
+    rmSync(pending, { force: true });
+    writeKeyFile(pending, newKek);
+  }
+  const rewrapped = store.transaction(() => {
+    let n = 0;
+    for (const row of store.registries.sealedRows()) {
+      store.registries.setWrappedKey(row.name, rewrap(oldKek, newKek, row.name, row.wrapped_key), kekId(newKek));
+      n++;
+    }
+    store.setMeta(KEK_ID_KEY, kekId(newKek));
+    return n;
+  });
+  if (!keyring.fromEnv) renameSync(pending, join(dataDir, KEK_FILE));
+  return { rewrapped, kekId: kekId(newKek) };
+}

@@ -1,0 +1,83 @@
+import type { FastifyInstance } from 'fastify';
+import { invalid, notFound } from '../../core/errors.js';
+import { lintPolicyText, validatePolicy } from '../../core/policy.js';
+import { explain, type NamedRules } from '../../core/rbac.js';
+import { checkFields, objectBody, optionalString } from '../body.js';
+import { authorize, principalOf, requireAdminPeer, can, type Ctx } from '../context.js';
+import type { SubjectRow } from '../store/subjects.js';
+
+/** POST /v1/authz/check: can a subject (or a token, or the caller) do VERB on RESOURCE in NAMESPACE? */
+export function authzRoutes(app: FastifyInstance, ctx: Ctx): void {
+  const { store } = ctx;
+
+  app.post('/v1/authz/check', async (req) => {
+    const body = objectBody(req.body);
+    checkFields(body, ['subject', 'token', 'verb', 'resource', 'namespace', 'policy']);
+    const verb = optionalString(body, 'verb', 64);
+    const resource = optionalString(body, 'resource', 64);
+    if (!verb) throw invalid('verb is required, e.g. "list"', { field: 'verb' });
+    if (!resource) throw invalid('resource is required, e.g. "services"', { field: 'resource' });
+    const namespace = optionalString(body, 'namespace', 63) || undefined;
+    const subjectName = optionalString(body, 'subject', 63);
+    const tokenId = optionalString(body, 'token', 64);
+    if (subjectName && tokenId) throw invalid('give subject or token, not both', { field: 'token' });
+
+    const caller = principalOf(req);
+    let subject: SubjectRow = caller.subject;
+    let narrowing: string[] | undefined = caller.tokenPolicies ? (JSON.parse(caller.token.policies) as string[]) : undefined;
+    const mayInspect = (s: SubjectRow) => {
+      if (s.id === caller.subject.id) return;
+      const access = { verb: 'get', resource: s.type === 'user' ? 'users' : 'serviceaccounts' };
+      requireAdminPeer(ctx, req, access);
+      authorize(ctx, req, access, s.name);
+    };
+    if (tokenId) {
+      const row = store.tokens.get(tokenId);
+      const own = row?.subject_id === caller.subject.id;
+      if (!own) {
+        if (!can(req, { verb: 'get', resource: 'tokens' })) throw notFound(`token "${tokenId}" not found`);
+        requireAdminPeer(ctx, req, { verb: 'get', resource: 'tokens' });
+      }
+      if (!row) throw notFound(`token "${tokenId}" not found`);
+      const s = store.subjects.getById(row.subject_id);
+      if (!s) throw notFound(`the subject of token "${tokenId}" no longer exists`);
+      subject = s;
+      const names = JSON.parse(row.policies) as string[];
+      narrowing = names.length > 0 ? names : undefined;
+    } else if (subjectName && subjectName !== caller.subject.name) {
+      const s = store.subjects.getByName(subjectName);
+      if (!s) {
+        authorize(ctx, req, { verb: 'get', resource: 'users' });
+        throw notFound(`subject "${subjectName}" not found`);
+      }
+      mayInspect(s);
+      subject = s;
+      narrowing = undefined;
+    }
+
+    const policies: NamedRules[] = store.policies.rulesOfSubjectId(subject.id);
+    let draftName: string | undefined;
+    if (body.policy !== undefined && body.policy !== null) {
+      const lint = typeof body.policy === 'string' ? lintPolicyText(body.policy) : validatePolicy(body.policy);
+      if (!lint.valid || !lint.policy) {
+        const first = lint.errors[0]!;
+        throw invalid(`draft policy is invalid: ${first.line !== undefined ? `line ${first.line}, column ${first.column}: ` : ''}${first.message}`, { errors: lint.errors });
+      }
+      draftName = `${lint.policy.name} (draft)`;
+      // As if attached: the draft replaces a stored policy of the same name.
+      const i = policies.findIndex((p) => p.name === lint.policy!.name);
+      if (i >= 0) policies.splice(i, 1);
+      policies.unshift({ name: draftName, rules: lint.policy.rules });
+    }
+    const tokenPolicies = narrowing && store.policies.rulesOf(narrowing);
+    const access = namespace ? { verb, resource, namespace } : { verb, resource };
+    const answer = explain(policies, access, tokenPolicies);
+    return {
+      ...answer,
+      subject: { name: subject.name, type: subject.type },
+      policies: policies.map((p) => p.name),
+      ...(narrowing ? { tokenPolicies: narrowing } : {}),
+      ...(draftName ? { draft: draftName } : {}),
+    };
+  });
+}

@@ -1,0 +1,109 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { alreadyExists, invalid, notFound } from '../../core/errors.js';
+import { requireDnsLabel } from '../../core/names.js';
+import { checkFields, objectBody, optionalString, type Fields } from '../body.js';
+import { audit, authorize, requireAdminPeer, type Ctx } from '../context.js';
+import { seal } from '../kek.js';
+import { readPage } from '../paging.js';
+import { toRegistry, type RegistryRow, type RegistryType } from '../store/registries.js';
+
+type NameParams = { name: string };
+const TYPES: readonly RegistryType[] = ['docker', 'ecr'];
+const FIELDS = ['name', 'server', 'type', 'username', 'password', 'region'];
+const SERVER = /^[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._/-]*)?$/;
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+
+/** Checks a registry body; `existing` lets a replace keep the stored password when none is sent. */
+function registryFromBody(ctx: Ctx, body: Fields, name: string, existing: RegistryRow | undefined, now: number): RegistryRow {
+  checkFields(body, FIELDS, ['createdAt', 'updatedAt', 'hasPassword']);
+  const server = optionalString(body, 'server', 255);
+  if (!server) throw invalid('server is required, e.g. ghcr.io or 123456789012.dkr.ecr.eu-west-1.amazonaws.com', { field: 'server' });
+  if (!SERVER.test(server)) throw invalid(`server "${server}" must be a registry host, optionally with :port and /path, without a scheme`, { field: 'server' });
+  const type = (optionalString(body, 'type', 16) ?? 'docker') as RegistryType;
+  if (!TYPES.includes(type)) throw invalid(`type must be one of ${TYPES.join(', ')}`, { field: 'type' });
+  const username = optionalString(body, 'username', 255);
+  const password = optionalString(body, 'password', 16_384);
+  const region = optionalString(body, 'region', 32);
+
+  const row: RegistryRow = { name, server, type, username: null, region: null, sealed: null, wrapped_key: null, kek_id: null, created_at: existing?.created_at ?? now, updated_at: now };
+  if (type === 'ecr') {
+    if (!region || !REGION.test(region)) throw invalid('region is required for an ecr registry, e.g. eu-west-1', { field: 'region' });
+    if (username !== undefined || password !== undefined) {
+      throw invalid('an ecr registry takes no username or password: credentials come from the host\'s AWS environment when images are pulled', { field: password !== undefined ? 'password' : 'username' });
+    }
+    row.region = region;
+    return row;
+  }
+  if (region !== undefined) throw invalid('region applies to ecr registries only', { field: 'region' });
+  if (!username) throw invalid('username is required for a docker registry', { field: 'username' });
+  row.username = username;
+  if (password !== undefined) {
+    if (password === '') throw invalid('password must not be empty', { field: 'password' });
+    const s = seal(ctx.keyring.get(), name, password);
+    Object.assign(row, { sealed: s.sealed, wrapped_key: s.wrappedKey, kek_id: s.kekId });
+  } else if (existing?.type === 'docker' && existing.sealed !== null) {
+    Object.assign(row, { sealed: existing.sealed, wrapped_key: existing.wrapped_key, kek_id: existing.kek_id });
+  } else {
+    throw invalid('password is required for a docker registry (send it in the body; it is stored encrypted and never returned)', { field: 'password' });
+  }
+  return row;
+}
+
+export function registryRoutes(app: FastifyInstance, ctx: Ctx): void {
+  const { store } = ctx;
+  const admin = (req: FastifyRequest, verb: string, ref?: string) => {
+    const access = { verb, resource: 'registries' };
+    requireAdminPeer(ctx, req, access);
+    authorize(ctx, req, access, ref);
+  };
+  const find = (name: string) => {
+    const row = store.registries.get(name);
+    if (!row) throw notFound(`registry "${name}" not found`);
+    return row;
+  };
+
+  app.get('/v1/registries', async (req) => {
+    admin(req, 'list');
+    return store.registries.list(readPage(req.query as Record<string, unknown>, 1));
+  });
+
+  app.get<{ Params: NameParams }>('/v1/registries/:name', async (req) => {
+    admin(req, 'get', req.params.name);
+    return toRegistry(find(req.params.name));
+  });
+
+  app.post('/v1/registries', async (req, reply) => {
+    const body = objectBody(req.body);
+    const name = requireDnsLabel(body.name, 'name');
+    admin(req, 'create', name);
+    if (store.registries.get(name)) throw alreadyExists(`registry "${name}" already exists: use PUT /v1/registries/${name} to replace it`);
+    const row = registryFromBody(ctx, body, name, undefined, Date.now());
+    store.transaction(() => {
+      if (store.registries.get(name)) throw alreadyExists(`registry "${name}" already exists`);
+      store.registries.upsert(row);
+    });
+    audit(ctx, req, { action: 'create', resource: 'registries', ref: name, outcome: 'success' });
+    return reply.code(201).send(toRegistry(row));
+  });
+
+  app.put<{ Params: NameParams }>('/v1/registries/:name', async (req) => {
+    const name = req.params.name;
+    admin(req, 'update', name);
+    const body = objectBody(req.body);
+    if (body.name !== undefined && body.name !== name) throw invalid(`the body names registry "${String(body.name)}" but the URL names "${name}"`, { field: 'name' });
+    const existing = find(name);
+    const row = registryFromBody(ctx, { ...body, name }, name, existing, Date.now());
+    store.transaction(() => store.registries.upsert(row));
+    audit(ctx, req, { action: 'update', resource: 'registries', ref: name, outcome: 'success', message: body.password !== undefined ? 'password replaced' : '' });
+    return toRegistry(row);
+  });
+
+  app.delete<{ Params: NameParams }>('/v1/registries/:name', async (req) => {
+    const name = req.params.name;
+    admin(req, 'delete', name);
+    const row = find(name);
+    store.transaction(() => store.registries.delete(name));
+    audit(ctx, req, { action: 'delete', resource: 'registries', ref: name, outcome: 'success' });
+    return toRegistry(row);
+  });
+}

@@ -1,0 +1,148 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { alreadyExists, invalid, notFound } from '../../core/errors.js';
+import { requireDnsLabel } from '../../core/names.js';
+import { isPermission, PERMISSION_NAMES, serviceAccountPolicies, type Permission } from '../../core/serviceAccounts.js';
+import { newId } from '../../core/tokenFormat.js';
+import type { Policy } from '../../core/wire.js';
+import { checkFields, objectBody, optionalString, optionalStringList } from '../body.js';
+import { audit, authorize, guardGrant, requireAdminPeer, type Ctx } from '../context.js';
+import { issueToken, resolveTtl } from '../issue.js';
+import { readPage } from '../paging.js';
+import type { SubjectRow } from '../store/subjects.js';
+import { toToken } from '../store/tokens.js';
+import { checkAttach } from './users.js';
+
+type NameParams = { name: string };
+type PolicyParams = { name: string; policy: string };
+
+const CREATE_FIELDS = ['name', 'namespace', 'permissions', 'ttl', 'description', 'tokenName'];
+
+export function findServiceAccount(ctx: Ctx, name: string): SubjectRow {
+  const row = ctx.store.subjects.getByName(name);
+  if (!row || row.type !== 'service') throw notFound(`service account "${name}" not found`);
+  return row;
+}
+
+/** Service accounts (§4a): the account, its policies and its first token in one transaction. */
+export function serviceAccountRoutes(app: FastifyInstance, ctx: Ctx): void {
+  const { store } = ctx;
+  const admin = (req: FastifyRequest, verb: string, ref?: string) => {
+    const access = { verb, resource: 'serviceaccounts' };
+    requireAdminPeer(ctx, req, access);
+    authorize(ctx, req, access, ref);
+  };
+
+  app.get('/v1/serviceaccounts', async (req) => {
+    admin(req, 'list');
+    return store.subjects.listServiceAccounts(readPage(req.query as Record<string, unknown>, 1));
+  });
+
+  app.get<{ Params: NameParams }>('/v1/serviceaccounts/:name', async (req) => {
+    admin(req, 'get', req.params.name);
+    const row = findServiceAccount(ctx, req.params.name);
+    const tokens = store.tokens.list({ subjectId: row.id }, { limit: 1000 }, Date.now());
+    return { ...store.subjects.toServiceAccount(row), tokens: tokens.items };
+  });
+
+  app.post('/v1/serviceaccounts', async (req, reply) => {
+    const body = objectBody(req.body);
+    checkFields(body, CREATE_FIELDS, ['id', 'policies', 'createdAt', 'updatedAt']);
+    const name = requireDnsLabel(body.name, 'name');
+    admin(req, 'create', name);
+    const namespace = body.namespace === undefined || body.namespace === null ? undefined : requireDnsLabel(body.namespace, 'namespace');
+    const permissions = optionalStringList(body, 'permissions') ?? ['cast'];
+    if (permissions.length === 0) throw invalid(`permissions must name one or more of ${PERMISSION_NAMES.join(', ')}`, { field: 'permissions' });
+    const unknown = permissions.filter((p) => !isPermission(p));
+    if (unknown.length > 0) {
+      throw invalid(`unknown permission ${unknown.map((u) => `"${u}"`).join(', ')}: use one or more of ${PERMISSION_NAMES.join(', ')}`, { field: 'permissions' });
+    }
+    const ttlMs = resolveTtl(ctx.config, body.ttl);
+    const description = optionalString(body, 'description') ?? '';
+    const tokenName = optionalString(body, 'tokenName', 128) ?? name;
+
+    const existing = store.subjects.getByName(name);
+    if (existing) throw alreadyExists(`the name "${name}" is taken by a ${existing.type === 'user' ? 'user' : 'service account'}`);
+    const plan = serviceAccountPolicies(name, permissions as Permission[], namespace);
+    for (const p of plan.create) {
+      if (store.policies.exists(p.name)) throw alreadyExists(`policy "${p.name}" already exists: pick another service account name or delete that policy`);
+    }
+    const granted = [...plan.create.flatMap((p) => p.rules), ...store.policies.rulesOf(plan.attach).flatMap((p) => p.rules)];
+    guardGrant(ctx, req, granted, 'bind', `create service account ${name} with ${permissions.join(', ')}`);
+
+    const now = Date.now();
+    const result = store.transaction(() => {
+      if (store.subjects.getByName(name)) throw alreadyExists(`the name "${name}" is taken`);
+      const row: SubjectRow = {
+        id: newId('svc'),
+        name,
+        type: 'service',
+        email: null,
+        namespace: namespace ?? null,
+        permissions: JSON.stringify(permissions),
+        description,
+        derived_policies: JSON.stringify(plan.create.map((p) => p.name)),
+        created_at: now,
+        updated_at: now,
+      };
+      store.subjects.insert(row);
+      for (const p of plan.create) store.policies.insert(p, now);
+      for (const p of plan.attach) store.subjects.attach(row.id, p);
+      const issued = issueToken(store, ctx.serverKey, { subject: row, name: tokenName, policies: [], ttlMs, description, kind: 'derived', now });
+      return { row, issued };
+    });
+    const warnings: string[] = [];
+    if (namespace !== undefined && !store.namespaces.get(namespace)) {
+      warnings.push(`namespace "${namespace}" does not exist yet: the account's rights apply once it is created`);
+    }
+    audit(ctx, req, { action: 'create', resource: 'serviceaccounts', ref: name, ...(namespace ? { namespace } : {}), outcome: 'success', message: `permissions ${permissions.join(', ')}` });
+    const policies = plan.create.map((p) => store.policies.get(p.name)).filter((p): p is Policy => p !== undefined);
+    return reply.code(201).send({
+      serviceAccount: store.subjects.toServiceAccount(result.row),
+      ...(policies.length > 0 ? { policy: policies[0], policies } : {}),
+      token: toToken(result.issued.row, now),
+      secret: result.issued.bearer,
+      ...(warnings.length > 0 ? { warnings } : {}),
+    });
+  });
+
+  app.delete<{ Params: NameParams }>('/v1/serviceaccounts/:name', async (req) => {
+    admin(req, 'delete', req.params.name);
+    const row = findServiceAccount(ctx, req.params.name);
+    const view = store.subjects.toServiceAccount(row);
+    const derived = JSON.parse(row.derived_policies) as string[];
+    const result = store.transaction(() => {
+      const revokedTokens = store.tokens.revokeAllOf(row.id, Date.now());
+      store.subjects.delete(row.id);
+      const removedPolicies = derived.filter((p) => store.policies.exists(p));
+      for (const p of removedPolicies) store.policies.delete(p);
+      return { revokedTokens, removedPolicies };
+    });
+    audit(ctx, req, { action: 'delete', resource: 'serviceaccounts', ref: row.name, outcome: 'success', message: `revoked ${result.revokedTokens} token(s)` });
+    return { serviceAccount: view, ...result };
+  });
+
+  app.put<{ Params: PolicyParams }>('/v1/serviceaccounts/:name/policies/:policy', async (req) => {
+    admin(req, 'update', req.params.name);
+    const row = findServiceAccount(ctx, req.params.name);
+    if (!store.policies.exists(req.params.policy)) throw notFound(`policy "${req.params.policy}" not found`);
+    checkAttach(ctx, req, [req.params.policy], `service account ${row.name}`);
+    store.transaction(() => {
+      if (store.subjects.attach(row.id, req.params.policy)) store.subjects.touch(row.id, Date.now());
+    });
+    audit(ctx, req, { action: 'attach', resource: 'serviceaccounts', ref: `${row.name}/${req.params.policy}`, outcome: 'success' });
+    return store.subjects.toServiceAccount(store.subjects.getById(row.id)!);
+  });
+
+  app.delete<{ Params: PolicyParams }>('/v1/serviceaccounts/:name/policies/:policy', async (req) => {
+    admin(req, 'update', req.params.name);
+    const row = findServiceAccount(ctx, req.params.name);
+    const detached = store.transaction(() => {
+      const done = store.subjects.detach(row.id, req.params.policy);
+      if (done) store.subjects.touch(row.id, Date.now());
+      return done;
+    });
+    if (!detached) throw notFound(`policy "${req.params.policy}" is not attached to service account "${row.name}"`);
+    audit(ctx, req, { action: 'detach', resource: 'serviceaccounts', ref: `${row.name}/${req.params.policy}`, outcome: 'success' });
+    return store.subjects.toServiceAccount(store.subjects.getById(row.id)!);
+  });
+}
