@@ -1,0 +1,231 @@
+import type { Command } from 'commander';
+import type { ServiceAccount, Token, User } from '../../core/wire.js';
+import { age, render, type Columns } from '../output.js';
+import { checkTtl, formatOf, session, splitList, UsageError, withSecretSink, writable, type SecretSink } from '../runtime.js';
+
+export const userColumns: Columns<User> = {
+  headers: ['NAME', 'EMAIL', 'POLICIES', 'AGE'],
+  row: (u) => [u.name, u.email, u.policies.join(','), age(u.createdAt)],
+  wideHeaders: ['ID'],
+  wideRow: (u) => [u.id],
+};
+
+const serviceColumns: Columns<ServiceAccount> = {
+  headers: ['NAME', 'NAMESPACE', 'PERMISSIONS', 'POLICIES', 'AGE'],
+  row: (s) => [s.name, s.namespace ?? '*', s.permissions.join(','), s.policies.join(','), age(s.createdAt)],
+  wideHeaders: ['ID', 'DESCRIPTION'],
+  wideRow: (s) => [s.id, s.description],
+};
+
+export function bootstrapCommand(admin: Command): void {
+  admin
+    .command('bootstrap')
+    .description('mint the root token of a fresh runed (works once, from the daemon\'s host)')
+    .option('--out-file <file>', 'write the token to this file (0600) instead of stdout')
+    .option('--force', 'overwrite --out-file if it exists')
+    .addHelpText('after', '\nExample:\n  rune admin bootstrap --out-file ~/.rune/token\n  rune admin bootstrap --server localhost:7900\n')
+    .action(async (opts: { outFile?: string; force?: boolean }, cmd: Command) => {
+      const { client } = session(cmd, { needsToken: false });
+      const { result, sink } = await withSecretSink(opts, () => client.bootstrap());
+      finishSecret(cmd, opts, sink, result, result.secret, `root token ${result.token.id} created`);
+    });
+}
+
+export function userCommands(admin: Command): void {
+  const user = admin.command('user').description('manage users');
+  user
+    .command('create')
+    .description('create a user, or update its email if it exists')
+    .argument('<name>')
+    .option('--email <email>')
+    .addHelpText('after', '\nExample:\n  rune admin user create alice --email alice@example.com\n')
+    .action(async (name: string, opts: { email?: string }, cmd: Command) => {
+      const { client } = writable(session(cmd));
+      const u = await client.upsertUser({ name, ...(opts.email !== undefined ? { email: opts.email } : {}) });
+      printOne(cmd, u, userColumns, `user/${u.name} saved`);
+    });
+  user
+    .command('list')
+    .description('list users')
+    .action(async (_o: unknown, cmd: Command) => {
+      process.stdout.write(render(await session(cmd).client.listUsers(), formatOf(cmd), userColumns));
+    });
+  user
+    .command('get')
+    .description('show one user')
+    .argument('<name>')
+    .action(async (name: string, _o: unknown, cmd: Command) => {
+      process.stdout.write(render(await session(cmd).client.getUser(name), formatOf(cmd), userColumns));
+    });
+  user
+    .command('delete')
+    .description('delete a user and revoke all of its tokens')
+    .argument('<name>')
+    .action(async (name: string, _o: unknown, cmd: Command) => {
+      const { client } = writable(session(cmd));
+      const res = await client.deleteUser(name);
+      printDone(cmd, res, `user/${name} deleted (${res.revokedTokens} token(s) revoked)`);
+    });
+}
+
+export function serviceCommands(admin: Command): void {
+  const service = admin.command('service').description('manage service accounts (non-human identities for CI and automation)');
+  service
+    .command('create')
+    .description('create a service account, its policies and its first token, all at once')
+    .argument('<name>')
+    .option('--namespace <ns>', 'pin the granted permissions to this namespace (omit for cluster-wide)')
+    .option('--permissions <list>', 'one or more of cast, read, admin, comma-separated', 'cast')
+    .option('--ttl <duration>', 'token lifetime, e.g. 720h or 90d (omit for no expiry)')
+    .option('--description <text>', 'free-text description (shown in token list)')
+    .option('--out-file <file>', 'write the token to this file (0600) instead of stdout')
+    .option('--force', 'overwrite --out-file if it exists')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  rune admin service create ci-stg --namespace stg --permissions cast --ttl 90d \\\n    --description "GitHub Actions deploys to stg" --out-file ci-stg.token\n  rune admin service create dashboard --permissions read --ttl 720h --out-file dashboard.token\n',
+    )
+    .action(async (name: string, opts: { namespace?: string; permissions: string; ttl?: string; description?: string; outFile?: string; force?: boolean }, cmd: Command) => {
+      const ttl = checkTtl(opts.ttl);
+      const permissions = splitList(opts.permissions) ?? [];
+      const unknown = permissions.filter((p) => !['cast', 'read', 'admin'].includes(p));
+      if (permissions.length === 0 || unknown.length > 0) throw new UsageError(`--permissions takes one or more of cast, read, admin${unknown.length ? `, not ${unknown.join(', ')}` : ''}`);
+      const { client } = writable(session(cmd));
+      const { result: res, sink } = await withSecretSink(opts, () =>
+        client.createServiceAccount({
+          name,
+          permissions,
+          ...(opts.namespace ? { namespace: opts.namespace } : {}),
+          ...(ttl ? { ttl } : {}),
+          ...(opts.description ? { description: opts.description } : {}),
+        }),
+      );
+      for (const w of res.warnings ?? []) process.stderr.write(`warning: ${w}\n`);
+      finishSecret(cmd, opts, sink, res, res.secret, `serviceaccount/${name} created with ${res.serviceAccount.policies.join(', ')} and token ${res.token.id}`);
+    });
+  service
+    .command('list')
+    .description('list service accounts')
+    .action(async (_o: unknown, cmd: Command) => {
+      process.stdout.write(render(await session(cmd).client.listServiceAccounts(), formatOf(cmd), serviceColumns));
+    });
+  service
+    .command('get')
+    .description('show one service account')
+    .argument('<name>')
+    .action(async (name: string, _o: unknown, cmd: Command) => {
+      process.stdout.write(render(await session(cmd).client.getServiceAccount(name), formatOf(cmd), serviceColumns));
+    });
+  service
+    .command('delete')
+    .description('delete a service account: revokes its tokens and removes its derived policies')
+    .argument('<name>')
+    .action(async (name: string, _o: unknown, cmd: Command) => {
+      const { client } = writable(session(cmd));
+      const res = await client.deleteServiceAccount(name);
+      printDone(cmd, res, `serviceaccount/${name} deleted (${res.revokedTokens} token(s) revoked${res.removedPolicies.length ? `, policies ${res.removedPolicies.join(', ')} removed` : ''})`);
+    });
+}
+
+export const tokenColumns: Columns<Token> = {
+  headers: ['ID', 'NAME', 'SUBJECT', 'TYPE', 'POLICIES', 'EXPIRES', 'STATUS'],
+  row: (t) => [t.id, t.name, t.subjectName, t.subjectType, t.policies.join(','), t.expiresAt ? t.expiresAt.replace(/\.\d+Z$/, 'Z') : 'never', t.status],
+  wideHeaders: ['LAST-USED', 'AGE', 'DESCRIPTION'],
+  wideRow: (t) => [t.lastUsedAt ? `${age(t.lastUsedAt)} ago` : 'never', age(t.createdAt), t.description],
+};
+
+export function tokenCommands(admin: Command): void {
+  const token = admin.command('token').description('manage bearer tokens');
+  token
+    .command('create')
+    .description('mint a token; its secret is printed (or written to --out-file) once')
+    .argument('[name]', 'token name')
+    .option('--subject-name <name>', 'existing user or service account (default: yourself)')
+    .option('--subject-id <id>', 'existing subject id (alternative to --subject-name)')
+    .option('--policies <list>', 'comma-separated policies to limit the token to (attached to the subject if missing)')
+    .option('--ttl <duration>', 'lifetime, e.g. 720h or 30d (omit for no expiry)')
+    .option('--description <text>')
+    .option('--out-file <file>', 'write the secret to this file (0600) instead of stdout')
+    .option('--force', 'overwrite --out-file if it exists')
+    .addHelpText('after', '\nExample:\n  rune admin token create alice-laptop --subject-name alice --policies readwrite --ttl 720h --out-file ./alice.token\n')
+    .action(async (name: string | undefined, opts: { subjectName?: string; subjectId?: string; policies?: string; ttl?: string; description?: string; outFile?: string; force?: boolean }, cmd: Command) => {
+      const ttl = checkTtl(opts.ttl);
+      const { client } = writable(session(cmd));
+      const policies = splitList(opts.policies);
+      const { result: res, sink } = await withSecretSink(opts, () =>
+        client.createToken({
+          ...(name ? { name } : {}),
+          ...(opts.subjectName ? { subjectName: opts.subjectName } : {}),
+          ...(opts.subjectId ? { subjectId: opts.subjectId } : {}),
+          ...(policies ? { policies } : {}),
+          ...(ttl ? { ttl } : {}),
+          ...(opts.description ? { description: opts.description } : {}),
+        }),
+      );
+      if (res.attached?.length) process.stderr.write(`attached ${res.attached.join(', ')} to ${res.token.subjectType} ${res.token.subjectName}\n`);
+      finishSecret(cmd, opts, sink, res, res.secret, `token/${res.token.name} ${res.token.id} created for ${res.token.subjectType} ${res.token.subjectName}`);
+    });
+  token
+    .command('list')
+    .description('list tokens: yours, or everyone\'s for an administrator')
+    .option('--subject <name>', 'only this subject\'s tokens')
+    .option('--status <status>', 'active, expired, disabled or revoked')
+    .action(async (opts: { subject?: string; status?: string }, cmd: Command) => {
+      const items = await session(cmd).client.listTokens({ ...(opts.subject ? { subject: opts.subject } : {}), ...(opts.status ? { status: opts.status } : {}) });
+      process.stdout.write(render(items, formatOf(cmd), tokenColumns));
+    });
+  token
+    .command('get')
+    .description('show one token (never its secret)')
+    .argument('<token-id>')
+    .action(async (id: string, _o: unknown, cmd: Command) => {
+      process.stdout.write(render(await session(cmd).client.getToken(id), formatOf(cmd), tokenColumns));
+    });
+  token
+    .command('update')
+    .description('change a token\'s description, ttl (owners may only shorten it) or enabled state')
+    .argument('<token-id>')
+    .option('--ttl <duration>', 'new lifetime counted from creation, or "never"')
+    .option('--enable', 'enable the token')
+    .option('--disable', 'disable the token (it fails authentication until enabled)')
+    .option('--description <text>')
+    .addHelpText('after', '\nExample:\n  rune admin token update tok_4f8Kq2mZ9xR1sT0vWb3Y --ttl 24h --description "rotated monthly"\n')
+    .action(async (id: string, opts: { ttl?: string; enable?: boolean; disable?: boolean; description?: string }, cmd: Command) => {
+      if (opts.enable && opts.disable) throw new UsageError('use --enable or --disable, not both');
+      const body: { ttl?: string | null; enabled?: boolean; description?: string } = {};
+      if (opts.ttl !== undefined) body.ttl = opts.ttl === 'never' ? null : checkTtl(opts.ttl)!;
+      if (opts.enable) body.enabled = true;
+      if (opts.disable) body.enabled = false;
+      if (opts.description !== undefined) body.description = opts.description;
+      if (Object.keys(body).length === 0) throw new UsageError('nothing to change: give --ttl, --enable, --disable or --description');
+      const { client } = writable(session(cmd));
+      printOne(cmd, await client.updateToken(id, body), tokenColumns, `token/${id} updated`);
+    });
+  token
+    .command('revoke')
+    .description('revoke a token: the next request with it answers Unauthenticated')
+    .argument('<token-id>')
+    .action(async (id: string, _o: unknown, cmd: Command) => {
+      const { client } = writable(session(cmd));
+      printOne(cmd, await client.revokeToken(id), tokenColumns, `token/${id} revoked`);
+    });
+}
+
+/**
+ * The answer of a call that minted a secret: -o json/yaml without --out-file prints the whole answer
+ * (secret included, since it was asked for); otherwise the secret goes to its sink.
+ */
+function finishSecret(cmd: Command, opts: { outFile?: string }, sink: SecretSink, result: unknown, secret: string, summary: string): void {
+  const format = formatOf(cmd);
+  if ((format === 'json' || format === 'yaml') && !opts.outFile) process.stdout.write(render(result, format, { headers: [], row: () => [] }));
+  else sink.deliver(secret, summary);
+}
+
+/** A mutation's result: the object for -o json/yaml, else one line saying what happened. */
+export function printOne<T>(cmd: Command, item: T, columns: Columns<T>, summary: string): void {
+  const format = formatOf(cmd);
+  process.stdout.write(format === 'json' || format === 'yaml' ? render(item, format, columns) : summary + '\n');
+}
+
+export function printDone(cmd: Command, result: unknown, summary: string): void {
+  printOne(cmd, result, { headers: [], row: () => [] }, summary);
+}

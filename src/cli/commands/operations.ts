@@ -1,0 +1,144 @@
+import type { Command } from 'commander';
+import type { AuditEvent, Registry } from '../../api/client.js';
+import { age, render, type Columns } from '../output.js';
+import { formatOf, readSecretInput, session, UsageError, writable } from '../runtime.js';
+import { printOne } from './identities.js';
+
+const registryColumns: Columns<Registry> = {
+  headers: ['NAME', 'SERVER', 'TYPE', 'USERNAME', 'UPDATED'],
+  row: (r) => [r.name, r.server, r.type, r.username ?? (r.type === 'ecr' ? `(aws ${r.region})` : ''), `${age(r.updatedAt)} ago`],
+};
+
+export function registryCommands(admin: Command): void {
+  const registry = admin.command('registry').description('manage registry credentials so runed can pull private images');
+  const body = (opts: { name?: string; server: string; username?: string; type?: string; region?: string; passwordFile?: string; passwordStdin?: boolean }) => {
+    const password = readSecretInput(opts);
+    return {
+      ...(opts.name ? { name: opts.name } : {}),
+      server: opts.server,
+      type: opts.type ?? 'docker',
+      ...(opts.username ? { username: opts.username } : {}),
+      ...(opts.region ? { region: opts.region } : {}),
+      ...(password !== undefined ? { password } : {}),
+    };
+  };
+  const withCredentialFlags = (c: Command) =>
+    c
+      .requiredOption('--server <host>', 'registry host, e.g. ghcr.io (the runed address comes from the context or RUNE_SERVER here)')
+      .option('--username <name>')
+      .option('--password-file <file>', 'read the password/token from a file ("-" for stdin)')
+      .option('--password-stdin', 'read the password/token from stdin')
+      .option('--type <type>', 'docker or ecr', 'docker')
+      .option('--region <region>', 'AWS region (ecr; credentials come from the host\'s AWS environment)');
+  withCredentialFlags(
+    registry
+      .command('add')
+      .description('add registry credentials (the password is stored encrypted and never shown again)')
+      .requiredOption('--name <name>'),
+  )
+    .addHelpText('after', '\nExamples:\n  rune admin registry add --name ghcr-private --server ghcr.io --username my-bot --password-file ./ghcr.token\n  rune admin registry add --name ecr --type ecr --server 123456789012.dkr.ecr.eu-west-1.amazonaws.com --region eu-west-1\n')
+    .action(async (opts: Parameters<typeof body>[0] & { name: string }, cmd: Command) => {
+      const b = body(opts);
+      if (b.type === 'docker' && b.password === undefined) throw new UsageError('a docker registry needs --password-file FILE or --password-stdin');
+      const { client } = writable(session(cmd, { serverFlagIsRunedAddress: false }));
+      printOne(cmd, await client.addRegistry(b), registryColumns, `registry/${opts.name} added`);
+    });
+  withCredentialFlags(registry.command('replace').description('replace a registry\'s settings (omit the password to keep the stored one)').argument('<name>')).action(
+    async (name: string, opts: Parameters<typeof body>[0], cmd: Command) => {
+      const { client } = writable(session(cmd, { serverFlagIsRunedAddress: false }));
+      printOne(cmd, await client.replaceRegistry(name, body(opts)), registryColumns, `registry/${name} replaced`);
+    },
+  );
+  registry
+    .command('list')
+    .description('list registries (passwords are never shown)')
+    .action(async (_o: unknown, cmd: Command) => {
+      process.stdout.write(render(await session(cmd).client.listRegistries(), formatOf(cmd), registryColumns));
+    });
+  registry
+    .command('get')
+    .description('show one registry')
+    .argument('<name>')
+    .action(async (name: string, _o: unknown, cmd: Command) => {
+      process.stdout.write(render(await session(cmd).client.getRegistry(name), formatOf(cmd), registryColumns));
+    });
+  registry
+    .command('remove')
+    .description('remove registry credentials')
+    .argument('<name>')
+    .action(async (name: string, _o: unknown, cmd: Command) => {
+      const { client } = writable(session(cmd));
+      printOne(cmd, await client.removeRegistry(name), registryColumns, `registry/${name} removed`);
+    });
+}
+
+export function canICommand(admin: Command): void {
+  admin
+    .command('can-i')
+    .description('check whether an action is allowed; exits 0 for yes, 1 for no')
+    .argument('<verb>')
+    .argument('<resource>')
+    .option('-n, --namespace <ns>', 'the namespace (omit for cluster-scoped resources)')
+    .option('--as <subject>', 'ask about another user or service account')
+    .option('--token-id <id>', 'ask about a token (its narrowing applies)')
+    .option('--explain', 'say which policy and rule decide, or what is missing')
+    .addHelpText('after', '\nExamples:\n  rune admin can-i create services -n stg --as ci-stg --explain\n  rune admin can-i list users\n')
+    .action(async (verb: string, resource: string, opts: { namespace?: string; as?: string; tokenId?: string; explain?: boolean }, cmd: Command) => {
+      const { client } = session(cmd);
+      const answer = await client.check({
+        verb,
+        resource,
+        ...(opts.namespace ? { namespace: opts.namespace } : {}),
+        ...(opts.as ? { subject: opts.as } : {}),
+        ...(opts.tokenId ? { token: opts.tokenId } : {}),
+      });
+      const format = formatOf(cmd);
+      if (format === 'json' || format === 'yaml') process.stdout.write(render(answer, format, { headers: [], row: () => [] }));
+      else {
+        process.stdout.write(answer.allowed ? 'yes\n' : 'no\n');
+        if (opts.explain) process.stdout.write(`${answer.reason}\n`);
+      }
+      if (!answer.allowed) process.exitCode = 1;
+    });
+}
+
+const auditColumns: Columns<AuditEvent> = {
+  headers: ['TIME', 'ACTOR', 'ACTION', 'RESOURCE', 'REF', 'OUTCOME', 'MESSAGE'],
+  row: (e) => [e.time.replace(/\.\d+Z$/, 'Z'), e.actor ? `${e.actor.type}:${e.actor.name}` : '-', e.action, e.resource, e.ref ?? '-', e.outcome, e.message || '-'],
+  wideHeaders: ['REMOTE', 'TOKEN-ID', 'ID'],
+  wideRow: (e) => [e.remoteAddr, e.actor?.tokenId, e.id],
+};
+
+export function auditCommand(admin: Command): void {
+  admin
+    .command('audit')
+    .description('show the audit trail, newest first')
+    .option('--actor <name>')
+    .option('--action <action>')
+    .option('--outcome <outcome>', 'success, denied or error')
+    .option('--resource <resource>')
+    .option('--since <when>', 'a duration back from now (1h, 7d) or a time (2026-01-31T12:00:00Z)')
+    .option('--limit <n>', 'at most this many events', '50')
+    .addHelpText('after', '\nExample:\n  rune admin audit --outcome denied --since 24h\n')
+    .action(async (opts: { actor?: string; action?: string; outcome?: string; resource?: string; since?: string; limit: string }, cmd: Command) => {
+      const limit = Number(opts.limit);
+      if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive whole number');
+      const { client } = session(cmd);
+      const items: AuditEvent[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await client.audit({
+          ...(opts.actor ? { actor: opts.actor } : {}),
+          ...(opts.action ? { action: opts.action } : {}),
+          ...(opts.outcome ? { outcome: opts.outcome } : {}),
+          ...(opts.resource ? { resource: opts.resource } : {}),
+          ...(opts.since ? { since: opts.since } : {}),
+          limit: Math.min(1000, limit - items.length),
+          ...(cursor ? { cursor } : {}),
+        });
+        items.push(...page.items);
+        cursor = page.nextCursor;
+      } while (cursor && items.length < limit);
+      process.stdout.write(render(items, formatOf(cmd), auditColumns));
+    });
+}

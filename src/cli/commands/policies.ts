@@ -1,0 +1,189 @@
+import type { Command } from 'commander';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ApiError } from '../../api/client.js';
+import { lintPolicyText, policyToYaml } from '../../core/policy.js';
+import type { LintResponse, Policy } from '../../core/wire.js';
+import { editInEditor } from '../editor.js';
+import { render, table, type Columns } from '../output.js';
+import { formatOf, session, UsageError, writable } from '../runtime.js';
+import { printDone, printOne } from './identities.js';
+
+const policyColumns: Columns<Policy> = {
+  headers: ['NAME', 'BUILTIN', 'RULES', 'DESCRIPTION'],
+  row: (p) => [p.name, p.builtin ? 'yes' : 'no', p.rules.length, p.description],
+  wideHeaders: ['UPDATED'],
+  wideRow: (p) => [p.updatedAt],
+};
+
+function readPolicyFile(file: string): string {
+  try {
+    return readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read ${file === '-' ? 'stdin' : file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/** Checks the YAML locally first, so errors name FILE:line:column without a round trip. */
+function checkLocally(text: string, file: string): string {
+  const lint = lintPolicyText(text);
+  if (!lint.valid) {
+    const e = lint.errors[0]!;
+    throw new UsageError(`${file}${e.line !== undefined ? `:${e.line}:${e.column}` : ''}: ${e.message}${lint.errors.length > 1 ? ` (and ${lint.errors.length - 1} more)` : ''}`);
+  }
+  return lint.policy!.name;
+}
+
+function printWarnings(warnings: LintResponse['warnings'] | undefined, file: string): void {
+  for (const w of warnings ?? []) process.stderr.write(`warning: ${file}${w.line !== undefined ? `:${w.line}:${w.column}` : ''}: ${w.message}\n`);
+}
+
+function describePolicy(p: Policy & { attachedTo?: { name: string; type: string }[] }): string {
+  const attached = p.attachedTo?.length ? p.attachedTo.map((h) => `${h.type} ${h.name}`).join(', ') : '<none>';
+  return (
+    `Name:         ${p.name}\nDescription:  ${p.description || '<none>'}\nBuilt-in:     ${p.builtin ? 'yes (read-only)' : 'no'}\nAttached to:  ${attached}\nRules:\n` +
+    table(['RESOURCE', 'VERBS', 'NAMESPACE'], p.rules.map((r) => [r.resource, r.verbs.join(','), r.namespace ?? '* (omitted)'])).replace(/^(?=.)/gm, '  ')
+  );
+}
+
+export function policyCommands(admin: Command): void {
+  const policy = admin.command('policy').description('manage policies (YAML)');
+  policy
+    .command('create')
+    .description('create a policy from a YAML file')
+    .requiredOption('-f, --file <file>', 'policy YAML ("-" for stdin)')
+    .addHelpText('after', '\nExample:\n  rune admin policy create -f policy.yaml\n\npolicy.yaml:\n  name: editor-prod\n  description: Edit services in \'prod\' only\n  rules:\n  - resource: services\n    verbs: [get, list, watch, create, update, delete, scale, exec]\n    namespace: prod\n')
+    .action(async (opts: { file: string }, cmd: Command) => {
+      const text = readPolicyFile(opts.file);
+      checkLocally(text, opts.file);
+      const { client } = writable(session(cmd));
+      const created = await client.createPolicy(text);
+      printWarnings(created.warnings, opts.file);
+      printOne(cmd, created, policyColumns, `policy/${created.name} created`);
+    });
+  policy
+    .command('apply')
+    .description('create the policy in a YAML file, or replace it if it exists')
+    .requiredOption('-f, --file <file>', 'policy YAML ("-" for stdin)')
+    .action(async (opts: { file: string }, cmd: Command) => {
+      const text = readPolicyFile(opts.file);
+      const name = checkLocally(text, opts.file);
+      const { client } = writable(session(cmd));
+      let exists = true;
+      try {
+        await client.getPolicy(name);
+      } catch (e) {
+        if (!(e instanceof ApiError && e.code === 'not_found')) throw e;
+        exists = false;
+      }
+      const saved = exists ? await client.replacePolicy(name, text) : await client.createPolicy(text);
+      printWarnings(saved.warnings, opts.file);
+      printOne(cmd, saved, policyColumns, `policy/${name} ${exists ? 'configured' : 'created'}`);
+    });
+  policy
+    .command('get')
+    .description('show a policy and its rules')
+    .argument('<name>')
+    .action(async (name: string, _o: unknown, cmd: Command) => {
+      const p = await session(cmd).client.getPolicy(name);
+      const format = formatOf(cmd);
+      process.stdout.write(format === 'table' || format === 'wide' ? describePolicy(p) : render(p, format, policyColumns));
+    });
+  policy
+    .command('list')
+    .description('list policies')
+    .action(async (_o: unknown, cmd: Command) => {
+      process.stdout.write(render(await session(cmd).client.listPolicies(), formatOf(cmd), policyColumns));
+    });
+  policy
+    .command('attach')
+    .description('attach a policy to a user or service account')
+    .argument('<policy>')
+    .option('--to-user <name>')
+    .option('--to-service <name>')
+    .addHelpText('after', '\nExample:\n  rune admin policy attach readwrite --to-user alice\n')
+    .action(async (name: string, opts: { toUser?: string; toService?: string }, cmd: Command) => {
+      if (!opts.toUser === !opts.toService) throw new UsageError('give exactly one of --to-user NAME or --to-service NAME');
+      const { client } = writable(session(cmd));
+      const res = opts.toUser ? await client.attachToUser(opts.toUser, name) : await client.attachToServiceAccount(opts.toService!, name);
+      printDone(cmd, res, `policy/${name} attached to ${opts.toUser ? `user ${opts.toUser}` : `service ${opts.toService}`}`);
+    });
+  policy
+    .command('detach')
+    .description('detach a policy from a user or service account')
+    .argument('<policy>')
+    .option('--from-user <name>')
+    .option('--from-service <name>')
+    .addHelpText('after', '\nExample:\n  rune admin policy detach readwrite --from-user alice\n')
+    .action(async (name: string, opts: { fromUser?: string; fromService?: string }, cmd: Command) => {
+      if (!opts.fromUser === !opts.fromService) throw new UsageError('give exactly one of --from-user NAME or --from-service NAME');
+      const { client } = writable(session(cmd));
+      const res = opts.fromUser ? await client.detachFromUser(opts.fromUser, name) : await client.detachFromServiceAccount(opts.fromService!, name);
+      printDone(cmd, res, `policy/${name} detached from ${opts.fromUser ? `user ${opts.fromUser}` : `service ${opts.fromService}`}`);
+    });
+  policy
+    .command('delete')
+    .description('delete a policy (it is detached from everyone who holds it)')
+    .argument('<name>')
+    .action(async (name: string, _o: unknown, cmd: Command) => {
+      const { client } = writable(session(cmd));
+      const res = await client.deletePolicy(name);
+      printDone(cmd, res, `policy/${name} deleted${res.detachedFrom.length ? ` (detached from ${res.detachedFrom.map((h) => `${h.type} ${h.name}`).join(', ')})` : ''}`);
+    });
+  policy
+    .command('edit')
+    .description('edit a policy in $VISUAL / $EDITOR; invalid YAML re-opens the editor with the errors')
+    .argument('<name>')
+    .addHelpText('after', '\nExample:\n  EDITOR=nano rune admin policy edit alice-dev\n')
+    .action(async (name: string, _o: unknown, cmd: Command) => {
+      const { client } = writable(session(cmd));
+      const current = await client.getPolicy(name);
+      if (current.builtin) {
+        throw new UsageError(`policy "${name}" is built in and cannot be edited: copy it with "rune admin policy get ${name} -o yaml", rename it, and "rune admin policy create -f" the copy`);
+      }
+      const original = policyToYaml(current);
+      const header = `# Edit policy "${name}". Lines starting with # are ignored. Save an unchanged file to cancel.\n`;
+      const stripComments = (t: string) => t.replace(/^#.*\n/gm, '');
+      let text = header + original;
+      let lastErrors = false;
+      for (;;) {
+        const body = stripComments(editInEditor(text, `${name}.yaml`));
+        if (body.trim() === stripComments(text).trim()) {
+          if (!lastErrors) {
+            process.stdout.write('Edit cancelled, no changes made.\n');
+            return;
+          }
+          throw new UsageError(`edit cancelled: the policy is still invalid; your changes are in ${keepCopy(name, body)}`);
+        }
+        const lint = lintPolicyText(body);
+        const problems = lint.valid
+          ? lint.policy!.name !== name ? [{ message: `name: a policy cannot be renamed (it is "${name}")` }] : []
+          : lint.errors;
+        lastErrors = problems.length > 0;
+        if (lastErrors) {
+          // The errors go on top of the file, so line numbers are shifted by the header's length.
+          const shift = problems.length + 2;
+          const lines = problems.map((e: { line?: number; column?: number; message: string }) =>
+            `# error: ${e.line !== undefined ? `line ${e.line + shift}, column ${e.column}: ` : ''}${e.message}`);
+          text = `# The policy was not saved:\n${lines.join('\n')}\n#\n` + body;
+          continue;
+        }
+        try {
+          const saved = await client.replacePolicy(name, body);
+          printWarnings(saved.warnings, `${name}.yaml`);
+          process.stdout.write(`policy/${name} edited\n`);
+          return;
+        } catch (e) {
+          const copy = keepCopy(name, body);
+          throw new UsageError(`${(e as Error).message}; your changes are in ${copy}`);
+        }
+      }
+    });
+}
+
+function keepCopy(name: string, body: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'rune-edit-')), `${name}.yaml`);
+  writeFileSync(file, body, { mode: 0o600 });
+  return file;
+}

@@ -1,0 +1,120 @@
+import type { Command } from 'commander';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { RuneClient } from '../../api/client.js';
+import { ContextStore, checkContextName, configPath, type ContextEntry } from '../../config/contexts.js';
+import { render, type Columns } from '../output.js';
+import { formatOf, globals, session, UsageError } from '../runtime.js';
+import type { Whoami } from '../../core/wire.js';
+
+const whoamiColumns: Columns<Whoami & { context?: string; server: string }> = {
+  headers: ['SUBJECT', 'TYPE', 'TOKEN', 'POLICIES', 'CONTEXT', 'SERVER'],
+  row: (w) => [w.subject.name, w.subject.type, w.token.name, (w.token.policies ?? w.policies).join(','), w.context, w.server],
+  wideHeaders: ['TOKEN-ID', 'EXPIRES'],
+  wideRow: (w) => [w.token.id, w.token.expiresAt ?? 'never'],
+};
+
+export function sessionCommands(program: Command): void {
+  program
+    .command('login')
+    .description('save a context (--server + token) after checking the token with whoami, and make it current')
+    .argument('<name>', 'context name')
+    .option('--token-file <file>', 'file holding the token (the context keeps the path)')
+    .option('--token <token>', 'the token itself (kept in the config file, 0600)')
+    .option('--namespace <ns>', 'default namespace for this context', 'default')
+    .option('--ca-file <file>', 'CA certificate to trust for https servers')
+    .option('--production', 'mark the context as production (shown red; deletes ask for the name)')
+    .option('--read-only', 'refuse mutating commands in this context')
+    .addHelpText('after', '\nExample:\n  rune login admin --server localhost:7863 --token-file ~/.rune/token --namespace default\n')
+    .action(async (name: string, opts: { tokenFile?: string; token?: string; namespace: string; caFile?: string; production?: boolean; readOnly?: boolean }, cmd: Command) => {
+      checkContextName(name);
+      const server = globals(cmd).server;
+      if (!server) throw new UsageError('--server HOST:PORT is required: the runed to log in to, e.g. localhost:7863');
+      if (!opts.tokenFile === !opts.token) throw new UsageError('give the token with exactly one of --token-file FILE or --token TOKEN');
+      let token = opts.token;
+      const tokenFile = opts.tokenFile ? resolve(opts.tokenFile) : undefined;
+      if (tokenFile) {
+        if (!existsSync(tokenFile)) throw new UsageError(`token file ${tokenFile} does not exist`);
+        token = readFileSync(tokenFile, 'utf8').trim();
+      }
+      if (opts.caFile && !existsSync(opts.caFile)) throw new UsageError(`CA file ${opts.caFile} does not exist`);
+      const client = new RuneClient({ server, token: token!, ...(opts.caFile ? { caFile: resolve(opts.caFile) } : {}) });
+      const me = await client.whoami();
+      const entry: ContextEntry = { server, namespace: opts.namespace };
+      if (tokenFile) entry['token-file'] = tokenFile;
+      else entry.token = token!;
+      if (opts.caFile) entry['ca-file'] = resolve(opts.caFile);
+      if (opts.production) entry.production = true;
+      if (opts.readOnly) entry['read-only'] = true;
+      const store = new ContextStore();
+      store.set(name, entry);
+      store.use(name);
+      process.stdout.write(`Logged in to ${client.baseUrl} as ${me.subject.type} ${me.subject.name}; context "${name}" is now current.\n`);
+    });
+
+  program
+    .command('logout')
+    .description('forget the token of a context (default: the current one); the context keeps its server')
+    .argument('[name]', 'context name')
+    .action((name: string | undefined) => {
+      const store = new ContextStore();
+      const which = name ?? store.current();
+      if (!which) throw new UsageError('no current context: name the context to log out of');
+      const { token: _t, 'token-file': _f, ...rest } = store.require(which);
+      store.set(which, rest);
+      process.stdout.write(`Logged out of context "${which}".\n`);
+    });
+
+  program
+    .command('whoami')
+    .description('show who the current context authenticates as')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const s = session(cmd);
+      const me = await s.client.whoami();
+      process.stdout.write(render({ ...me, ...(s.target.context ? { context: s.target.context } : {}), server: s.client.baseUrl }, formatOf(cmd), whoamiColumns));
+    });
+
+  const context = program.command('context').description('list and delete saved contexts');
+  context
+    .command('list')
+    .description('list contexts; the current one is marked *')
+    .action((_opts: unknown, cmd: Command) => {
+      const store = new ContextStore();
+      const current = store.current();
+      const items = Object.entries(store.contexts()).map(([name, c]) => ({
+        name,
+        current: name === current,
+        server: c.server,
+        namespace: c.namespace ?? 'default',
+        auth: c['token-file'] ? `token-file ${c['token-file']}` : c.token ? 'token' : 'none',
+        production: c.production === true,
+        readOnly: c['read-only'] === true,
+      }));
+      process.stdout.write(
+        render(items, formatOf(cmd), {
+          headers: ['CURRENT', 'NAME', 'SERVER', 'NAMESPACE'],
+          row: (c) => [c.current ? '*' : ' ', c.name, c.server, c.namespace],
+          wideHeaders: ['AUTH', 'FLAGS'],
+          wideRow: (c) => [c.auth, [c.production ? 'production' : '', c.readOnly ? 'read-only' : ''].filter(Boolean).join(',')],
+        }),
+      );
+      if (items.length === 0 && formatOf(cmd) !== 'json' && formatOf(cmd) !== 'yaml') process.stderr.write(`No contexts in ${configPath()}: log in with rune login.\n`);
+    });
+  context
+    .command('delete')
+    .description('delete a saved context')
+    .argument('<name>')
+    .action((name: string) => {
+      new ContextStore().delete(name);
+      process.stdout.write(`Context "${name}" deleted.\n`);
+    });
+
+  program
+    .command('use-context')
+    .description('make a saved context the current one')
+    .argument('<name>')
+    .action((name: string) => {
+      new ContextStore().use(name);
+      process.stdout.write(`Switched to context "${name}".\n`);
+    });
+}

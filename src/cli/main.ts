@@ -1,0 +1,85 @@
+import { Command, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { bashCompletion, zshCompletion } from './completion.js';
+import { bootstrapCommand, serviceCommands, tokenCommands, userCommands } from './commands/identities.js';
+import { auditCommand, canICommand, registryCommands } from './commands/operations.js';
+import { policyCommands } from './commands/policies.js';
+import { sessionCommands } from './commands/session.js';
+import { FORMATS } from './output.js';
+import { describeError, lastTarget, UsageError } from './runtime.js';
+
+function version(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
+const serverOption = () => new Option('--server <host:port>', 'talk to this runed instead of the context\'s (env RUNE_SERVER)');
+const contextOption = () => new Option('--context <name>', 'use this saved context instead of the current one');
+const outputOption = () => new Option('-o, --output <format>', 'output format (default: table)').choices([...FORMATS]);
+
+/**
+ * The connection flags work before the command (`rune --context dev whoami`) and after it, as in
+ * kubectl. `--server` names the runed except where it names something else (`registry add --server
+ * ghcr.io`, as the seed docs write it); there the runed comes from --context or RUNE_SERVER.
+ */
+function addConnectionOptions(cmd: Command): void {
+  for (const sub of cmd.commands) {
+    if (sub.commands.length > 0) {
+      addConnectionOptions(sub);
+      continue;
+    }
+    if (!sub.options.some((o) => o.long === '--server')) sub.addOption(serverOption());
+    sub.addOption(contextOption()).addOption(outputOption());
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command('rune')
+    .description('rune admin: contexts, users, service accounts, policies, tokens and registries of a runed daemon')
+    .version(`rune ${version()}`, '-v, --version')
+    .addOption(serverOption())
+    .addOption(contextOption())
+    .addOption(outputOption())
+    .enablePositionalOptions()
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', '\nStart here:\n  rune admin bootstrap --out-file ~/.rune/token\n  rune login admin --server localhost:7863 --token-file ~/.rune/token\n  rune whoami\n');
+
+  sessionCommands(program);
+  const admin = program.command('admin').description('administration: bootstrap, users, service accounts, policies, tokens, registries, audit');
+  bootstrapCommand(admin);
+  userCommands(admin);
+  serviceCommands(admin);
+  policyCommands(admin);
+  tokenCommands(admin);
+  registryCommands(admin);
+  canICommand(admin);
+  auditCommand(admin);
+
+  addConnectionOptions(program);
+
+  program
+    .command('completion')
+    .description('print a shell completion script')
+    .argument('<shell>', 'bash or zsh')
+    .addHelpText('after', '\nExample:\n  echo \'source <(rune completion bash)\' >> ~/.bashrc\n')
+    .action((shell: string) => {
+      if (shell === 'bash') process.stdout.write(bashCompletion(program));
+      else if (shell === 'zsh') process.stdout.write(zshCompletion(program));
+      else throw new UsageError(`completion is available for bash and zsh, not "${shell}"`);
+    });
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  if (argv.length === 0) {
+    program.outputHelp();
+    process.exitCode = process.stdout.isTTY ? 0 : 2;
+    return;
+  }
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    process.stderr.write(`error: ${describeError(e, lastTarget)}\n`);
+    process.exitCode = 1;
+  }
+}
