@@ -1,20 +1,10 @@
 import got, { RequestError, type Got, type Method } from 'got';
 import { readFileSync } from 'node:fs';
 import type { ErrorCode } from '../core/errors.js';
-import type { Policy, ServiceAccount, Token, User, Whoami, Namespace, List, CreatedToken, LintResponse } from '../core/wire.js';
+import { ApiError } from './errors.js';
 
-/** The one error of the API client: the daemon's code and message, or `unavailable` when it cannot be reached. */
-export class ApiError extends Error {
-  constructor(
-    readonly code: ErrorCode | 'unavailable',
-    message: string,
-    readonly status: number,
-    readonly details?: Record<string, unknown>,
-  ) {
-    super(message);
-    this.name = 'ApiError';
-  }
-}
+export { ApiError };
+import type { Policy, ServiceAccount, Token, User, Whoami, Namespace, List, CreatedToken, LintResponse } from '../core/wire.js';
 
 export interface ClientOptions {
   server: string;
@@ -106,7 +96,13 @@ export class RuneClient {
       res = await this.http(path.replace(/^\//, ''), {
         method,
         searchParams,
-        retry: { limit: IDEMPOTENT.has(method) ? 2 : 0, methods: ['GET', 'PUT', 'DELETE'] },
+        // A refused connection fails at once (the daemon is not running); resets and timeouts are retried.
+        retry: {
+          limit: IDEMPOTENT.has(method) ? 2 : 0,
+          methods: ['GET', 'PUT', 'DELETE'],
+          errorCodes: ['ETIMEDOUT', 'ECONNRESET', 'EPIPE', 'EAI_AGAIN'],
+          statusCodes: [502, 503, 504],
+        },
         ...(opts.json !== undefined ? { json: opts.json } : {}),
         ...(opts.yaml !== undefined ? { body: opts.yaml, headers: { 'content-type': 'application/yaml' } } : {}),
       });

@@ -1,4 +1,7 @@
-import { stringify as toYaml } from 'yaml';
+import { createRequire } from 'node:module';
+
+// yaml costs ~70 ms to load: only -o yaml pays for it.
+const toYaml = (value: unknown): string => (createRequire(import.meta.url)('yaml') as typeof import('yaml')).stringify(value);
 
 export const FORMATS = ['table', 'wide', 'json', 'yaml'] as const;
 export type Format = (typeof FORMATS)[number];

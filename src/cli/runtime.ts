@@ -2,8 +2,10 @@ import type { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join, basename } from 'node:path';
-import { ApiError, RuneClient } from '../api/client.js';
-import { ConfigError, resolveTarget, type Target } from '../config/contexts.js';
+import type { RuneClient } from '../api/client.js';
+import { ApiError } from '../api/errors.js';
+import type { Target } from '../config/contexts.js';
+import { ConfigError } from '../config/paths.js';
 import { parseDuration } from '../core/duration.js';
 import { checkFormat, UsageError, type Format } from './output.js';
 
@@ -31,7 +33,9 @@ export interface Session {
 /** The target of the command being run, so an error can say how to log in to it. */
 export let lastTarget: Target | undefined;
 
-export function session(cmd: Command, opts: { needsToken?: boolean; serverFlagIsRunedAddress?: boolean } = {}): Session {
+/** The client for this command's target. The HTTP and config libraries load here, not at start-up. */
+export async function session(cmd: Command, opts: { needsToken?: boolean; serverFlagIsRunedAddress?: boolean } = {}): Promise<Session> {
+  const [{ RuneClient }, { resolveTarget }] = await Promise.all([import('../api/client.js'), import('../config/contexts.js')]);
   const g = { ...globals(cmd) };
   if (opts.serverFlagIsRunedAddress === false) {
     let root = cmd;

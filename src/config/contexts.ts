@@ -1,7 +1,7 @@
 import Conf from 'conf';
 import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { basename, dirname, extname, join } from 'node:path';
+import { basename, dirname, extname } from 'node:path';
+import { ConfigError, checkContextName, configPath, DEFAULT_SERVER } from './paths.js';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 
 /** One context of ~/.rune/config.yaml, with the key names the file uses. */
@@ -20,16 +20,7 @@ interface ConfigFile {
   contexts?: Record<string, ContextEntry>;
 }
 
-export const DEFAULT_SERVER = 'localhost:7863';
-export const runeHome = () => join(homedir(), '.rune');
-export const configPath = (env: NodeJS.ProcessEnv = process.env) => env.RUNE_CONFIG || join(runeHome(), 'config.yaml');
-
-export class ConfigError extends Error {}
-
-const CONTEXT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
-export function checkContextName(name: string): void {
-  if (!CONTEXT_NAME.test(name)) throw new ConfigError(`context name "${name}" must be letters, digits, "-", "_" or ".", at most 63`);
-}
+export { ConfigError, checkContextName, configPath, DEFAULT_SERVER, runeHome } from './paths.js';
 
 /** Contexts in a YAML file kept 0600 (conf writes it atomically). */
 export class ContextStore {

@@ -25,7 +25,7 @@ export function bootstrapCommand(admin: Command): void {
     .option('--force', 'overwrite --out-file if it exists')
     .addHelpText('after', '\nExample:\n  rune admin bootstrap --out-file ~/.rune/token\n  rune admin bootstrap --server localhost:7900\n')
     .action(async (opts: { outFile?: string; force?: boolean }, cmd: Command) => {
-      const { client } = session(cmd, { needsToken: false });
+      const { client } = await session(cmd, { needsToken: false });
       const { result, sink } = await withSecretSink(opts, () => client.bootstrap());
       finishSecret(cmd, opts, sink, result, result.secret, `root token ${result.token.id} created`);
     });
@@ -40,7 +40,7 @@ export function userCommands(admin: Command): void {
     .option('--email <email>')
     .addHelpText('after', '\nExample:\n  rune admin user create alice --email alice@example.com\n')
     .action(async (name: string, opts: { email?: string }, cmd: Command) => {
-      const { client } = writable(session(cmd));
+      const { client } = writable(await session(cmd));
       const u = await client.upsertUser({ name, ...(opts.email !== undefined ? { email: opts.email } : {}) });
       printOne(cmd, u, userColumns, `user/${u.name} saved`);
     });
@@ -48,21 +48,21 @@ export function userCommands(admin: Command): void {
     .command('list')
     .description('list users')
     .action(async (_o: unknown, cmd: Command) => {
-      process.stdout.write(render(await session(cmd).client.listUsers(), formatOf(cmd), userColumns));
+      process.stdout.write(render(await (await session(cmd)).client.listUsers(), formatOf(cmd), userColumns));
     });
   user
     .command('get')
     .description('show one user')
     .argument('<name>')
     .action(async (name: string, _o: unknown, cmd: Command) => {
-      process.stdout.write(render(await session(cmd).client.getUser(name), formatOf(cmd), userColumns));
+      process.stdout.write(render(await (await session(cmd)).client.getUser(name), formatOf(cmd), userColumns));
     });
   user
     .command('delete')
     .description('delete a user and revoke all of its tokens')
     .argument('<name>')
     .action(async (name: string, _o: unknown, cmd: Command) => {
-      const { client } = writable(session(cmd));
+      const { client } = writable(await session(cmd));
       const res = await client.deleteUser(name);
       printDone(cmd, res, `user/${name} deleted (${res.revokedTokens} token(s) revoked)`);
     });
@@ -89,7 +89,7 @@ export function serviceCommands(admin: Command): void {
       const permissions = splitList(opts.permissions) ?? [];
       const unknown = permissions.filter((p) => !['cast', 'read', 'admin'].includes(p));
       if (permissions.length === 0 || unknown.length > 0) throw new UsageError(`--permissions takes one or more of cast, read, admin${unknown.length ? `, not ${unknown.join(', ')}` : ''}`);
-      const { client } = writable(session(cmd));
+      const { client } = writable(await session(cmd));
       const { result: res, sink } = await withSecretSink(opts, () =>
         client.createServiceAccount({
           name,
@@ -106,21 +106,21 @@ export function serviceCommands(admin: Command): void {
     .command('list')
     .description('list service accounts')
     .action(async (_o: unknown, cmd: Command) => {
-      process.stdout.write(render(await session(cmd).client.listServiceAccounts(), formatOf(cmd), serviceColumns));
+      process.stdout.write(render(await (await session(cmd)).client.listServiceAccounts(), formatOf(cmd), serviceColumns));
     });
   service
     .command('get')
     .description('show one service account')
     .argument('<name>')
     .action(async (name: string, _o: unknown, cmd: Command) => {
-      process.stdout.write(render(await session(cmd).client.getServiceAccount(name), formatOf(cmd), serviceColumns));
+      process.stdout.write(render(await (await session(cmd)).client.getServiceAccount(name), formatOf(cmd), serviceColumns));
     });
   service
     .command('delete')
     .description('delete a service account: revokes its tokens and removes its derived policies')
     .argument('<name>')
     .action(async (name: string, _o: unknown, cmd: Command) => {
-      const { client } = writable(session(cmd));
+      const { client } = writable(await session(cmd));
       const res = await client.deleteServiceAccount(name);
       printDone(cmd, res, `serviceaccount/${name} deleted (${res.revokedTokens} token(s) revoked${res.removedPolicies.length ? `, policies ${res.removedPolicies.join(', ')} removed` : ''})`);
     });
@@ -149,7 +149,7 @@ export function tokenCommands(admin: Command): void {
     .addHelpText('after', '\nExample:\n  rune admin token create alice-laptop --subject-name alice --policies readwrite --ttl 720h --out-file ./alice.token\n')
     .action(async (name: string | undefined, opts: { subjectName?: string; subjectId?: string; policies?: string; ttl?: string; description?: string; outFile?: string; force?: boolean }, cmd: Command) => {
       const ttl = checkTtl(opts.ttl);
-      const { client } = writable(session(cmd));
+      const { client } = writable(await session(cmd));
       const policies = splitList(opts.policies);
       const { result: res, sink } = await withSecretSink(opts, () =>
         client.createToken({
@@ -170,7 +170,7 @@ export function tokenCommands(admin: Command): void {
     .option('--subject <name>', 'only this subject\'s tokens')
     .option('--status <status>', 'active, expired, disabled or revoked')
     .action(async (opts: { subject?: string; status?: string }, cmd: Command) => {
-      const items = await session(cmd).client.listTokens({ ...(opts.subject ? { subject: opts.subject } : {}), ...(opts.status ? { status: opts.status } : {}) });
+      const items = await (await session(cmd)).client.listTokens({ ...(opts.subject ? { subject: opts.subject } : {}), ...(opts.status ? { status: opts.status } : {}) });
       process.stdout.write(render(items, formatOf(cmd), tokenColumns));
     });
   token
@@ -178,7 +178,7 @@ export function tokenCommands(admin: Command): void {
     .description('show one token (never its secret)')
     .argument('<token-id>')
     .action(async (id: string, _o: unknown, cmd: Command) => {
-      process.stdout.write(render(await session(cmd).client.getToken(id), formatOf(cmd), tokenColumns));
+      process.stdout.write(render(await (await session(cmd)).client.getToken(id), formatOf(cmd), tokenColumns));
     });
   token
     .command('update')
@@ -197,7 +197,7 @@ export function tokenCommands(admin: Command): void {
       if (opts.disable) body.enabled = false;
       if (opts.description !== undefined) body.description = opts.description;
       if (Object.keys(body).length === 0) throw new UsageError('nothing to change: give --ttl, --enable, --disable or --description');
-      const { client } = writable(session(cmd));
+      const { client } = writable(await session(cmd));
       printOne(cmd, await client.updateToken(id, body), tokenColumns, `token/${id} updated`);
     });
   token
@@ -205,7 +205,7 @@ export function tokenCommands(admin: Command): void {
     .description('revoke a token: the next request with it answers Unauthenticated')
     .argument('<token-id>')
     .action(async (id: string, _o: unknown, cmd: Command) => {
-      const { client } = writable(session(cmd));
+      const { client } = writable(await session(cmd));
       printOne(cmd, await client.revokeToken(id), tokenColumns, `token/${id} revoked`);
     });
 }

@@ -40,12 +40,12 @@ export function registryCommands(admin: Command): void {
     .action(async (opts: Parameters<typeof body>[0] & { name: string }, cmd: Command) => {
       const b = body(opts);
       if (b.type === 'docker' && b.password === undefined) throw new UsageError('a docker registry needs --password-file FILE or --password-stdin');
-      const { client } = writable(session(cmd, { serverFlagIsRunedAddress: false }));
+      const { client } = writable(await session(cmd, { serverFlagIsRunedAddress: false }));
       printOne(cmd, await client.addRegistry(b), registryColumns, `registry/${opts.name} added`);
     });
   withCredentialFlags(registry.command('replace').description('replace a registry\'s settings (omit the password to keep the stored one)').argument('<name>')).action(
     async (name: string, opts: Parameters<typeof body>[0], cmd: Command) => {
-      const { client } = writable(session(cmd, { serverFlagIsRunedAddress: false }));
+      const { client } = writable(await session(cmd, { serverFlagIsRunedAddress: false }));
       printOne(cmd, await client.replaceRegistry(name, body(opts)), registryColumns, `registry/${name} replaced`);
     },
   );
@@ -53,21 +53,21 @@ export function registryCommands(admin: Command): void {
     .command('list')
     .description('list registries (passwords are never shown)')
     .action(async (_o: unknown, cmd: Command) => {
-      process.stdout.write(render(await session(cmd).client.listRegistries(), formatOf(cmd), registryColumns));
+      process.stdout.write(render(await (await session(cmd)).client.listRegistries(), formatOf(cmd), registryColumns));
     });
   registry
     .command('get')
     .description('show one registry')
     .argument('<name>')
     .action(async (name: string, _o: unknown, cmd: Command) => {
-      process.stdout.write(render(await session(cmd).client.getRegistry(name), formatOf(cmd), registryColumns));
+      process.stdout.write(render(await (await session(cmd)).client.getRegistry(name), formatOf(cmd), registryColumns));
     });
   registry
     .command('remove')
     .description('remove registry credentials')
     .argument('<name>')
     .action(async (name: string, _o: unknown, cmd: Command) => {
-      const { client } = writable(session(cmd));
+      const { client } = writable(await session(cmd));
       printOne(cmd, await client.removeRegistry(name), registryColumns, `registry/${name} removed`);
     });
 }
@@ -84,7 +84,7 @@ export function canICommand(admin: Command): void {
     .option('--explain', 'say which policy and rule decide, or what is missing')
     .addHelpText('after', '\nExamples:\n  rune admin can-i create services -n stg --as ci-stg --explain\n  rune admin can-i list users\n')
     .action(async (verb: string, resource: string, opts: { namespace?: string; as?: string; tokenId?: string; explain?: boolean }, cmd: Command) => {
-      const { client } = session(cmd);
+      const { client } = await session(cmd);
       const answer = await client.check({
         verb,
         resource,
@@ -123,7 +123,7 @@ export function auditCommand(admin: Command): void {
     .action(async (opts: { actor?: string; action?: string; outcome?: string; resource?: string; since?: string; limit: string }, cmd: Command) => {
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive whole number');
-      const { client } = session(cmd);
+      const { client } = await session(cmd);
       const items: AuditEvent[] = [];
       let cursor: string | undefined;
       do {

@@ -2,8 +2,7 @@ import type { Command } from 'commander';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApiError } from '../../api/client.js';
-import { lintPolicyText, policyToYaml } from '../../core/policy.js';
+import { ApiError } from '../../api/errors.js';
 import type { LintResponse, Policy } from '../../core/wire.js';
 import { editInEditor } from '../editor.js';
 import { render, table, type Columns } from '../output.js';
@@ -26,7 +25,8 @@ function readPolicyFile(file: string): string {
 }
 
 /** Checks the YAML locally first, so errors name FILE:line:column without a round trip. */
-function checkLocally(text: string, file: string): string {
+async function checkLocally(text: string, file: string): Promise<string> {
+  const { lintPolicyText } = await import('../../core/policy.js');
   const lint = lintPolicyText(text);
   if (!lint.valid) {
     const e = lint.errors[0]!;
@@ -56,8 +56,8 @@ export function policyCommands(admin: Command): void {
     .addHelpText('after', '\nExample:\n  rune admin policy create -f policy.yaml\n\npolicy.yaml:\n  name: editor-prod\n  description: Edit services in \'prod\' only\n  rules:\n  - resource: services\n    verbs: [get, list, watch, create, update, delete, scale, exec]\n    namespace: prod\n')
     .action(async (opts: { file: string }, cmd: Command) => {
       const text = readPolicyFile(opts.file);
-      checkLocally(text, opts.file);
-      const { client } = writable(session(cmd));
+      await checkLocally(text, opts.file);
+      const { client } = writable(await session(cmd));
       const created = await client.createPolicy(text);
       printWarnings(created.warnings, opts.file);
       printOne(cmd, created, policyColumns, `policy/${created.name} created`);
@@ -68,8 +68,8 @@ export function policyCommands(admin: Command): void {
     .requiredOption('-f, --file <file>', 'policy YAML ("-" for stdin)')
     .action(async (opts: { file: string }, cmd: Command) => {
       const text = readPolicyFile(opts.file);
-      const name = checkLocally(text, opts.file);
-      const { client } = writable(session(cmd));
+      const name = await checkLocally(text, opts.file);
+      const { client } = writable(await session(cmd));
       let exists = true;
       try {
         await client.getPolicy(name);
@@ -86,7 +86,7 @@ export function policyCommands(admin: Command): void {
     .description('show a policy and its rules')
     .argument('<name>')
     .action(async (name: string, _o: unknown, cmd: Command) => {
-      const p = await session(cmd).client.getPolicy(name);
+      const p = await (await session(cmd)).client.getPolicy(name);
       const format = formatOf(cmd);
       process.stdout.write(format === 'table' || format === 'wide' ? describePolicy(p) : render(p, format, policyColumns));
     });
@@ -94,7 +94,7 @@ export function policyCommands(admin: Command): void {
     .command('list')
     .description('list policies')
     .action(async (_o: unknown, cmd: Command) => {
-      process.stdout.write(render(await session(cmd).client.listPolicies(), formatOf(cmd), policyColumns));
+      process.stdout.write(render(await (await session(cmd)).client.listPolicies(), formatOf(cmd), policyColumns));
     });
   policy
     .command('attach')
@@ -105,7 +105,7 @@ export function policyCommands(admin: Command): void {
     .addHelpText('after', '\nExample:\n  rune admin policy attach readwrite --to-user alice\n')
     .action(async (name: string, opts: { toUser?: string; toService?: string }, cmd: Command) => {
       if (!opts.toUser === !opts.toService) throw new UsageError('give exactly one of --to-user NAME or --to-service NAME');
-      const { client } = writable(session(cmd));
+      const { client } = writable(await session(cmd));
       const res = opts.toUser ? await client.attachToUser(opts.toUser, name) : await client.attachToServiceAccount(opts.toService!, name);
       printDone(cmd, res, `policy/${name} attached to ${opts.toUser ? `user ${opts.toUser}` : `service ${opts.toService}`}`);
     });
@@ -118,7 +118,7 @@ export function policyCommands(admin: Command): void {
     .addHelpText('after', '\nExample:\n  rune admin policy detach readwrite --from-user alice\n')
     .action(async (name: string, opts: { fromUser?: string; fromService?: string }, cmd: Command) => {
       if (!opts.fromUser === !opts.fromService) throw new UsageError('give exactly one of --from-user NAME or --from-service NAME');
-      const { client } = writable(session(cmd));
+      const { client } = writable(await session(cmd));
       const res = opts.fromUser ? await client.detachFromUser(opts.fromUser, name) : await client.detachFromServiceAccount(opts.fromService!, name);
       printDone(cmd, res, `policy/${name} detached from ${opts.fromUser ? `user ${opts.fromUser}` : `service ${opts.fromService}`}`);
     });
@@ -127,7 +127,7 @@ export function policyCommands(admin: Command): void {
     .description('delete a policy (it is detached from everyone who holds it)')
     .argument('<name>')
     .action(async (name: string, _o: unknown, cmd: Command) => {
-      const { client } = writable(session(cmd));
+      const { client } = writable(await session(cmd));
       const res = await client.deletePolicy(name);
       printDone(cmd, res, `policy/${name} deleted${res.detachedFrom.length ? ` (detached from ${res.detachedFrom.map((h) => `${h.type} ${h.name}`).join(', ')})` : ''}`);
     });
@@ -137,11 +137,12 @@ export function policyCommands(admin: Command): void {
     .argument('<name>')
     .addHelpText('after', '\nExample:\n  EDITOR=nano rune admin policy edit alice-dev\n')
     .action(async (name: string, _o: unknown, cmd: Command) => {
-      const { client } = writable(session(cmd));
+      const { client } = writable(await session(cmd));
       const current = await client.getPolicy(name);
       if (current.builtin) {
         throw new UsageError(`policy "${name}" is built in and cannot be edited: copy it with "rune admin policy get ${name} -o yaml", rename it, and "rune admin policy create -f" the copy`);
       }
+      const { lintPolicyText, policyToYaml } = await import('../../core/policy.js');
       const original = policyToYaml(current);
       const header = `# Edit policy "${name}". Lines starting with # are ignored. Save an unchanged file to cancel.\n`;
       const stripComments = (t: string) => t.replace(/^#.*\n/gm, '');

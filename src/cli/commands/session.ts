@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { RuneClient } from '../../api/client.js';
-import { ContextStore, checkContextName, configPath, type ContextEntry } from '../../config/contexts.js';
+import type { ContextEntry, ContextStore } from '../../config/contexts.js';
+import { checkContextName, configPath } from '../../config/paths.js';
 import { render, type Columns } from '../output.js';
 import { formatOf, globals, session, UsageError } from '../runtime.js';
 import type { Whoami } from '../../core/wire.js';
@@ -13,6 +13,12 @@ const whoamiColumns: Columns<Whoami & { context?: string; server: string }> = {
   wideHeaders: ['TOKEN-ID', 'EXPIRES'],
   wideRow: (w) => [w.token.id, w.token.expiresAt ?? 'never'],
 };
+
+/** conf and yaml load only for the commands that read or write contexts. */
+async function contextStore(): Promise<ContextStore> {
+  const { ContextStore } = await import('../../config/contexts.js');
+  return new ContextStore();
+}
 
 export function sessionCommands(program: Command): void {
   program
@@ -38,6 +44,7 @@ export function sessionCommands(program: Command): void {
         token = readFileSync(tokenFile, 'utf8').trim();
       }
       if (opts.caFile && !existsSync(opts.caFile)) throw new UsageError(`CA file ${opts.caFile} does not exist`);
+      const { RuneClient } = await import('../../api/client.js');
       const client = new RuneClient({ server, token: token!, ...(opts.caFile ? { caFile: resolve(opts.caFile) } : {}) });
       const me = await client.whoami();
       const entry: ContextEntry = { server, namespace: opts.namespace };
@@ -46,7 +53,7 @@ export function sessionCommands(program: Command): void {
       if (opts.caFile) entry['ca-file'] = resolve(opts.caFile);
       if (opts.production) entry.production = true;
       if (opts.readOnly) entry['read-only'] = true;
-      const store = new ContextStore();
+      const store = await contextStore();
       store.set(name, entry);
       store.use(name);
       process.stdout.write(`Logged in to ${client.baseUrl} as ${me.subject.type} ${me.subject.name}; context "${name}" is now current.\n`);
@@ -56,8 +63,8 @@ export function sessionCommands(program: Command): void {
     .command('logout')
     .description('forget the token of a context (default: the current one); the context keeps its server')
     .argument('[name]', 'context name')
-    .action((name: string | undefined) => {
-      const store = new ContextStore();
+    .action(async (name: string | undefined) => {
+      const store = await contextStore();
       const which = name ?? store.current();
       if (!which) throw new UsageError('no current context: name the context to log out of');
       const { token: _t, 'token-file': _f, ...rest } = store.require(which);
@@ -69,7 +76,7 @@ export function sessionCommands(program: Command): void {
     .command('whoami')
     .description('show who the current context authenticates as')
     .action(async (_opts: unknown, cmd: Command) => {
-      const s = session(cmd);
+      const s = await session(cmd);
       const me = await s.client.whoami();
       process.stdout.write(render({ ...me, ...(s.target.context ? { context: s.target.context } : {}), server: s.client.baseUrl }, formatOf(cmd), whoamiColumns));
     });
@@ -78,8 +85,8 @@ export function sessionCommands(program: Command): void {
   context
     .command('list')
     .description('list contexts; the current one is marked *')
-    .action((_opts: unknown, cmd: Command) => {
-      const store = new ContextStore();
+    .action(async (_opts: unknown, cmd: Command) => {
+      const store = await contextStore();
       const current = store.current();
       const items = Object.entries(store.contexts()).map(([name, c]) => ({
         name,
@@ -104,8 +111,8 @@ export function sessionCommands(program: Command): void {
     .command('delete')
     .description('delete a saved context')
     .argument('<name>')
-    .action((name: string) => {
-      new ContextStore().delete(name);
+    .action(async (name: string) => {
+      (await contextStore()).delete(name);
       process.stdout.write(`Context "${name}" deleted.\n`);
     });
 
@@ -113,8 +120,8 @@ export function sessionCommands(program: Command): void {
     .command('use-context')
     .description('make a saved context the current one')
     .argument('<name>')
-    .action((name: string) => {
-      new ContextStore().use(name);
+    .action(async (name: string) => {
+      (await contextStore()).use(name);
       process.stdout.write(`Switched to context "${name}".\n`);
     });
 }
