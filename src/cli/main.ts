@@ -57,6 +57,15 @@ export function buildProgram(): Command {
   addConnectionOptions(program);
 
   program
+    .command('ui')
+    .description('open the interactive terminal UI (the default when rune runs without arguments on a terminal)')
+    .option('--read-only', 'hide every action that changes something')
+    .action(async (opts: { readOnly?: boolean }) => {
+      const { runTui } = await import('../tui/run.js');
+      process.exitCode = await runTui(opts);
+    });
+
+  program
     .command('completion')
     .description('print a shell completion script')
     .argument('<shell>', 'bash or zsh')
@@ -71,10 +80,13 @@ export function buildProgram(): Command {
 
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
-  if (argv.length === 0) {
-    program.outputHelp();
-    process.exitCode = process.stdout.isTTY ? 0 : 2;
-    return;
+  if (argv.length === 0 || (argv.length === 1 && argv[0] === '--read-only')) {
+    if (!process.stdin.isTTY || !process.stdout.isTTY) {
+      process.stderr.write('error: rune without arguments opens the interactive UI, which needs a terminal; for scripts use the CLI: rune admin --help\n');
+      process.exitCode = 2;
+      return;
+    }
+    argv = ['ui', ...argv];
   }
   try {
     await program.parseAsync(argv, { from: 'user' });

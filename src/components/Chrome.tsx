@@ -1,0 +1,112 @@
+import { Box, Text } from 'ink';
+import React from 'react';
+import { hintsFor, KEYMAP, type Scope } from '../tui/keymap.js';
+import type { Theme } from '../tui/theme.js';
+
+export interface HeaderInfo {
+  context?: string | undefined;
+  server: string;
+  subject?: string | undefined;
+  namespace: string;
+  production: boolean;
+  readOnly: boolean;
+  screen: string;
+}
+
+/** The operator's header, always visible: where am I, as whom, and can I break things. */
+export function Header({ info, theme, width }: { info: HeaderInfo; theme: Theme; width: number }) {
+  const prod = info.production;
+  return (
+    <Box width={width} justifyContent="space-between">
+      <Text wrap="truncate">
+        <Text bold color={theme.accent}>rune</Text>
+        {' '}
+        {prod ? (
+          <Text bold color={theme.color ? 'white' : undefined} backgroundColor={theme.color ? theme.danger : undefined}>
+            {' PRODUCTION '}
+          </Text>
+        ) : null}
+        {prod ? ' ' : ''}
+        <Text color={prod ? theme.danger : undefined} bold={prod}>ctx:{info.context ?? '(none)'}</Text>
+        {'  '}
+        <Text>srv:{info.server}</Text>
+        {'  '}
+        <Text>as:{info.subject ?? '?'}</Text>
+        {'  '}
+        <Text>ns:{info.namespace}</Text>
+        {info.readOnly ? (
+          <Text>
+            {'  '}
+            <Text inverse color={theme.warn}>{' READ-ONLY '}</Text>
+          </Text>
+        ) : null}
+      </Text>
+      <Text bold>{info.screen}</Text>
+    </Box>
+  );
+}
+
+/** One line of key hints for the scopes in play. */
+export function KeyHints({ scopes, readOnly, theme, width }: { scopes: Scope[]; readOnly: boolean; theme: Theme; width: number }) {
+  const hints = hintsFor(scopes, readOnly);
+  return (
+    <Box width={width}>
+      <Text wrap="truncate" dimColor={theme.dim}>
+        {hints.map((h) => `${h.keys} ${h.description}`).join('  ·  ')}
+      </Text>
+    </Box>
+  );
+}
+
+const SCOPE_TITLES: Record<Scope, string> = {
+  global: 'Everywhere',
+  list: 'Lists',
+  contexts: 'Contexts',
+  users: 'Users',
+  tokens: 'Tokens',
+  secret: 'Secret display',
+  form: 'Forms',
+  confirm: 'Confirmations',
+  prompt: 'Command prompt',
+};
+
+/** The `?` screen for the scopes in play, generated from the keymap. */
+export function HelpView({ scopes, readOnly, theme, height, width }: { scopes: Scope[]; readOnly: boolean; theme: Theme; height: number; width: number }) {
+  const lines: { text: string; title?: boolean }[] = [];
+  for (const scope of scopes) {
+    const bindings = KEYMAP.filter((b) => b.scope === scope && !(readOnly && b.mutating));
+    if (bindings.length === 0) continue;
+    lines.push({ text: SCOPE_TITLES[scope], title: true });
+    for (const b of bindings) lines.push({ text: `  ${b.keys.join(', ').padEnd(16)} ${b.description}` });
+  }
+  // Two columns when the terminal is wide enough, so the whole map fits at 80×24 too.
+  const perColumn = Math.max(1, height - 1);
+  const columns: (typeof lines)[] = [];
+  for (let i = 0; i < lines.length; i += perColumn) columns.push(lines.slice(i, i + perColumn));
+  const colWidth = Math.floor(width / Math.max(1, columns.length));
+  return (
+    <Box flexDirection="column">
+      <Text bold>Keys (Esc closes)</Text>
+      <Box>
+        {columns.map((col, i) => (
+          <Box key={i} flexDirection="column" width={colWidth}>
+            {col.map((l, j) => (
+              <Text key={j} bold={l.title === true} color={l.title ? theme.accent : undefined} wrap="truncate">
+                {l.text}
+              </Text>
+            ))}
+          </Box>
+        ))}
+      </Box>
+    </Box>
+  );
+}
+
+export function ErrorLine({ message, theme }: { message: string; theme: Theme }) {
+  return (
+    <Text color={theme.danger} wrap="wrap">
+      {theme.color ? '' : 'error: '}
+      {message}
+    </Text>
+  );
+}

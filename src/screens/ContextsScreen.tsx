@@ -1,0 +1,153 @@
+import { Box, Text } from 'ink';
+import { readFileSync } from 'node:fs';
+import React, { useEffect, useMemo, useState } from 'react';
+import { RuneClient } from '../api/client.js';
+import { describeError } from '../cli/runtime.js';
+import type { ContextEntry } from '../config/contexts.js';
+import { ErrorLine } from '../components/Chrome.js';
+import { Confirm } from '../components/Confirm.js';
+import type { Column } from '../components/DataTable.js';
+import { Form, type Values } from '../components/Form.js';
+import { useResource } from '../hooks/useResource.js';
+import { useTableView } from '../hooks/useTableView.js';
+import { matches } from '../tui/keymap.js';
+import { PRIORITY, useKeys } from '../tui/input.js';
+import type { ScreenProps } from './types.js';
+
+interface Row {
+  name: string;
+  current: boolean;
+  entry: ContextEntry;
+  reach: string;
+  identity: string;
+}
+
+/** Probes a context with its own token: reachable? as whom? Never throws. */
+async function probe(entry: ContextEntry): Promise<{ reach: string; identity: string }> {
+  let token = entry.token;
+  if (!token && entry['token-file']) {
+    try {
+      token = readFileSync(entry['token-file'], 'utf8').trim();
+    } catch {
+      return { reach: 'no token', identity: '' };
+    }
+  }
+  const client = new RuneClient({ server: entry.server, ...(token ? { token } : {}), ...(entry['ca-file'] ? { caFile: entry['ca-file'] } : {}), timeoutMs: 3000 });
+  try {
+    const me = await client.whoami();
+    return { reach: 'ok', identity: `${me.subject.type} ${me.subject.name}` };
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    return { reach: code === 'unavailable' ? 'unreachable' : code === 'unauthenticated' ? 'bad token' : 'error', identity: '' };
+  }
+}
+
+export function ContextsScreen(props: ScreenProps) {
+  const { store, theme, width, height, setScopes, switchContext, refresh, conn } = props;
+  const [mode, setMode] = useState<'list' | 'add' | 'delete'>('list');
+  const [error, setError] = useState<string | undefined>();
+  const [version, setVersion] = useState(0);
+  const entries = useMemo(() => Object.entries(store.contexts()), [store, version, refresh]);
+  const probes = useResource(async () => {
+    const results = await Promise.all(entries.map(([, e]) => probe(e)));
+    return new Map(entries.map(([name], i) => [name, results[i]!]));
+  }, [entries]);
+  const current = conn.target.context;
+  const rows: Row[] = useMemo(
+    () => entries.map(([name, entry]) => ({ name, entry, current: name === current, reach: probes.data?.get(name)?.reach ?? '…', identity: probes.data?.get(name)?.identity ?? '' })),
+    [entries, current, probes.data],
+  );
+  const columns: Column<Row>[] = useMemo(
+    () => [
+      { key: 'cur', header: ' ', width: 1, value: (r) => (r.current ? '*' : ' ') },
+      { key: 'name', header: 'NAME', width: 14, value: (r) => r.name, color: (r) => (r.entry.production ? theme.danger : undefined) },
+      { key: 'server', header: 'SERVER', width: 'flex', value: (r) => r.entry.server },
+      { key: 'ns', header: 'NAMESPACE', width: 10, value: (r) => r.entry.namespace ?? 'default' },
+      { key: 'reach', header: 'STATUS', width: 11, value: (r) => r.reach, color: (r) => (r.reach === 'ok' ? theme.ok : r.reach === '…' ? undefined : theme.danger) },
+      { key: 'who', header: 'IDENTITY', width: 16, value: (r) => r.identity },
+    ],
+    [theme],
+  );
+  const table = useTableView(rows, columns, Math.max(1, height - 3));
+  const selected = table.selectedRow;
+
+  useEffect(() => setScopes(mode === 'list' ? ['global', 'list', 'contexts'] : mode === 'add' ? ['form'] : ['confirm']), [mode]);
+
+  useKeys(
+    PRIORITY.screen,
+    (name) => {
+      if (table.onKey(name)) return true;
+      if (matches('ctx-use', name) && selected) {
+        store.use(selected.name);
+        switchContext(selected.name);
+        return true;
+      }
+      if (matches('ctx-add', name)) setMode('add');
+      else if (matches('ctx-delete', name) && selected) setMode('delete');
+      else return false;
+      return true;
+    },
+    mode === 'list',
+  );
+
+  const add = async (v: Values): Promise<string | void> => {
+    const name = v.name!.trim();
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(name)) return 'name: letters, digits, "-", "_" or "."';
+    if (!v.server!.trim()) return 'server is required, e.g. localhost:7863';
+    if (!v.token!.trim()) return 'token is required';
+    const client = new RuneClient({ server: v.server!.trim(), token: v.token!.trim(), timeoutMs: 5000 });
+    try {
+      await client.whoami();
+    } catch (e) {
+      return describeError(e);
+    }
+    store.set(name, { server: v.server!.trim(), token: v.token!.trim(), namespace: v.namespace!.trim() || 'default' });
+    store.use(name);
+    setVersion((x) => x + 1);
+    setMode('list');
+    switchContext(name);
+  };
+
+  if (mode === 'add') {
+    return (
+      <Form
+        title="Add a context (rune login)"
+        fields={[
+          { name: 'name', label: 'Name', kind: 'text', placeholder: 'dev' },
+          { name: 'server', label: 'Server', kind: 'text', placeholder: 'localhost:7863' },
+          { name: 'token', label: 'Token', kind: 'secret', hint: 'checked with whoami before saving' },
+          { name: 'namespace', label: 'Namespace', kind: 'text', placeholder: 'default' },
+        ]}
+        onSubmit={add}
+        onCancel={() => setMode('list')}
+        theme={theme}
+      />
+    );
+  }
+  if (mode === 'delete' && selected) {
+    return (
+      <Confirm
+        message={`Delete context "${selected.name}" (${selected.entry.server})? Its saved token goes with it.`}
+        action="Delete"
+        onConfirm={() => {
+          try {
+            store.delete(selected.name);
+          } catch (e) {
+            setError((e as Error).message);
+          }
+          setVersion((x) => x + 1);
+          setMode('list');
+        }}
+        onCancel={() => setMode('list')}
+        theme={theme}
+      />
+    );
+  }
+  return (
+    <Box flexDirection="column">
+      <Text bold>Contexts <Text dimColor={theme.dim}>({rows.length}; * current; Enter switches)</Text></Text>
+      {table.render({ width, theme, emptyText: 'no contexts yet: press a to add one' })}
+      {error ? <ErrorLine message={error} theme={theme} /> : null}
+    </Box>
+  );
+}

@@ -1,0 +1,222 @@
+import { Box, Text } from 'ink';
+import React, { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { describeError } from '../cli/runtime.js';
+import { age } from '../cli/output.js';
+import { parseDuration } from '../core/duration.js';
+import type { Token } from '../core/wire.js';
+import { ErrorLine } from '../components/Chrome.js';
+import { Confirm } from '../components/Confirm.js';
+import type { Column } from '../components/DataTable.js';
+import { Form, type Values } from '../components/Form.js';
+import { SecretReveal } from '../components/SecretReveal.js';
+import { useTableView } from '../hooks/useTableView.js';
+import { matches } from '../tui/keymap.js';
+import { PRIORITY, useKeys } from '../tui/input.js';
+import type { Theme } from '../tui/theme.js';
+import type { ScreenProps } from './types.js';
+
+const WEEK = 7 * 86_400_000;
+const TTL_PRESETS = ['24h', '30d', '90d', 'never', 'custom'];
+
+export function expiresText(t: Token, now = Date.now()): string {
+  if (!t.expiresAt) return 'never';
+  const ms = Date.parse(t.expiresAt) - now;
+  if (ms <= 0) return 'expired';
+  return `${ms < WEEK ? '!' : ''}in ${age(new Date(now - ms).toISOString(), now)}`;
+}
+
+export function tokenColumns(theme: Theme, wide: boolean): Column<Token>[] {
+  const cols: Column<Token>[] = [
+    { key: 'name', header: 'NAME', width: 'flex', value: (t) => t.name },
+    { key: 'subject', header: 'SUBJECT', width: 12, value: (t) => t.subjectName },
+    { key: 'type', header: 'TYPE', width: 4, value: (t) => (t.subjectType === 'service' ? 'svc' : 'user') },
+    { key: 'policies', header: 'POLICIES', width: 12, value: (t) => t.policies.join(',') || '(all)' },
+    {
+      key: 'expires',
+      header: 'EXPIRES',
+      width: 9,
+      value: (t) => expiresText(t),
+      sortValue: (t) => (t.expiresAt ? Date.parse(t.expiresAt) : Number.MAX_SAFE_INTEGER),
+      color: (t) => (expiresText(t).startsWith('!') ? theme.warn : expiresText(t) === 'expired' ? theme.danger : undefined),
+    },
+    { key: 'used', header: 'LAST USED', width: 9, value: (t) => (t.lastUsedAt ? `${age(t.lastUsedAt)} ago` : 'never'), sortValue: (t) => (t.lastUsedAt ? -Date.parse(t.lastUsedAt) : 0) },
+    {
+      key: 'status',
+      header: 'STATUS',
+      width: 8,
+      value: (t) => t.status,
+      color: (t) => (t.status === 'active' ? theme.ok : t.status === 'disabled' ? theme.warn : theme.danger),
+    },
+  ];
+  if (wide) cols.unshift({ key: 'id', header: 'ID', width: 24, value: (t) => t.id });
+  return cols;
+}
+
+type Mode =
+  | { kind: 'list' }
+  | { kind: 'create' }
+  | { kind: 'edit'; token: Token }
+  | { kind: 'revoke'; token: Token }
+  | { kind: 'secret'; title: string; secret: string; file: string };
+
+interface Pages {
+  items: Token[];
+  next?: string | undefined;
+  loading: boolean;
+  error?: unknown;
+}
+
+const FIRST_PAGE = 300;
+const NEXT_PAGE = 1000;
+
+export function TokensScreen(props: ScreenProps) {
+  const { conn, theme, width, height, setScopes, refresh, readOnly, params, whoami } = props;
+  const subject = params?.subject;
+  const [mode, setMode] = useState<Mode>({ kind: 'list' });
+  const [message, setMessage] = useState<{ text: string; error?: boolean } | undefined>();
+  const [pages, setPages] = useState<Pages>({ items: [], loading: true });
+  const generation = useRef(0);
+
+  // Pages come from the daemon as the selection nears the end of what is loaded (§6a cursors).
+  const load = useCallback(
+    (cursor?: string) => {
+      const mine = cursor ? generation.current : ++generation.current;
+      setPages((p) => ({ ...(cursor ? p : { items: [] }), loading: true }));
+      conn.client
+        .listTokensPage({ limit: cursor ? NEXT_PAGE : FIRST_PAGE, ...(subject ? { subject } : {}), ...(cursor ? { cursor } : {}) })
+        .then(
+          (page) => mine === generation.current && setPages((p) => ({ items: cursor ? [...p.items, ...page.items] : page.items, next: page.nextCursor, loading: false })),
+          (error: unknown) => mine === generation.current && setPages((p) => ({ ...p, loading: false, error })),
+        );
+    },
+    [conn, subject],
+  );
+  useEffect(() => load(), [load, refresh]);
+
+  const columns = useMemo(() => tokenColumns(theme, width >= 120), [theme, width >= 120]);
+  const table = useTableView(pages.items, columns, Math.max(1, height - 3));
+  const selected = table.selectedRow;
+
+  useEffect(() => {
+    if (pages.next && !pages.loading && table.selected >= table.view.length - height * 2) load(pages.next);
+  }, [table.selected, pages.next, pages.loading]);
+
+  useEffect(
+    () => setScopes(mode.kind === 'list' ? ['global', 'list', 'tokens'] : mode.kind === 'secret' ? ['secret'] : mode.kind === 'revoke' ? ['confirm'] : ['form']),
+    [mode.kind],
+  );
+
+  const done = (text: string) => {
+    setMessage({ text });
+    setMode({ kind: 'list' });
+    load();
+  };
+  const fail = (e: unknown) => {
+    setMessage({ text: describeError(e), error: true });
+    setMode({ kind: 'list' });
+  };
+
+  useKeys(
+    PRIORITY.screen,
+    (name) => {
+      if (table.onKey(name)) return true;
+      if (readOnly) return false;
+      if (matches('token-new', name)) setMode({ kind: 'create' });
+      else if (matches('token-toggle', name) && selected) {
+        if (selected.status === 'revoked') setMessage({ text: 'a revoked token cannot be changed', error: true });
+        else conn.client.updateToken(selected.id, { enabled: !selected.enabled }).then((t) => done(`token ${t.name} ${t.enabled ? 'enabled' : 'disabled'}`), fail);
+      } else if (matches('token-edit', name) && selected) setMode({ kind: 'edit', token: selected });
+      else if (matches('token-revoke', name) && selected) setMode({ kind: 'revoke', token: selected });
+      else return false;
+      return true;
+    },
+    mode.kind === 'list',
+  );
+
+  if (mode.kind === 'secret') {
+    return <SecretReveal title={mode.title} secret={mode.secret} suggestedFile={mode.file} onDone={() => done('secret dismissed: it cannot be shown again')} theme={theme} />;
+  }
+  if (mode.kind === 'create') {
+    return (
+      <Form
+        title="Create a token"
+        fields={[
+          { name: 'name', label: 'Name', kind: 'text', placeholder: 'alice-laptop' },
+          { name: 'subject', label: 'Subject', kind: 'text', placeholder: whoami?.subject.name ?? 'yourself', hint: 'user or service account' },
+          { name: 'policies', label: 'Policies', kind: 'text', placeholder: '(all of the subject\'s)', hint: 'comma-separated; narrows the token' },
+          { name: 'ttl', label: 'TTL', kind: 'choice', options: TTL_PRESETS, hint: '←/→ choose' },
+          { name: 'customTtl', label: 'Custom TTL', kind: 'text', placeholder: '1h30m', hint: 'e.g. 12h, 45d, 2w' },
+          { name: 'description', label: 'Description', kind: 'text' },
+        ]}
+        initial={subject ? { subject } : {}}
+        visible={(f, v) => f.name !== 'customTtl' || v.ttl === 'custom'}
+        onSubmit={async (v: Values) => {
+          const ttl = v.ttl === 'custom' ? v.customTtl!.trim() : v.ttl === 'never' ? undefined : v.ttl;
+          if (v.ttl === 'custom' && !(parseDuration(ttl ?? '') ?? 0)) return `custom TTL "${ttl}" is not a duration: use e.g. 12h, 45d or 1h30m`;
+          const policies = v.policies!.split(',').map((s) => s.trim()).filter(Boolean);
+          try {
+            const created = await conn.client.createToken({
+              ...(v.name!.trim() ? { name: v.name!.trim() } : {}),
+              ...(v.subject!.trim() ? { subjectName: v.subject!.trim() } : {}),
+              ...(policies.length ? { policies } : {}),
+              ...(ttl ? { ttl } : {}),
+              ...(v.description!.trim() ? { description: v.description!.trim() } : {}),
+            });
+            setMode({ kind: 'secret', title: `Token ${created.token.name} (${created.token.id}) for ${created.token.subjectType} ${created.token.subjectName}`, secret: created.secret, file: `${created.token.name}.token` });
+          } catch (e) {
+            return describeError(e);
+          }
+        }}
+        onCancel={() => setMode({ kind: 'list' })}
+        theme={theme}
+      />
+    );
+  }
+  if (mode.kind === 'edit') {
+    const t = mode.token;
+    return (
+      <Form
+        title={`Edit token ${t.name} (owners may only shorten the TTL)`}
+        fields={[
+          { name: 'description', label: 'Description', kind: 'text' },
+          { name: 'ttl', label: 'TTL', kind: 'text', placeholder: 'unchanged', hint: 'lifetime from creation, e.g. 24h; "never" removes it' },
+        ]}
+        initial={{ description: t.description }}
+        onSubmit={async (v: Values) => {
+          const ttl = v.ttl!.trim();
+          if (ttl && ttl !== 'never' && !(parseDuration(ttl) ?? 0)) return `TTL "${ttl}" is not a duration: use e.g. 24h or 30d`;
+          try {
+            await conn.client.updateToken(t.id, { description: v.description!, ...(ttl ? { ttl: ttl === 'never' ? null : ttl } : {}) });
+            done(`token ${t.name} updated`);
+          } catch (e) {
+            return describeError(e);
+          }
+        }}
+        onCancel={() => setMode({ kind: 'list' })}
+        theme={theme}
+      />
+    );
+  }
+  if (mode.kind === 'revoke') {
+    const t = mode.token;
+    return (
+      <Confirm
+        message={`Revoke token ${t.name} (${t.id}) of ${t.subjectType} ${t.subjectName}? Its next request is refused.`}
+        action="Revoke"
+        onConfirm={() => conn.client.revokeToken(t.id).then(() => done(`token ${t.name} revoked`), fail)}
+        onCancel={() => setMode({ kind: 'list' })}
+        theme={theme}
+      />
+    );
+  }
+  const count = `${pages.items.length}${pages.next ? '+' : ''}`;
+  return (
+    <Box flexDirection="column">
+      <Text bold wrap="truncate">
+        Tokens{subject ? ` of ${subject}` : ''} <Text dimColor={theme.dim}>({table.filter ? `${table.view.length} of ` : ''}{count}{pages.loading ? ', loading…' : ''}) ! = expires within 7 days</Text>
+      </Text>
+      {pages.error ? <ErrorLine message={describeError(pages.error)} theme={theme} /> : table.render({ width, theme, emptyText: pages.loading ? 'loading…' : 'no tokens' })}
+      {message ? <Text color={message.error ? theme.danger : theme.ok} wrap="truncate">{message.text}</Text> : null}
+    </Box>
+  );
+}

@@ -1,0 +1,136 @@
+import { Box, Text } from 'ink';
+import React, { useEffect, useMemo, useState } from 'react';
+import { describeError } from '../cli/runtime.js';
+import { age } from '../cli/output.js';
+import type { User } from '../core/wire.js';
+import { ErrorLine } from '../components/Chrome.js';
+import { Confirm } from '../components/Confirm.js';
+import type { Column } from '../components/DataTable.js';
+import { Form, type Values } from '../components/Form.js';
+import { MultiSelect } from '../components/MultiSelect.js';
+import { useResource } from '../hooks/useResource.js';
+import { useTableView } from '../hooks/useTableView.js';
+import { matches } from '../tui/keymap.js';
+import { PRIORITY, useKeys } from '../tui/input.js';
+import type { ScreenProps } from './types.js';
+
+type Mode = { kind: 'list' } | { kind: 'edit'; user?: User } | { kind: 'policies'; user: User } | { kind: 'delete'; user: User };
+
+export function UsersScreen(props: ScreenProps) {
+  const { conn, theme, width, height, setScopes, refresh, readOnly, production, navigate } = props;
+  const [mode, setMode] = useState<Mode>({ kind: 'list' });
+  const [message, setMessage] = useState<{ text: string; error?: boolean } | undefined>();
+  const users = useResource(() => conn.client.listUsers(), [conn, refresh]);
+  const policies = useResource(() => (mode.kind === 'policies' ? conn.client.listPolicies() : Promise.resolve([])), [conn, mode.kind]);
+  const columns: Column<User>[] = useMemo(
+    () => [
+      { key: 'name', header: 'NAME', width: 16, value: (u) => u.name },
+      { key: 'email', header: 'EMAIL', width: 24, value: (u) => u.email ?? '' },
+      { key: 'policies', header: 'POLICIES', width: 'flex', value: (u) => u.policies.join(',') },
+      { key: 'age', header: 'AGE', width: 5, value: (u) => age(u.createdAt), sortValue: (u) => -Date.parse(u.createdAt) },
+    ],
+    [],
+  );
+  const rows = users.data ?? [];
+  const table = useTableView(rows, columns, Math.max(1, height - 3));
+  const selected = table.selectedRow;
+
+  useEffect(() => setScopes(mode.kind === 'list' ? ['global', 'list', 'users'] : mode.kind === 'delete' ? ['confirm'] : ['form']), [mode.kind]);
+
+  useKeys(
+    PRIORITY.screen,
+    (name) => {
+      if (table.onKey(name)) return true;
+      if (matches('user-tokens', name) && selected) navigate('tokens', { subject: selected.name });
+      else if (readOnly) return false;
+      else if (matches('user-new', name)) setMode(selected ? { kind: 'edit', user: selected } : { kind: 'edit' });
+      else if (matches('user-policies', name) && selected) setMode({ kind: 'policies', user: selected });
+      else if (matches('user-delete', name) && selected) setMode({ kind: 'delete', user: selected });
+      else return false;
+      return true;
+    },
+    mode.kind === 'list',
+  );
+
+  const done = (text: string) => {
+    setMessage({ text });
+    setMode({ kind: 'list' });
+    users.reload();
+  };
+  const fail = (e: unknown) => {
+    setMessage({ text: describeError(e), error: true });
+    setMode({ kind: 'list' });
+  };
+
+  if (mode.kind === 'edit') {
+    return (
+      <Form
+        title="Create or update a user"
+        fields={[
+          { name: 'name', label: 'Name', kind: 'text', placeholder: 'alice', hint: 'an existing name updates that user' },
+          { name: 'email', label: 'Email', kind: 'text', placeholder: 'alice@example.com' },
+        ]}
+        initial={mode.user ? { name: mode.user.name, email: mode.user.email ?? '' } : {}}
+        onSubmit={async (v: Values) => {
+          try {
+            const u = await conn.client.upsertUser({ name: v.name!.trim(), ...(v.email!.trim() ? { email: v.email!.trim() } : {}) });
+            done(`user ${u.name} saved`);
+          } catch (e) {
+            return describeError(e);
+          }
+        }}
+        onCancel={() => setMode({ kind: 'list' })}
+        theme={theme}
+      />
+    );
+  }
+  if (mode.kind === 'policies') {
+    if (policies.loading && !policies.data?.length) return <Text>loading policies…</Text>;
+    if (policies.error) return <ErrorLine message={describeError(policies.error)} theme={theme} />;
+    return (
+      <MultiSelect
+        title={`Policies of ${mode.user.name}`}
+        options={(policies.data ?? []).map((p) => ({ value: p.name, label: p.name, note: p.builtin ? `built in · ${p.description}` : p.description }))}
+        initial={mode.user.policies}
+        height={height - 4}
+        onSubmit={async (chosen) => {
+          const user = mode.user;
+          try {
+            for (const p of chosen.filter((c) => !user.policies.includes(c))) await conn.client.attachToUser(user.name, p);
+            for (const p of user.policies.filter((c) => !chosen.includes(c))) await conn.client.detachFromUser(user.name, p);
+            done(`policies of ${user.name}: ${chosen.join(', ') || 'none'}`);
+          } catch (e) {
+            fail(e);
+            users.reload();
+          }
+        }}
+        onCancel={() => setMode({ kind: 'list' })}
+        theme={theme}
+      />
+    );
+  }
+  if (mode.kind === 'delete') {
+    const user = mode.user;
+    return (
+      <Confirm
+        message={`Delete user ${user.name}? All of its tokens are revoked.`}
+        action="Delete"
+        typeToConfirm={production ? user.name : undefined}
+        onConfirm={() => {
+          conn.client.deleteUser(user.name).then((r) => done(`user ${user.name} deleted, ${r.revokedTokens} token(s) revoked`), fail);
+        }}
+        onCancel={() => setMode({ kind: 'list' })}
+        theme={theme}
+      />
+    );
+  }
+  return (
+    <Box flexDirection="column">
+      <Text bold>
+        Users <Text dimColor={theme.dim}>({rows.length}{users.loading ? ', loading…' : ''}) Enter: tokens</Text>
+      </Text>
+      {users.error ? <ErrorLine message={describeError(users.error)} theme={theme} /> : table.render({ width, theme, emptyText: users.loading ? 'loading…' : 'no users' })}
+      {message ? <Text color={message.error ? theme.danger : theme.ok}>{message.text}</Text> : null}
+    </Box>
+  );
+}

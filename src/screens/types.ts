@@ -1,0 +1,26 @@
+import type { ContextStore } from '../config/contexts.js';
+import type { Whoami } from '../core/wire.js';
+import type { Scope } from '../tui/keymap.js';
+import type { Connection } from '../tui/session.js';
+import type { Theme } from '../tui/theme.js';
+
+export type ScreenId = 'contexts' | 'users' | 'tokens';
+
+export interface ScreenProps {
+  conn: Connection;
+  store: ContextStore;
+  whoami: Whoami | undefined;
+  theme: Theme;
+  width: number;
+  /** Rows available to the screen's body. */
+  height: number;
+  readOnly: boolean;
+  production: boolean;
+  /** Bumped by ctrl-r: screens reload when it changes. */
+  refresh: number;
+  /** Which keymap scopes are in play, for the footer and help. */
+  setScopes: (scopes: Scope[]) => void;
+  navigate: (screen: ScreenId, params?: { subject?: string }) => void;
+  switchContext: (name: string) => void;
+  params?: { subject?: string } | undefined;
+}

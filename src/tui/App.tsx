@@ -1,0 +1,185 @@
+import { Box, Text, useApp } from 'ink';
+import React, { useEffect, useMemo, useState } from 'react';
+import { describeError } from '../cli/runtime.js';
+import type { ContextStore } from '../config/contexts.js';
+import { ErrorLine, Header, HelpView, KeyHints } from '../components/Chrome.js';
+import { CommandPrompt } from '../components/CommandPrompt.js';
+import { useResource } from '../hooks/useResource.js';
+import { useTerminalSize } from '../hooks/useTerminalSize.js';
+import { ContextsScreen } from '../screens/ContextsScreen.js';
+import { TokensScreen } from '../screens/TokensScreen.js';
+import type { ScreenId, ScreenProps } from '../screens/types.js';
+import { UsersScreen } from '../screens/UsersScreen.js';
+import { InputProvider, PRIORITY, useKeys } from './input.js';
+import { matches, type Scope } from './keymap.js';
+import { connect } from './session.js';
+import { themeFor } from './theme.js';
+
+export const SCREENS: { id: ScreenId; title: string; commands: string[]; render: (p: ScreenProps) => React.ReactElement }[] = [
+  { id: 'contexts', title: 'Contexts', commands: ['ctx', 'context', 'contexts'], render: (p) => <ContextsScreen {...p} /> },
+  { id: 'users', title: 'Users', commands: ['users', 'user', 'usr'], render: (p) => <UsersScreen {...p} /> },
+  { id: 'tokens', title: 'Tokens', commands: ['tok', 'token', 'tokens'], render: (p) => <TokensScreen {...p} /> },
+];
+
+export interface AppProps {
+  store: ContextStore;
+  readOnly?: boolean;
+  env?: NodeJS.ProcessEnv;
+  initialScreen?: ScreenId;
+}
+
+export function App(props: AppProps) {
+  return (
+    <InputProvider>
+      <Shell {...props} />
+    </InputProvider>
+  );
+}
+
+function Shell({ store, readOnly: forceReadOnly = false, env = process.env, initialScreen }: AppProps) {
+  const { exit } = useApp();
+  const { columns, rows } = useTerminalSize();
+  const theme = useMemo(() => themeFor(env), [env]);
+  const [contextName, setContextName] = useState(() => store.current());
+  const [screen, setScreen] = useState<ScreenId>(initialScreen ?? (store.current() ? 'tokens' : 'contexts'));
+  const [params, setParams] = useState<{ subject?: string } | undefined>();
+  const [mode, setMode] = useState<'normal' | 'help' | 'prompt'>('normal');
+  const [scopes, setScopes] = useState<Scope[]>(['global', 'list']);
+  const [refresh, setRefresh] = useState(0);
+  const [notice, setNotice] = useState<string | undefined>();
+  const [exiting, setExiting] = useState(false);
+
+  const connection = useMemo(() => {
+    try {
+      return { conn: connect(store, contextName, env) };
+    } catch (e) {
+      return { error: describeError(e) };
+    }
+  }, [store, contextName, env]);
+  const conn = connection.conn;
+  const whoami = useResource(() => (conn ? conn.client.whoami() : Promise.reject(new Error(connection.error))), [conn, refresh]);
+  const readOnly = forceReadOnly || conn?.target.readOnly === true;
+  const production = conn?.target.production === true;
+
+  // The last frame must not hold anything secret: render nothing, then leave.
+  useEffect(() => {
+    if (exiting) setTimeout(() => exit(), 0);
+  }, [exiting]);
+
+  const go = (id: ScreenId, p?: { subject?: string }) => {
+    setScreen(id);
+    setParams(p);
+    setMode('normal');
+  };
+  const switchContext = (name: string) => {
+    setContextName(name);
+    setNotice(`switched to context ${name}`);
+    setRefresh((r) => r + 1);
+  };
+  const order = SCREENS.map((s) => s.id);
+
+  useKeys(PRIORITY.global, (name) => {
+    if (matches('quit', name) || name === 'ctrl-c') setExiting(true);
+    else if (matches('help', name)) setMode('help');
+    else if (matches('command', name)) setMode('prompt');
+    else if (matches('refresh', name)) setRefresh((r) => r + 1);
+    else if (matches('next-screen', name)) go(order[(order.indexOf(screen) + 1) % order.length]!);
+    else if (matches('prev-screen', name)) go(order[(order.indexOf(screen) - 1 + order.length) % order.length]!);
+    else if (/^[1-9]$/.test(name) && SCREENS[Number(name) - 1]) go(SCREENS[Number(name) - 1]!.id);
+    else if (matches('back', name) && params) setParams(undefined);
+    else return false;
+    return true;
+  });
+  // Help is a modal: any of Esc, ? or q closes it, nothing else gets through.
+  useKeys(
+    PRIORITY.modal,
+    (name) => {
+      if (name === 'esc' || name === '?' || name === 'q') setMode('normal');
+      return true;
+    },
+    mode === 'help',
+  );
+
+  const runCommand = (line: string) => {
+    setMode('normal');
+    const [cmd = '', arg] = line.replace(/^:/, '').split(/\s+/);
+    if (cmd === 'q' || cmd === 'quit') return setExiting(true);
+    if (cmd === 'help') return setMode('help');
+    const target = SCREENS.find((s) => s.commands.includes(cmd));
+    if (!target) return setNotice(`unknown command "${cmd}": try ${SCREENS.map((s) => s.commands[0]).join(', ')}, q`);
+    if (target.id === 'contexts' && arg) {
+      try {
+        store.use(arg);
+        switchContext(arg);
+      } catch (e) {
+        setNotice(describeError(e));
+      }
+      return;
+    }
+    go(target.id, target.id === 'tokens' && arg ? { subject: arg } : undefined);
+  };
+  const candidates = (line: string): string[] => {
+    const words = line.replace(/^:/, '').split(' ');
+    if (words.length <= 1) return [...SCREENS.flatMap((s) => s.commands), 'help', 'q'];
+    if (['ctx', 'context', 'contexts'].includes(words[0]!)) return Object.keys(store.contexts());
+    return [];
+  };
+
+  if (exiting) return <Text> </Text>;
+
+  const promptLines = mode === 'prompt' ? 2 : 1;
+  const bodyHeight = Math.max(3, rows - 2 - promptLines);
+  const current = SCREENS.find((s) => s.id === screen)!;
+  const header = {
+    context: conn?.target.context,
+    server: conn?.target.server ?? '?',
+    subject: whoami.data ? `${whoami.data.subject.name}` : whoami.error ? '(not signed in)' : undefined,
+    namespace: conn?.target.namespace ?? 'default',
+    production,
+    readOnly,
+    screen: `${order.indexOf(screen) + 1}:${current.title}`,
+  };
+  const screenProps: ScreenProps | undefined = conn && {
+    conn,
+    store,
+    whoami: whoami.data,
+    theme,
+    width: columns,
+    height: bodyHeight,
+    readOnly,
+    production,
+    refresh,
+    setScopes,
+    navigate: go,
+    switchContext,
+    params,
+  };
+  return (
+    <Box flexDirection="column" width={columns} height={rows}>
+      <Header info={header} theme={theme} width={columns} />
+      <Box flexDirection="column" height={bodyHeight} overflow="hidden">
+        {mode === 'help' ? (
+          <HelpView scopes={[...new Set<Scope>(['global', ...scopes])]} readOnly={readOnly} theme={theme} height={bodyHeight - 1} width={columns} />
+        ) : screenProps ? (
+          <Box key={`${screen}:${contextName ?? ''}`} flexDirection="column">
+            {current.render(screenProps)}
+          </Box>
+        ) : (
+          <ErrorLine message={connection.error ?? 'no connection'} theme={theme} />
+        )}
+      </Box>
+      {mode === 'prompt' ? (
+        <CommandPrompt candidates={candidates} onRun={runCommand} onCancel={() => setMode('normal')} theme={theme} />
+      ) : (
+        <Box height={1}>
+          {whoami.error && screen !== 'contexts' ? (
+            <Text color={theme.danger} wrap="truncate">{describeError(whoami.error)}</Text>
+          ) : (
+            <Text dimColor={theme.dim} wrap="truncate">{notice ?? ''}</Text>
+          )}
+        </Box>
+      )}
+      <KeyHints scopes={mode === 'help' ? ['global'] : scopes} readOnly={readOnly} theme={theme} width={columns} />
+    </Box>
+  );
+}
