@@ -13,35 +13,36 @@ export interface HeaderInfo {
   screen: string;
 }
 
-/** The operator's header, always visible: where am I, as whom, and can I break things. */
+/**
+ * The operator's header, always visible and always one line: badges first (they must never be cut
+ * off), then context, subject, namespace and server; the server is what gives way at 80 columns.
+ */
 export function Header({ info, theme, width }: { info: HeaderInfo; theme: Theme; width: number }) {
   const prod = info.production;
+  const server = info.server.replace(/^https?:\/\//, '');
+  const right = ` ${info.screen}`;
+  const badges = `${prod ? ' PRODUCTION ' : ''}${prod && info.readOnly ? ' ' : ''}${info.readOnly ? ' READ-ONLY ' : ''}`;
+  const fixed = `rune ${badges}${badges ? ' ' : ''}ctx:${info.context ?? '(none)'}  as:${info.subject ?? '?'}  ns:${info.namespace}  srv:`;
+  const room = Math.max(0, width - fixed.length - right.length);
+  const srv = server.length > room ? server.slice(0, Math.max(0, room - 1)) + (room > 0 ? '…' : '') : server;
+  const gap = Math.max(0, width - fixed.length - srv.length - right.length);
   return (
-    <Box width={width} justifyContent="space-between">
+    <Box width={width} height={1} overflow="hidden">
       <Text wrap="truncate">
         <Text bold color={theme.accent}>rune</Text>
         {' '}
         {prod ? (
-          <Text bold color={theme.color ? 'white' : undefined} backgroundColor={theme.color ? theme.danger : undefined}>
+          <Text bold inverse={!theme.color} color={theme.color ? 'white' : undefined} backgroundColor={theme.color ? theme.danger : undefined}>
             {' PRODUCTION '}
           </Text>
         ) : null}
-        {prod ? ' ' : ''}
+        {prod && info.readOnly ? ' ' : ''}
+        {info.readOnly ? <Text inverse bold color={theme.warn}>{' READ-ONLY '}</Text> : null}
+        {badges ? ' ' : ''}
         <Text color={prod ? theme.danger : undefined} bold={prod}>ctx:{info.context ?? '(none)'}</Text>
-        {'  '}
-        <Text>srv:{info.server}</Text>
-        {'  '}
-        <Text>as:{info.subject ?? '?'}</Text>
-        {'  '}
-        <Text>ns:{info.namespace}</Text>
-        {info.readOnly ? (
-          <Text>
-            {'  '}
-            <Text inverse color={theme.warn}>{' READ-ONLY '}</Text>
-          </Text>
-        ) : null}
+        {`  as:${info.subject ?? '?'}  ns:${info.namespace}  srv:${srv}${' '.repeat(gap)}`}
+        <Text bold>{right}</Text>
       </Text>
-      <Text bold>{info.screen}</Text>
     </Box>
   );
 }
@@ -77,7 +78,7 @@ export function HelpView({ scopes, readOnly, theme, height, width }: { scopes: S
     const bindings = KEYMAP.filter((b) => b.scope === scope && !(readOnly && b.mutating));
     if (bindings.length === 0) continue;
     lines.push({ text: SCOPE_TITLES[scope], title: true });
-    for (const b of bindings) lines.push({ text: `  ${b.keys.join(', ').padEnd(16)} ${b.description}` });
+    for (const b of bindings) lines.push({ text: `  ${b.keys.join(', ').padEnd(12)} ${b.description}` });
   }
   // Two columns when the terminal is wide enough, so the whole map fits at 80×24 too.
   const perColumn = Math.max(1, height - 1);
@@ -89,7 +90,7 @@ export function HelpView({ scopes, readOnly, theme, height, width }: { scopes: S
       <Text bold>Keys (Esc closes)</Text>
       <Box>
         {columns.map((col, i) => (
-          <Box key={i} flexDirection="column" width={colWidth}>
+          <Box key={i} flexDirection="column" width={colWidth} paddingRight={1}>
             {col.map((l, j) => (
               <Text key={j} bold={l.title === true} color={l.title ? theme.accent : undefined} wrap="truncate">
                 {l.text}

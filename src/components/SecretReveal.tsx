@@ -52,7 +52,7 @@ export function SecretReveal({ title, secret, suggestedFile, onDone, theme }: Se
   const [revealed, setRevealed] = useState(false);
   const [mode, setMode] = useState<Mode>('view');
   const [kept, setKept] = useState<string[]>([]);
-  const [path, setPath] = useState(suggestedFile);
+  const [path, setPath] = useState('');
   const [message, setMessage] = useState<{ text: string; error?: boolean } | undefined>();
 
   useKeys(PRIORITY.modal, (name) => {
@@ -80,7 +80,7 @@ export function SecretReveal({ title, secret, suggestedFile, onDone, theme }: Se
 
   const save = (value: string) => {
     try {
-      const full = writeSecret(value, secret);
+      const full = writeSecret(value.trim() || suggestedFile, secret);
       setKept((k) => [...k, 'saved']);
       setMessage({ text: `Written to ${full} (mode 0600).` });
       setMode('view');
@@ -101,7 +101,7 @@ export function SecretReveal({ title, secret, suggestedFile, onDone, theme }: Se
       {mode === 'save' ? (
         <Box>
           <Text>Save to: </Text>
-          <TextInput value={path} onChange={setPath} onSubmit={save} focus />
+          <TextInput value={path} onChange={setPath} onSubmit={save} placeholder={suggestedFile} focus />
           <Text dimColor={theme.dim}>  Enter write (0600) · Esc back</Text>
         </Box>
       ) : mode === 'leave' ? (

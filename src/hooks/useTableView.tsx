@@ -1,6 +1,5 @@
 import { Box, Text } from 'ink';
-import TextInput from 'ink-text-input';
-import React, { useMemo, useState } from 'react';
+import React, { useEffect, useMemo, useState } from 'react';
 import { DataTable, viewOf, type Column, type SortState } from '../components/DataTable.js';
 import { matches } from '../tui/keymap.js';
 import type { Theme } from '../tui/theme.js';
@@ -16,14 +15,18 @@ export function useTableView<T>(rows: readonly T[], columns: Column<T>[], height
   const [sort, setSort] = useState<SortState | undefined>();
   const view = useMemo(() => viewOf(rows, columns, filter, sort), [rows, columns, filter, sort]);
   const list = useList(view.length, height);
+  useEffect(() => list.reset(), [filter]);
 
-  const onKey = (name: string): boolean => {
+  const onKey = (name: string, input = ''): boolean => {
     if (filtering) {
+      // Updates are functional, so keys typed faster than a 100,000-row re-filter are never lost.
       if (name === 'esc') {
         setFilter('');
         setFiltering(false);
       } else if (name === 'enter') setFiltering(false);
-      return true; // the filter input takes every other key
+      else if (name === 'backspace') setFilter((f) => f.slice(0, -1));
+      else if (input && !/[\x00-\x1f\x7f]/.test(input)) setFilter((f) => f + input);
+      return true; // the filter takes every other key
     }
     if (list.onKey(name)) return true;
     if (matches('filter', name)) {
@@ -56,7 +59,8 @@ export function useTableView<T>(rows: readonly T[], columns: Column<T>[], height
       {filtering || filter ? (
         <Box>
           <Text color={props.theme.accent}>/</Text>
-          {filtering ? <TextInput value={filter} onChange={(v) => { setFilter(v); list.reset(); }} focus /> : <Text>{filter}</Text>}
+          <Text>{filter}</Text>
+          {filtering ? <Text inverse> </Text> : null}
           <Text dimColor={props.theme.dim}>{filtering ? '  Enter keep · Esc clear' : '  (Esc clears)'}</Text>
         </Box>
       ) : null}

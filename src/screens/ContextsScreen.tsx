@@ -75,8 +75,8 @@ export function ContextsScreen(props: ScreenProps) {
 
   useKeys(
     PRIORITY.screen,
-    (name) => {
-      if (table.onKey(name)) return true;
+    (name, input) => {
+      if (table.onKey(name, input)) return true;
       if (matches('ctx-use', name) && selected) {
         store.use(selected.name);
         switchContext(selected.name);

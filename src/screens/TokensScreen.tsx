@@ -118,8 +118,8 @@ export function TokensScreen(props: ScreenProps) {
 
   useKeys(
     PRIORITY.screen,
-    (name) => {
-      if (table.onKey(name)) return true;
+    (name, input) => {
+      if (table.onKey(name, input)) return true;
       if (readOnly) return false;
       if (matches('token-new', name)) setMode({ kind: 'create' });
       else if (matches('token-toggle', name) && selected) {

@@ -39,11 +39,11 @@ export function UsersScreen(props: ScreenProps) {
 
   useKeys(
     PRIORITY.screen,
-    (name) => {
-      if (table.onKey(name)) return true;
+    (name, input) => {
+      if (table.onKey(name, input)) return true;
       if (matches('user-tokens', name) && selected) navigate('tokens', { subject: selected.name });
       else if (readOnly) return false;
-      else if (matches('user-new', name)) setMode(selected ? { kind: 'edit', user: selected } : { kind: 'edit' });
+      else if (matches('user-new', name)) setMode({ kind: 'edit' });
       else if (matches('user-policies', name) && selected) setMode({ kind: 'policies', user: selected });
       else if (matches('user-delete', name) && selected) setMode({ kind: 'delete', user: selected });
       else return false;
