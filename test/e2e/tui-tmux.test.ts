@@ -77,12 +77,12 @@ describe('the TUI in a real terminal (tmux, 80x24)', () => {
       await tmux.waitFor('as:root', 20_000);
       expect(tmux.capture()).toContain('ctx:local');
       tmux.send('q');
-      await tmux.waitFor((s) => s.includes('bootstrapped: root token saved') && !s.includes('as:root'));
+      await tmux.waitFor((s) => s.includes('bootstrapped: root token saved') && !s.includes('as:root'), 20_000);
       tmux.type(`node ${join(ROOT, 'scripts/start.js')}`);
       tmux.send('Enter');
       await tmux.waitFor('as:root', 20_000);
       tmux.send('q');
-      const after = await tmux.waitFor((s) => !s.includes('as:root'));
+      const after = await tmux.waitFor((s) => !s.includes('as:root') && s.includes('runed answers'), 20_000);
       expect(after).toContain(`runed answers on 127.0.0.1:${port}`);
       expect(after.match(/bootstrapped:/g)).toHaveLength(1);
     } finally {
