@@ -1,0 +1,305 @@
+#!/usr/bin/env node
+// npm run bench: runs the real programs and prints figures; writes bench/results.json.
+// Comparisons are made side by side in the same run, as ratios, since machines are noisy.
+import autocannon from 'autocannon';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const RUNED = join(ROOT, 'bin/runed');
+const RUNE = join(ROOT, 'bin/rune');
+const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
+const CONNECTIONS = 20;
+const { Store } = await import(join(ROOT, 'dist/daemon/store/index.js'));
+const { loadServerKey } = await import(join(ROOT, 'dist/daemon/crypto.js'));
+const { issueToken } = await import(join(ROOT, 'dist/daemon/issue.js'));
+const { newId } = await import(join(ROOT, 'dist/core/tokenFormat.js'));
+
+const results = { machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version }, at: new Date().toISOString(), figures: {} };
+const rows = [];
+const record = (section, name, value, unit, goal, ok) => {
+  results.figures[`${section}: ${name}`] = { value, unit, goal, ok };
+  rows.push([section, name, `${value} ${unit}`, goal ?? '', ok === undefined ? '' : ok ? 'met' : 'MISSED']);
+};
+const round = (n, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
+
+/** A real runed on a free port; ready once its address file is written and /healthz answers. */
+async function startRuned(dataDir, logLevel = 'warn') {
+  rmSync(join(dataDir, 'runed.addr'), { force: true });
+  const proc = spawn(process.execPath, [RUNED, '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--log-level', logLevel], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  proc.stderr.on('data', (d) => (err += d));
+  const started = Date.now();
+  for (;;) {
+    try {
+      const url = readFileSync(join(dataDir, 'runed.addr'), 'utf8').trim();
+      if ((await fetch(`${url}/healthz`)).ok) return { proc, url };
+    } catch {}
+    if (Date.now() - started > 20000 || proc.exitCode !== null) throw new Error(`runed did not start: ${err}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const stop = (proc) => new Promise((r) => (proc.exitCode !== null ? r() : (proc.on('exit', r), proc.kill('SIGTERM'))));
+const rss = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
+
+function load(url, headers = {}, opts = {}) {
+  return new Promise((resolve, reject) =>
+    autocannon({ url, connections: opts.connections ?? CONNECTIONS, duration: opts.duration ?? DURATION, headers, method: opts.method ?? 'GET', ...(opts.body ? { body: opts.body } : {}) }, (err, res) => (err ? reject(err) : resolve(res))),
+  );
+}
+
+async function bootstrap(url) {
+  const res = await fetch(`${url}/v1/bootstrap`, { method: 'POST' });
+  return (await res.json()).secret;
+}
+
+/** Fills a data dir directly through the store: tokens, users, policies. */
+function populate(dataDir, { tokens, users, policies }) {
+  const store = Store.open(dataDir);
+  const key = loadServerKey(dataDir);
+  const now = Date.now();
+  store.transaction(() => {
+    for (let p = 0; p < policies; p++) store.policies.insert({ name: `bench-p${p}`, description: '', rules: [{ resource: 'configmaps', verbs: ['get'], namespace: `ns-${p}` }] }, now);
+    let last;
+    for (let u = 0; u < users; u++) {
+      last = { id: newId('usr'), name: `bench-u${u}`, type: 'user', email: null, namespace: null, permissions: null, description: '', derived_policies: '[]', created_at: now, updated_at: now };
+      store.subjects.insert(last);
+    }
+    const owner = last ?? store.subjects.getByName('root');
+    for (let t = 0; t < tokens; t++) issueToken(store, key, { subject: owner, name: `bench-t${t}`, policies: [], ttlMs: null, description: '', kind: 'derived', now: now - tokens + t });
+  });
+  store.close();
+}
+
+/** A user holding 50 policies, the allowing one last; returns its bearer token. */
+function userWith50Policies(dataDir) {
+  const store = Store.open(dataDir);
+  const key = loadServerKey(dataDir);
+  const now = Date.now();
+  const bearer = store.transaction(() => {
+    const user = { id: newId('usr'), name: 'fifty', type: 'user', email: null, namespace: null, permissions: null, description: '', derived_policies: '[]', created_at: now, updated_at: now };
+    store.subjects.insert(user);
+    for (let p = 0; p < 49; p++) {
+      store.policies.insert({ name: `fifty-${p}`, description: '', rules: [{ resource: 'secrets', verbs: ['get'], namespace: `x${p}` }, { resource: 'services', verbs: ['get'], namespace: `x${p}` }] }, now);
+      store.subjects.attach(user.id, `fifty-${p}`);
+    }
+    store.policies.insert({ name: 'fifty-last', description: '', rules: [{ resource: 'namespaces', verbs: ['list'], namespace: '*' }] }, now);
+    store.subjects.attach(user.id, 'fifty-last');
+    return issueToken(store, key, { subject: user, name: 'fifty', policies: [], ttlMs: null, description: '', kind: 'derived', now }).bearer;
+  });
+  store.close();
+  return bearer;
+}
+
+const tmp = (name) => mkdtempSync(join(tmpdir(), `rune-bench-${name}-`));
+const dirs = [];
+
+async function authHotPath(logLevel) {
+  const dir = tmp('auth');
+  dirs.push(dir);
+  const { proc, url } = await startRuned(dir, logLevel);
+  const token = await bootstrap(url);
+  const body = JSON.stringify(await (await fetch(`${url}/v1/whoami`, { headers: { authorization: `Bearer ${token}` } })).json());
+  const bare = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+    res.end(body);
+  });
+  await new Promise((r) => bare.listen(0, '127.0.0.1', r));
+  const bareUrl = `http://127.0.0.1:${bare.address().port}/`;
+  // Warm up both, then measure one after the other with the same connections and duration.
+  await load(`${url}/v1/whoami`, { authorization: `Bearer ${token}` }, { duration: 1 });
+  await load(bareUrl, {}, { duration: 1 });
+  const r = await load(`${url}/v1/whoami`, { authorization: `Bearer ${token}` });
+  const b = await load(bareUrl);
+  bare.close();
+  const ratio = r.requests.average / b.requests.average;
+  const tag = `log.level ${logLevel}`;
+  record('auth', `runed GET /v1/whoami (${tag})`, round(r.requests.average, 0), 'req/s');
+  record('auth', 'bare node:http, same body', round(b.requests.average, 0), 'req/s');
+  record('auth', `throughput ratio runed/bare (${tag})`, round(ratio), '×', '>= 0.7', ratio >= 0.7);
+  record('auth', `runed latency p50 / p99 (${tag})`, `${r.latency.p50} / ${r.latency.p99}`, 'ms');
+  record('auth', 'bare latency p50 / p99', `${b.latency.p50} / ${b.latency.p99}`, 'ms');
+  if (r.non2xx) record('auth', 'non-2xx answers', r.non2xx, '', '0', false);
+  const idle = rss(proc.pid);
+  await stop(proc);
+  return { idleRss: idle };
+}
+
+async function scale() {
+  const small = tmp('small');
+  const big = tmp('big');
+  dirs.push(small, big);
+  const t0 = Date.now();
+  populate(small, { tokens: 100, users: 0, policies: 0 });
+  populate(big, { tokens: 100_000, users: 10_000, policies: 1_000 });
+  record('scale', 'populate 100,000 tokens + 10,000 users + 1,000 policies', round((Date.now() - t0) / 1000, 1), 's');
+  const fifty = userWith50Policies(big);
+  const a = await startRuned(small);
+  const b = await startRuned(big);
+  const rootA = await bootstrap(a.url);
+  const rootB = await bootstrap(b.url);
+  const idleBig = rss(b.proc.pid);
+  await load(`${a.url}/v1/whoami`, { authorization: `Bearer ${rootA}` }, { duration: 1 });
+  await load(`${b.url}/v1/whoami`, { authorization: `Bearer ${rootB}` }, { duration: 1 });
+  const ra = await load(`${a.url}/v1/whoami`, { authorization: `Bearer ${rootA}` });
+  const rb = await load(`${b.url}/v1/whoami`, { authorization: `Bearer ${rootB}` });
+  const ratio = rb.latency.mean / ra.latency.mean;
+  record('scale', 'whoami mean latency, 100 tokens', round(ra.latency.mean), 'ms');
+  record('scale', 'whoami mean latency, 100,000 tokens', round(rb.latency.mean), 'ms');
+  record('scale', 'latency ratio 100,000 / 100 tokens', round(ratio), '×', '<= 1.2', ratio <= 1.2);
+
+  const page = await load(`${b.url}/v1/tokens?limit=100`, { authorization: `Bearer ${rootB}` }, { connections: 1 });
+  record('scale', 'GET /v1/tokens?limit=100 p50 with 100,000 tokens', page.latency.p50, 'ms', '<= 10', page.latency.p50 <= 10);
+  const filtered = await load(`${b.url}/v1/tokens?limit=100&status=active`, { authorization: `Bearer ${rootB}` }, { connections: 1, duration: 2 });
+  record('scale', 'same, ?status=active, p50', filtered.latency.p50, 'ms');
+
+  const authz = await load(`${b.url}/v1/namespaces`, { authorization: `Bearer ${fifty}` });
+  record('scale', 'authorize a subject with 50 policies (GET /v1/namespaces)', round(authz.requests.average, 0), 'req/s');
+  record('scale', '  its latency p50 / p99', `${authz.latency.p50} / ${authz.latency.p99}`, 'ms');
+
+  const created = await load(`${b.url}/v1/tokens`, { authorization: `Bearer ${rootB}`, 'content-type': 'application/json' }, { method: 'POST', body: JSON.stringify({ name: 'bench' }), connections: 4, duration: 3 });
+  record('scale', 'token creation, durable (fsync per commit)', round(created.requests.average, 0), 'tokens/s');
+
+  await fetch(`${b.url}/v1/tokens?limit=1000`, { headers: { authorization: `Bearer ${rootB}` } });
+  const busyBig = rss(b.proc.pid);
+  await stop(a.proc);
+  await stop(b.proc);
+  return { idleBig, busyBig, dir: big, root: rootB };
+}
+
+function median(values) {
+  const s = [...values].sort((x, y) => x - y);
+  return s[Math.floor(s.length / 2)];
+}
+
+function time(args, env = {}) {
+  const t = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, args, { env: { ...process.env, ...env }, encoding: 'utf8' });
+  if (r.status !== 0 && !args.includes('-e')) throw new Error(`${args.join(' ')} failed: ${r.stderr}`);
+  return Number(process.hrtime.bigint() - t) / 1e6;
+}
+
+async function cliStart() {
+  const dir = tmp('cli');
+  dirs.push(dir);
+  const { proc, url } = await startRuned(dir);
+  const token = await bootstrap(url);
+  const env = { RUNE_SERVER: url, RUNE_TOKEN: token, HOME: dir };
+  const runs = 9;
+  const base = median(Array.from({ length: runs }, () => time(['-e', '0'])));
+  record('cli', 'node -e 0', round(base, 0), 'ms');
+  for (const args of [['--version'], ['admin', 'token', 'list', '-o', 'json'], ['whoami']]) {
+    const m = median(Array.from({ length: runs }, () => time([RUNE, ...args], env)));
+    record('cli', `rune ${args.join(' ')}`, `${round(m, 0)} (+${round(m - base, 0)})`, 'ms', '+<= 120', m - base <= 120);
+  }
+  await stop(proc);
+}
+
+async function tui(big) {
+  // Drive the real App in-process against the 100,000-token daemon, with fake 80×24 streams.
+  const { EventEmitter } = await import('node:events');
+  const React = (await import('react')).default;
+  const { render } = await import('ink');
+  const { App } = await import(join(ROOT, 'dist/tui/App.js'));
+  const { ContextStore } = await import(join(ROOT, 'dist/config/contexts.js'));
+  const { proc, url } = await startRuned(big.dir);
+  const cfg = tmp('tui-cfg');
+  dirs.push(cfg);
+  const token = big.root;
+  const store = new ContextStore(join(cfg, 'config.yaml'));
+  store.set('bench', { server: url, token });
+  store.use('bench');
+
+  class Out extends EventEmitter {
+    columns = 80;
+    rows = 24;
+    isTTY = true;
+    last = '';
+    writes = 0;
+    write = (s) => ((this.last = s), this.writes++, true);
+  }
+  class In extends EventEmitter {
+    isTTY = true;
+    buf = null;
+    setEncoding() {}
+    setRawMode() {}
+    resume() {}
+    pause() {}
+    ref() {}
+    unref() {}
+    read = () => {
+      const b = this.buf;
+      this.buf = null;
+      return b;
+    };
+    push(s) {
+      this.buf = s;
+      this.emit('readable');
+    }
+  }
+  const stdout = new Out();
+  const stdin = new In();
+  const t0 = performance.now();
+  const app = render(React.createElement(App, { store, env: {} }), { stdout, stderr: new Out(), stdin, debug: true, exitOnCtrlC: false, patchConsole: false });
+  const firstFrame = await until(() => stdout.writes > 0);
+  const firstRows = await until(() => /bench-t/.test(stdout.last));
+  record('tui', 'launch to first frame', round(firstFrame - t0, 0), 'ms');
+  record('tui', 'launch to first page of tokens on screen', round(firstRows - t0, 0), 'ms');
+
+  const keyLatency = async (key, n) => {
+    const samples = [];
+    for (let i = 0; i < n; i++) {
+      const before = stdout.writes;
+      const t = performance.now();
+      stdin.push(key);
+      const done = await until(() => stdout.writes > before);
+      samples.push(done - t);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    return samples;
+  };
+  const scroll = await keyLatency('\x1b[6~', 40);
+  record('tui', 'page down through 100,000-token list, p50 / max', `${round(median(scroll), 1)} / ${round(Math.max(...scroll), 1)}`, 'ms', '<= 30', median(scroll) <= 30);
+  stdin.push('/');
+  await new Promise((r) => setTimeout(r, 50));
+  const typed = await keyLatency('7', 5);
+  record('tui', 'filter keypress over loaded tokens, p50 / max', `${round(median(typed), 1)} / ${round(Math.max(...typed), 1)}`, 'ms', '<= 30', median(typed) <= 30);
+  app.unmount();
+  await stop(proc);
+}
+
+async function until(check, timeoutMs = 30000) {
+  const deadline = performance.now() + timeoutMs;
+  while (!check()) {
+    if (performance.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setImmediate(r));
+  }
+  return performance.now();
+}
+
+const started = Date.now();
+try {
+  const { idleRss } = await authHotPath('info');
+  await authHotPath('warn');
+  const big = await scale();
+  await cliStart();
+  await tui(big);
+  record('memory', 'runed RSS idle (fresh data dir)', round(idleRss, 0), 'MB', '<= 80', idleRss <= 80);
+  record('memory', 'runed RSS idle with 100,000 tokens', round(big.idleBig, 0), 'MB');
+  record('memory', 'runed RSS after load with 100,000 tokens', round(big.busyBig, 0), 'MB');
+} finally {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+}
+results.seconds = Math.round((Date.now() - started) / 1000);
+
+const widths = [8, 58, 22, 10, 6];
+const line = (r) => r.map((c, i) => String(c).padEnd(widths[i])).join(' ').trimEnd();
+console.log(line(['SECTION', 'FIGURE', 'VALUE', 'GOAL', '']));
+for (const r of rows) console.log(line(r));
+console.log(`\n${results.machine.cpus} cores, ${results.machine.model}, ${results.machine.memoryGiB} GiB, Node ${results.machine.node}; ${results.seconds}s`);
+writeFileSync(join(ROOT, 'bench/results.json'), JSON.stringify(results, null, 2) + '\n');
