@@ -4,7 +4,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, r
 import { dirname, join, basename } from 'node:path';
 import type { RuneClient } from '../api/client.js';
 import { ApiError } from '../api/errors.js';
-import type { Target } from '../config/contexts.js';
+import type { Target } from '../config/target.js';
 import { ConfigError } from '../config/paths.js';
 import { parseDuration } from '../core/duration.js';
 import { checkFormat, UsageError, type Format } from './output.js';
@@ -35,7 +35,7 @@ export let lastTarget: Target | undefined;
 
 /** The client for this command's target. The HTTP and config libraries load here, not at start-up. */
 export async function session(cmd: Command, opts: { needsToken?: boolean; serverFlagIsRunedAddress?: boolean } = {}): Promise<Session> {
-  const [{ RuneClient }, { resolveTarget }] = await Promise.all([import('../api/client.js'), import('../config/contexts.js')]);
+  const [{ RuneClient }, { resolveTarget }] = await Promise.all([import('../api/client.js'), import('../config/target.js')]);
   const g = { ...globals(cmd) };
   if (opts.serverFlagIsRunedAddress === false) {
     let root = cmd;

@@ -1,25 +1,13 @@
 import Conf from 'conf';
-import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { basename, dirname, extname } from 'node:path';
-import { ConfigError, checkContextName, configPath, DEFAULT_SERVER } from './paths.js';
+import { ConfigError, checkContextName, configPath } from './paths.js';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 
-/** One context of ~/.rune/config.yaml, with the key names the file uses. */
-export interface ContextEntry {
-  server: string;
-  token?: string;
-  'token-file'?: string;
-  namespace?: string;
-  'ca-file'?: string;
-  production?: boolean;
-  'read-only'?: boolean;
-}
+import type { ConfigFile, ContextEntry } from './target.js';
 
-interface ConfigFile {
-  'current-context'?: string;
-  contexts?: Record<string, ContextEntry>;
-}
-
+export type { ContextEntry, Target } from './target.js';
+export { readContexts, resolveTarget } from './target.js';
 export { ConfigError, checkContextName, configPath, DEFAULT_SERVER, runeHome } from './paths.js';
 
 /** Contexts in a YAML file kept 0600 (conf writes it atomically). */
@@ -89,41 +77,3 @@ export class ContextStore {
   }
 }
 
-export interface Target {
-  /** The context used, if any. */
-  context?: string;
-  server: string;
-  token?: string;
-  namespace: string;
-  caFile?: string;
-  production: boolean;
-  readOnly: boolean;
-}
-
-/** Who to talk to and as whom: --context / current context, then RUNE_SERVER / --server and RUNE_TOKEN on top. */
-export function resolveTarget(opts: { context?: string; server?: string }, env: NodeJS.ProcessEnv = process.env, store?: ContextStore): Target {
-  const contexts = store ?? (existsSync(configPath(env)) || opts.context ? new ContextStore(configPath(env)) : undefined);
-  const name = opts.context ?? contexts?.current();
-  const entry = name && contexts ? contexts.require(name) : undefined;
-  const server = opts.server ?? env.RUNE_SERVER ?? entry?.server ?? DEFAULT_SERVER;
-  // A context's token is never sent to another server than the context's own.
-  const ownServer = entry !== undefined && server === entry.server;
-  let token = env.RUNE_TOKEN || (ownServer ? entry?.token : undefined);
-  if (!token && ownServer && entry?.['token-file']) {
-    try {
-      token = readFileSync(entry['token-file'], 'utf8').trim();
-    } catch (e) {
-      throw new ConfigError(`token file ${entry['token-file']} of context "${name}" cannot be read (${(e as NodeJS.ErrnoException).code}): log in again with rune login`);
-    }
-  }
-  const target: Target = {
-    server,
-    namespace: entry?.namespace ?? 'default',
-    production: entry?.production === true,
-    readOnly: entry?.['read-only'] === true,
-  };
-  if (name) target.context = name;
-  if (token) target.token = token;
-  if (entry?.['ca-file']) target.caFile = entry['ca-file'];
-  return target;
-}

@@ -22,9 +22,24 @@ export type AuthFailure = 'missing' | 'malformed' | 'bad_checksum' | 'unknown' |
 export type AuthResult = { ok: true; principal: Principal } | { ok: false; reason: AuthFailure; tokenId?: string };
 
 const LAST_USED_INTERVAL_MS = 1000;
+const CACHE_LIMIT = 50_000;
 
+interface Cached {
+  token: TokenRow;
+  subject: SubjectRow;
+  principal: Principal;
+}
+
+/**
+ * Bearer token → principal. Lookups are by primary key (O(1)); resolved principals are cached per
+ * token id and the whole cache is dropped whenever the store commits a write (revocation, policy
+ * change, …), so a change is seen by the very next request. Expiry is checked on every request.
+ */
 export class Authenticator {
   private readonly lastUsedWrites = new Map<string, number>();
+  private readonly pendingTouches = new Map<string, number>();
+  private readonly cache = new Map<string, Cached>();
+  private cacheGeneration = -1;
 
   constructor(
     private readonly store: Store,
@@ -39,18 +54,27 @@ export class Authenticator {
     const parsed = parseToken(m[1]!);
     if (!parsed.ok) return parsed.id ? { ok: false, reason: parsed.reason, tokenId: parsed.id } : { ok: false, reason: parsed.reason };
 
-    const token = this.store.tokens.get(parsed.id);
+    if (this.cacheGeneration !== this.store.generation) {
+      this.cache.clear();
+      this.cacheGeneration = this.store.generation;
+    }
+    let cached = this.cache.get(parsed.id);
+    const token = cached?.token ?? this.store.tokens.get(parsed.id);
     if (!token) return { ok: false, reason: 'unknown', tokenId: parsed.id };
     if (!verifySecret(this.serverKey, token.id, parsed.secret, token.secret_hash)) {
       return { ok: false, reason: 'bad_secret', tokenId: token.id };
     }
     const status = tokenStatus(token, now);
     if (status !== 'active') return { ok: false, reason: status, tokenId: token.id };
-    const subject = this.store.subjects.getById(token.subject_id);
-    if (!subject) return { ok: false, reason: 'no_subject', tokenId: token.id };
-
+    if (!cached) {
+      const subject = this.store.subjects.getById(token.subject_id);
+      if (!subject) return { ok: false, reason: 'no_subject', tokenId: token.id };
+      cached = { token, subject, principal: this.principalFor(subject, token) };
+      if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+      this.cache.set(token.id, cached);
+    }
     this.touch(token.id, now);
-    return { ok: true, principal: this.principalFor(subject, token) };
+    return { ok: true, principal: cached.principal };
   }
 
   principalFor(subject: SubjectRow, token: TokenRow): Principal {
@@ -64,13 +88,23 @@ export class Authenticator {
     return { subject, token, policies, tokenPolicies, holdings };
   }
 
-  /** lastUsedAt, written at most once a second per token; a failed write never fails the request. */
+  /**
+   * lastUsedAt, recorded at most once a second per token and written in one batch by flushLastUsed
+   * (one commit for all tokens, not one fsync per request); a failed write never fails a request.
+   */
   private touch(id: string, now: number): void {
     const last = this.lastUsedWrites.get(id);
     if (last !== undefined && now - last < LAST_USED_INTERVAL_MS) return;
     this.lastUsedWrites.set(id, now);
+    this.pendingTouches.set(id, now);
+  }
+
+  flushLastUsed(): void {
+    if (this.pendingTouches.size === 0) return;
+    const batch = [...this.pendingTouches];
+    this.pendingTouches.clear();
     try {
-      this.store.tokens.touch(id, now);
+      this.store.touchTokens(batch);
     } catch (err) {
       this.onTouchError(err);
     }

@@ -1,4 +1,5 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { prepareDataDir } from './store/db.js';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, parseListen, SETTINGS_HELP, type DaemonConfig } from './config.js';
 import { loadServerKey } from './crypto.js';
@@ -8,6 +9,7 @@ import { buildDaemon } from './server.js';
 import { Store } from './store/index.js';
 
 export const ADDR_FILE = 'runed.addr';
+const LOCK_FILE = 'runed.lock';
 /** The actor of commands run on the host with filesystem access to the data dir. */
 const HOST_ACTOR = { name: 'host', type: 'local' };
 
@@ -50,7 +52,32 @@ function fail(message: string, code = 2): never {
   process.exit(code);
 }
 
+/** One runed per data dir: its caches assume it is the only writer of identities and tokens. */
+function lockDataDir(dataDir: string): () => void {
+  prepareDataDir(dataDir);
+  const file = join(dataDir, LOCK_FILE);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(file, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+      return () => rmSync(file, { force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const pid = Number(readFileSync(file, 'utf8').trim());
+      let alive = false;
+      try {
+        alive = pid > 0 && pid !== process.pid && process.kill(pid, 0);
+      } catch {
+        alive = false;
+      }
+      if (alive) fail(`another runed (pid ${pid}) is already using ${dataDir}`, 1);
+      rmSync(file, { force: true }); // left by a runed that was killed
+    }
+  }
+  fail(`cannot lock ${dataDir}`, 1);
+}
+
 async function serve(config: DaemonConfig): Promise<void> {
+  const releaseLock = lockDataDir(config.dataDir);
   const store = Store.open(config.dataDir);
   const serverKey = loadServerKey(config.dataDir);
   let daemon: ReturnType<typeof buildDaemon>;
@@ -58,6 +85,7 @@ async function serve(config: DaemonConfig): Promise<void> {
     daemon = buildDaemon(config, store, serverKey);
   } catch (e) {
     store.close();
+    releaseLock();
     if (e instanceof KekError) fail(e.message, 1);
     throw e;
   }
@@ -73,9 +101,11 @@ async function serve(config: DaemonConfig): Promise<void> {
     app.log.info({ signal }, 'shutting down: finishing in-flight requests');
     try {
       await app.close();
+      daemon.flush();
     } finally {
       store.close();
       rmSync(addrFile, { force: true });
+      releaseLock();
     }
     app.log.info('stopped');
     process.exit(0);
@@ -87,6 +117,7 @@ async function serve(config: DaemonConfig): Promise<void> {
     await app.listen({ host, port });
   } catch (e) {
     store.close();
+    releaseLock();
     fail(`cannot listen on ${config.listen}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 1);
   }
   const address = app.server.address();
@@ -108,6 +139,7 @@ async function serve(config: DaemonConfig): Promise<void> {
     }
   }, config.auth.sweepInterval);
   timer.unref();
+  setInterval(() => daemon.flush(), 1000).unref();
 }
 
 function resetBootstrap(config: DaemonConfig): void {

@@ -34,6 +34,8 @@ export interface Daemon {
   ctx: Ctx;
   /** Periodic work: purging old tokens, forgetting old rate-limit windows. */
   sweep(now?: number): void;
+  /** Writes the batched lastUsedAt updates (every second, and at shutdown). */
+  flush(): void;
   state: { closing: boolean };
 }
 
@@ -185,9 +187,9 @@ export function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffe
   const sweep = (now = Date.now()) => {
     limiter.sweep(now);
     authn.sweep(now);
-    const purged = store.tokens.purge(now - config.auth.tokenRetention);
+    const purged = store.transaction(() => store.tokens.purge(now - config.auth.tokenRetention));
     if (purged > 0) app.log.info({ purged }, 'purged expired and revoked tokens');
   };
 
-  return { app, ctx, sweep, state };
+  return { app, ctx, sweep, flush: () => authn.flushLastUsed(), state };
 }

@@ -53,6 +53,15 @@ describe('users, policies and authorization', () => {
     });
   });
 
+  it('a policy change applies to the very next request of an existing token', async () => {
+    const t = await runed.userWithToken(root, 'flipper', ['readonly']);
+    expect((await runed.request('GET', '/v1/namespaces', { token: t })).status).toBe(200);
+    await runed.request('DELETE', '/v1/users/flipper/policies/readonly', { token: root });
+    expect((await runed.request('GET', '/v1/namespaces', { token: t })).status).toBe(403);
+    await runed.request('PUT', '/v1/users/flipper/policies/readonly', { token: root });
+    expect((await runed.request('GET', '/v1/namespaces', { token: t })).status).toBe(200);
+  });
+
   describe('built-in policies are seeded and immutable', () => {
     it('all five are listed as built in', async () => {
       const res = await runed.request('GET', '/v1/policies', { token: root });

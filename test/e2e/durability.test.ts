@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Runed } from '../helpers/runed.js';
+import { Runed, runRuned } from '../helpers/runed.js';
 
 let runed: Runed | undefined;
 afterEach(async () => {
@@ -62,6 +62,16 @@ describe('durability', () => {
     expect(statuses.filter((s) => s !== 200 && s !== 503 && s !== 'refused')).toEqual([]);
     runed = await Runed.start([], { dataDir: runed.dataDir });
     expect((await runed.request('GET', '/v1/users/kept', { token: root })).status).toBe(200);
+  });
+
+  it('a second runed on the same data dir refuses to start, naming the first', async () => {
+    runed = await Runed.start();
+    const second = runRuned(['--data-dir', runed.dataDir, '--listen', '127.0.0.1:0']);
+    expect(second.status).toBe(1);
+    expect(second.stderr).toBe(`runed: another runed (pid ${runed.proc.pid}) is already using ${runed.dataDir}\n`);
+    // After kill -9 the stale lock does not stop the next start.
+    await runed.stop('SIGKILL');
+    runed = await Runed.start([], { dataDir: runed.dataDir });
   });
 
   it('the data dir is 0700 and every file in it 0600', async () => {

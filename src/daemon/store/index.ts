@@ -38,9 +38,23 @@ export class Store {
     });
   }
 
+  /** Bumped by every write transaction; caches of stored state compare it to know they are stale. */
+  generation = 0;
+
   /** Runs `fn` in one IMMEDIATE transaction: all of its writes land together or not at all. */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    try {
+      return this.db.transaction(fn).immediate();
+    } finally {
+      this.generation++;
+    }
+  }
+
+  /** lastUsedAt of many tokens in one commit; it does not change what authentication sees. */
+  touchTokens(batch: [id: string, at: number][]): void {
+    this.db.transaction(() => {
+      for (const [id, at] of batch) this.tokens.touch(id, at);
+    }).immediate();
   }
 
   getMeta(key: string): string | undefined {

@@ -1,0 +1,89 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError, configPath, DEFAULT_SERVER } from './paths.js';
+
+/** One context of ~/.rune/config.yaml, with the key names the file uses. */
+export interface ContextEntry {
+  server: string;
+  token?: string;
+  'token-file'?: string;
+  namespace?: string;
+  'ca-file'?: string;
+  production?: boolean;
+  'read-only'?: boolean;
+}
+
+export interface ConfigFile {
+  'current-context'?: string;
+  contexts?: Record<string, ContextEntry>;
+}
+
+export interface Target {
+  /** The context used, if any. */
+  context?: string;
+  server: string;
+  token?: string;
+  namespace: string;
+  caFile?: string;
+  production: boolean;
+  readOnly: boolean;
+}
+
+/** Who to talk to and as whom: --context / current context, then RUNE_SERVER / --server and RUNE_TOKEN on top. */
+/** What resolving a target needs of the contexts: reading only. */
+interface ContextReader {
+  current(): string | undefined;
+  require(name: string): ContextEntry;
+}
+
+/**
+ * Reads the config file without conf (which costs ~100 ms to load): every command resolves its
+ * target, while only login, use-context, logout and the TUI write contexts through ContextStore.
+ */
+export function readContexts(path: string): ContextReader {
+  let doc: ConfigFile = {};
+  if (existsSync(path)) {
+    try {
+      doc = (parseYaml(readFileSync(path, 'utf8')) ?? {}) as ConfigFile;
+    } catch (e) {
+      throw new ConfigError(`${path} cannot be read: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+  const contexts = doc.contexts ?? {};
+  return {
+    current: () => doc['current-context'],
+    require(name) {
+      const entry = contexts[name];
+      if (entry) return entry;
+      const known = Object.keys(contexts);
+      throw new ConfigError(`no context named "${name}"${known.length ? ` (known: ${known.join(', ')})` : ': log in first with "rune login NAME --server HOST:PORT --token-file FILE"'}`);
+    },
+  };
+}
+
+export function resolveTarget(opts: { context?: string; server?: string }, env: NodeJS.ProcessEnv = process.env, store?: ContextReader): Target {
+  const contexts = store ?? readContexts(configPath(env));
+  const name = opts.context ?? contexts.current();
+  const entry = name ? contexts.require(name) : undefined;
+  const server = opts.server ?? env.RUNE_SERVER ?? entry?.server ?? DEFAULT_SERVER;
+  // A context's token is never sent to another server than the context's own.
+  const ownServer = entry !== undefined && server === entry.server;
+  let token = env.RUNE_TOKEN || (ownServer ? entry?.token : undefined);
+  if (!token && ownServer && entry?.['token-file']) {
+    try {
+      token = readFileSync(entry['token-file'], 'utf8').trim();
+    } catch (e) {
+      throw new ConfigError(`token file ${entry['token-file']} of context "${name}" cannot be read (${(e as NodeJS.ErrnoException).code}): log in again with rune login`);
+    }
+  }
+  const target: Target = {
+    server,
+    namespace: entry?.namespace ?? 'default',
+    production: entry?.production === true,
+    readOnly: entry?.['read-only'] === true,
+  };
+  if (name) target.context = name;
+  if (token) target.token = token;
+  if (entry?.['ca-file']) target.caFile = entry['ca-file'];
+  return target;
+}
