@@ -109,7 +109,7 @@ describe('secrets never reach the disk or the logs', () => {
       }
       expect(runed.logs.includes(secretPart)).toBe(false);
     }
-    expect(runed.logs).toContain('"msg":"incoming request"');
+    expect(runed.logs).toContain('"msg":"request"');
     expect(runed.logs).not.toMatch(/authorization/i);
   });
 });
