@@ -73,7 +73,14 @@ export class Store {
     return this.db.prepare('SELECT 1 AS ok').get() !== undefined;
   }
 
+  /** Folds the write-ahead log back into the database file, so the next start does not pay for it. */
   close(): void {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    try {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // another process holds the database; the next writer checkpoints instead
+    }
+    this.db.close();
   }
 }
