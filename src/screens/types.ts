@@ -4,7 +4,7 @@ import type { Scope } from '../tui/keymap.js';
 import type { Connection } from '../tui/session.js';
 import type { Theme } from '../tui/theme.js';
 
-export type ScreenId = 'contexts' | 'users' | 'tokens';
+export type ScreenId = 'contexts' | 'users' | 'tokens' | 'policies' | 'services' | 'registries' | 'audit' | 'can-i';
 
 export interface ScreenProps {
   conn: Connection;
@@ -23,4 +23,7 @@ export interface ScreenProps {
   navigate: (screen: ScreenId, params?: { subject?: string }) => void;
   switchContext: (name: string) => void;
   params?: { subject?: string } | undefined;
+  /** The last valid policy draft of the editor, for the Can-I what-if. */
+  draft: string | undefined;
+  setDraft: (text: string) => void;
 }

@@ -10,6 +10,11 @@ import { ContextsScreen } from '../screens/ContextsScreen.js';
 import { TokensScreen } from '../screens/TokensScreen.js';
 import type { ScreenId, ScreenProps } from '../screens/types.js';
 import { UsersScreen } from '../screens/UsersScreen.js';
+import { PoliciesScreen } from '../screens/PoliciesScreen.js';
+import { ServiceAccountsScreen } from '../screens/ServiceAccountsScreen.js';
+import { RegistriesScreen } from '../screens/RegistriesScreen.js';
+import { AuditScreen } from '../screens/AuditScreen.js';
+import { CanIScreen } from '../screens/CanIScreen.js';
 import { InputProvider, PRIORITY, useKeys } from './input.js';
 import { matches, type Scope } from './keymap.js';
 import { connect } from './session.js';
@@ -19,6 +24,11 @@ export const SCREENS: { id: ScreenId; title: string; commands: string[]; render:
   { id: 'contexts', title: 'Contexts', commands: ['ctx', 'context', 'contexts'], render: (p) => <ContextsScreen {...p} /> },
   { id: 'users', title: 'Users', commands: ['users', 'user', 'usr'], render: (p) => <UsersScreen {...p} /> },
   { id: 'tokens', title: 'Tokens', commands: ['tok', 'token', 'tokens'], render: (p) => <TokensScreen {...p} /> },
+  { id: 'policies', title: 'Policies', commands: ['pol', 'policy', 'policies'], render: (p) => <PoliciesScreen {...p} /> },
+  { id: 'services', title: 'Service accounts', commands: ['sa', 'service', 'services'], render: (p) => <ServiceAccountsScreen {...p} /> },
+  { id: 'registries', title: 'Registries', commands: ['reg', 'registry', 'registries'], render: (p) => <RegistriesScreen {...p} /> },
+  { id: 'audit', title: 'Audit', commands: ['audit'], render: (p) => <AuditScreen {...p} /> },
+  { id: 'can-i', title: 'Can-I', commands: ['can-i', 'cani'], render: (p) => <CanIScreen {...p} /> },
 ];
 
 export interface AppProps {
@@ -48,6 +58,7 @@ function Shell({ store, readOnly: forceReadOnly = false, env = process.env, init
   const [refresh, setRefresh] = useState(0);
   const [notice, setNotice] = useState<string | undefined>();
   const [exiting, setExiting] = useState(false);
+  const [draft, setDraft] = useState<string | undefined>();
 
   const connection = useMemo(() => {
     try {
@@ -153,6 +164,8 @@ function Shell({ store, readOnly: forceReadOnly = false, env = process.env, init
     navigate: go,
     switchContext,
     params,
+    draft,
+    setDraft,
   };
   return (
     <Box flexDirection="column" width={columns} height={rows}>

@@ -2,7 +2,7 @@
  * The one keymap: every key the TUI answers to, where it applies, and what it does. The footer
  * hints and the `?` help screen are generated from this list; handlers refer to bindings by id.
  */
-export type Scope = 'global' | 'list' | 'contexts' | 'users' | 'tokens' | 'secret' | 'form' | 'confirm' | 'prompt';
+export type Scope = 'global' | 'list' | 'contexts' | 'users' | 'tokens' | 'policies' | 'editor' | 'services' | 'wizard' | 'registries' | 'audit' | 'can-i' | 'secret' | 'form' | 'confirm' | 'prompt';
 
 export interface Binding {
   id: string;
@@ -23,6 +23,11 @@ export const KEYMAP: readonly Binding[] = [
   { id: 'screen-1', keys: ['1'], description: 'Contexts', scope: 'global' },
   { id: 'screen-2', keys: ['2'], description: 'Users', scope: 'global' },
   { id: 'screen-3', keys: ['3'], description: 'Tokens', scope: 'global' },
+  { id: 'screen-4', keys: ['4'], description: 'Policies', scope: 'global' },
+  { id: 'screen-5', keys: ['5'], description: 'Service accounts', scope: 'global' },
+  { id: 'screen-6', keys: ['6'], description: 'Registries', scope: 'global' },
+  { id: 'screen-7', keys: ['7'], description: 'Audit', scope: 'global' },
+  { id: 'screen-8', keys: ['8'], description: 'Can-I', scope: 'global' },
   { id: 'refresh', keys: ['ctrl-r'], description: 'refresh', scope: 'global' },
   { id: 'quit', keys: ['q'], description: 'quit', scope: 'global', hint: true },
   { id: 'back', keys: ['esc'], description: 'back out of the current mode', scope: 'global' },
@@ -50,6 +55,36 @@ export const KEYMAP: readonly Binding[] = [
   { id: 'token-toggle', keys: ['e'], description: 'enable / disable', scope: 'tokens', mutating: true, hint: true },
   { id: 'token-edit', keys: ['u'], description: 'edit description and TTL', scope: 'tokens', mutating: true },
   { id: 'token-revoke', keys: ['x'], description: 'revoke', scope: 'tokens', mutating: true, hint: true },
+
+  { id: 'policy-open', keys: ['enter'], description: 'edit in the YAML editor (built-ins: a clone)', scope: 'policies', hint: true },
+  { id: 'policy-new', keys: ['n'], description: 'new policy', scope: 'policies', mutating: true, hint: true },
+  { id: 'policy-clone', keys: ['c'], description: 'clone', scope: 'policies', mutating: true, hint: true },
+  { id: 'policy-external', keys: ['e'], description: 'edit in $VISUAL / $EDITOR', scope: 'policies', mutating: true, hint: true },
+  { id: 'policy-delete', keys: ['d'], description: 'delete (says who holds it)', scope: 'policies', mutating: true, hint: true },
+
+  { id: 'editor-save', keys: ['ctrl-s'], description: 'save (shows the diff first)', scope: 'editor', hint: true },
+  { id: 'editor-external', keys: ['ctrl-o'], description: 'open in $VISUAL / $EDITOR', scope: 'editor', hint: true },
+  { id: 'editor-close', keys: ['esc'], description: 'close (asks if unsaved)', scope: 'editor', hint: true },
+  { id: 'editor-move', keys: ['arrows', 'home', 'end', 'pgup', 'pgdn'], description: 'move', scope: 'editor' },
+  { id: 'editor-delete', keys: ['backspace', 'ctrl-d'], description: 'delete before / at the cursor', scope: 'editor' },
+
+  { id: 'sa-new', keys: ['n'], description: 'new service account (wizard)', scope: 'services', mutating: true, hint: true },
+  { id: 'sa-token', keys: ['t'], description: 'mint another token', scope: 'services', mutating: true, hint: true },
+  { id: 'sa-delete', keys: ['d'], description: 'delete (revokes its tokens)', scope: 'services', mutating: true, hint: true },
+  { id: 'sa-tokens', keys: ['enter'], description: 'its tokens', scope: 'services', hint: true },
+
+  { id: 'wizard-next', keys: ['enter'], description: 'next step', scope: 'wizard', hint: true },
+  { id: 'wizard-back', keys: ['esc'], description: 'previous step (cancel on the first)', scope: 'wizard', hint: true },
+  { id: 'wizard-toggle', keys: ['space'], description: 'toggle a permission', scope: 'wizard' },
+
+  { id: 'reg-new', keys: ['n'], description: 'add a registry', scope: 'registries', mutating: true, hint: true },
+  { id: 'reg-replace', keys: ['u'], description: 'replace its settings', scope: 'registries', mutating: true, hint: true },
+  { id: 'reg-delete', keys: ['d'], description: 'remove', scope: 'registries', mutating: true, hint: true },
+
+  { id: 'audit-outcome', keys: ['o'], description: 'cycle the outcome filter', scope: 'audit', hint: true },
+  { id: 'audit-detail', keys: ['enter'], description: 'show the event', scope: 'audit', hint: true },
+
+  { id: 'cani-check', keys: ['enter'], description: 'check', scope: 'can-i', hint: true },
 
   { id: 'secret-reveal', keys: ['r'], description: 'reveal / hide the secret', scope: 'secret', hint: true },
   { id: 'secret-copy', keys: ['c'], description: 'copy to the terminal clipboard (OSC 52)', scope: 'secret', hint: true },

@@ -1,0 +1,194 @@
+import { Box, Text } from 'ink';
+import TextInput from 'ink-text-input';
+import React, { useState } from 'react';
+import type { CreatedServiceAccount, RuneClient } from '../api/client.js';
+import { ApiError } from '../api/errors.js';
+import { describeError } from '../cli/runtime.js';
+import { parseDuration } from '../core/duration.js';
+import { dnsLabelProblem } from '../core/names.js';
+import { policyToYaml } from '../core/policy.js';
+import { derivedPolicy, PERMISSION_NAMES, PERMISSIONS, type Permission } from '../core/serviceAccounts.js';
+import { PRIORITY, useKeys } from '../tui/input.js';
+import type { Theme } from '../tui/theme.js';
+
+export const WIZARD_STEPS = ['Name', 'Namespace', 'Permissions', 'TTL', 'Description', 'Review'] as const;
+const TTLS = ['24h', '30d', '90d', 'never', 'custom'] as const;
+const CLUSTER = '(cluster-wide)';
+
+export interface WizardValues {
+  name: string;
+  namespace: string;
+  permissions: Permission[];
+  ttl: (typeof TTLS)[number];
+  customTtl: string;
+  description: string;
+}
+
+/** Which step a daemon refusal belongs to, from the field it names. */
+function stepOf(e: unknown): number {
+  const field = e instanceof ApiError ? (e.details?.field as string | undefined) : undefined;
+  if (field === 'name' || (e instanceof ApiError && e.code === 'already_exists')) return 0;
+  if (field === 'namespace') return 1;
+  if (field === 'permissions' || (e instanceof ApiError && e.code === 'permission_denied')) return 2;
+  if (field === 'ttl') return 3;
+  return 5;
+}
+
+/**
+ * rune admin service create, as steps: name → namespace → permissions → TTL → description →
+ * review (the derived policies exactly as they will be created) → create. Back and forward keep
+ * what was entered; a step explains what is wrong before moving on; a refusal from the daemon
+ * returns to the step at fault with its message.
+ */
+export function ServiceAccountWizard({ client, namespaces, onCreated, onCancel, theme, height }: { client: RuneClient; namespaces: string[]; onCreated: (res: CreatedServiceAccount) => void; onCancel: () => void; theme: Theme; height: number }) {
+  const [step, setStep] = useState(0);
+  const [v, setV] = useState<WizardValues>({ name: '', namespace: CLUSTER, permissions: ['cast'], ttl: '90d', customTtl: '', description: '' });
+  const [cursor, setCursor] = useState(0);
+  const [error, setError] = useState<string | undefined>();
+  const [busy, setBusy] = useState(false);
+  const nsOptions = [CLUSTER, ...namespaces];
+  const set = (patch: Partial<WizardValues>) => setV((old) => ({ ...old, ...patch }));
+  const go = (to: number) => {
+    setError(undefined);
+    setStep(to);
+    if (to === 1) setCursor(Math.max(0, nsOptions.indexOf(v.namespace)));
+    if (to === 2) setCursor(0);
+  };
+  const problem = (): string | undefined => {
+    if (step === 0) {
+      const p = dnsLabelProblem(v.name);
+      return p && `name ${p}`;
+    }
+    if (step === 2 && v.permissions.length === 0) return 'pick at least one permission (Space toggles)';
+    if (step === 3 && v.ttl === 'custom' && !(parseDuration(v.customTtl) ?? 0)) return `"${v.customTtl}" is not a duration: use e.g. 12h, 45d or 1h30m`;
+    return undefined;
+  };
+  const create = async () => {
+    setBusy(true);
+    setError(undefined);
+    const ttl = v.ttl === 'never' ? undefined : v.ttl === 'custom' ? v.customTtl : v.ttl;
+    try {
+      const res = await client.createServiceAccount({
+        name: v.name,
+        permissions: v.permissions,
+        ...(v.namespace !== CLUSTER ? { namespace: v.namespace } : {}),
+        ...(ttl ? { ttl } : {}),
+        ...(v.description ? { description: v.description } : {}),
+      });
+      onCreated(res);
+    } catch (e) {
+      setStep(stepOf(e));
+      setError(describeError(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  useKeys(PRIORITY.form, (name) => {
+    if (busy) return true;
+    if (name === 'esc') {
+      if (step === 0) onCancel();
+      else go(step - 1);
+      return true;
+    }
+    if (name === 'enter') {
+      const p = problem();
+      if (p) setError(p);
+      else if (step === 5) void create();
+      else go(step + 1);
+      return true;
+    }
+    if (step === 1 && (name === 'up' || name === 'down')) {
+      const next = Math.max(0, Math.min(nsOptions.length - 1, cursor + (name === 'up' ? -1 : 1)));
+      setCursor(next);
+      set({ namespace: nsOptions[next]! });
+    } else if (step === 2 && (name === 'up' || name === 'down')) setCursor((c) => Math.max(0, Math.min(PERMISSION_NAMES.length - 1, c + (name === 'up' ? -1 : 1))));
+    else if (step === 2 && name === 'space') {
+      const p = PERMISSION_NAMES[cursor]!;
+      set({ permissions: v.permissions.includes(p) ? v.permissions.filter((x) => x !== p) : PERMISSION_NAMES.filter((x) => x === p || v.permissions.includes(x)) });
+    } else if (step === 3 && (name === 'left' || name === 'right')) {
+      const i = TTLS.indexOf(v.ttl);
+      set({ ttl: TTLS[(i + (name === 'left' ? -1 : 1) + TTLS.length) % TTLS.length]! });
+    }
+    return true;
+  });
+
+  const review = () => {
+    if (v.namespace === CLUSTER) {
+      return <Text>Attaches the built-in {v.permissions.map((p) => PERMISSIONS[p].policy).join(', ')} cluster-wide (no policy is created).</Text>;
+    }
+    const yaml = v.permissions.map((p) => policyToYaml(derivedPolicy(v.name, p, v.namespace))).join('---\n');
+    const lines = yaml.trimEnd().split('\n');
+    const room = Math.max(3, height - 9);
+    return (
+      <Box flexDirection="column">
+        <Text>Creates {v.permissions.map((p) => `${v.name}-${p}`).join(', ')}:</Text>
+        {lines.slice(0, room).map((l, i) => (
+          <Text key={i} color={theme.accent} wrap="truncate">{`  ${l}`}</Text>
+        ))}
+        {lines.length > room ? <Text dimColor={theme.dim}>{`  … ${lines.length - room} more lines`}</Text> : null}
+      </Box>
+    );
+  };
+
+  return (
+    <Box flexDirection="column" borderStyle="round" borderColor={theme.accent} paddingX={1}>
+      <Text bold wrap="truncate">
+        New service account · {WIZARD_STEPS.map((s, i) => (i === step ? `[${i + 1} ${s}]` : `${i + 1} ${s}`)).join(' › ')}
+      </Text>
+      {step === 0 ? (
+        <Box>
+          <Text>Name: </Text>
+          <TextInput value={v.name} onChange={(name) => set({ name })} placeholder="ci-stg" focus />
+        </Box>
+      ) : step === 1 ? (
+        <Box flexDirection="column">
+          <Text>Pin its permissions to a namespace (↑/↓), or keep them cluster-wide:</Text>
+          {nsOptions.slice(0, Math.max(3, height - 6)).map((ns) => (
+            <Text key={ns} inverse={ns === v.namespace}>{` ${ns} `}</Text>
+          ))}
+        </Box>
+      ) : step === 2 ? (
+        <Box flexDirection="column">
+          <Text>Permissions (↑/↓ move, Space toggles):</Text>
+          {PERMISSION_NAMES.map((p, i) => (
+            <Text key={p} inverse={i === cursor} wrap="truncate">
+              {v.permissions.includes(p) ? '[x] ' : '[ ] '}
+              {p.padEnd(6)} <Text dimColor={theme.dim}>{PERMISSIONS[p].summary}</Text>
+            </Text>
+          ))}
+        </Box>
+      ) : step === 3 ? (
+        <Box flexDirection="column">
+          <Text>
+            Token lifetime (←/→): {TTLS.map((t) => (
+              <Text key={t} inverse={t === v.ttl}>{` ${t} `}</Text>
+            ))}
+          </Text>
+          {v.ttl === 'custom' ? (
+            <Box>
+              <Text>Custom: </Text>
+              <TextInput value={v.customTtl} onChange={(customTtl) => set({ customTtl })} placeholder="45d" focus />
+            </Box>
+          ) : null}
+        </Box>
+      ) : step === 4 ? (
+        <Box>
+          <Text>Description: </Text>
+          <TextInput value={v.description} onChange={(description) => set({ description })} placeholder="GitHub Actions deploys to stg" focus />
+        </Box>
+      ) : (
+        <Box flexDirection="column">
+          <Text>
+            <Text bold>{v.name}</Text> · {v.namespace === CLUSTER ? 'cluster-wide' : `namespace ${v.namespace}`} · {v.permissions.join(', ')} · TTL{' '}
+            {v.ttl === 'custom' ? v.customTtl : v.ttl}
+            {v.description ? ` · "${v.description}"` : ''}
+          </Text>
+          {review()}
+        </Box>
+      )}
+      {error ? <Text color={theme.danger} wrap="wrap">{error}</Text> : null}
+      <Text dimColor={theme.dim}>{busy ? 'creating…' : step === 5 ? 'Enter create · Esc back' : `Enter next · Esc ${step === 0 ? 'cancel' : 'back'}`}</Text>
+    </Box>
+  );
+}

@@ -1,0 +1,163 @@
+import { Box, Text } from 'ink';
+import React, { useMemo, useReducer, useRef, useState } from 'react';
+import { lintPolicyText, type LintResult } from '../core/policy.js';
+import { PRIORITY, useKeys } from '../tui/input.js';
+import type { Theme } from '../tui/theme.js';
+import { editorReducer, fromText, lineDiff, toText, windowTop } from './editorState.js';
+
+export interface YamlEditorProps {
+  title: string;
+  initial: string;
+  /** The stored version, for the diff before saving ('' for a new policy). */
+  saved: string;
+  height: number;
+  width: number;
+  /** Saves; returns an error message to keep the editor open. */
+  onSave: (text: string) => Promise<string | void>;
+  onClose: () => void;
+  /** Hands the current text to $VISUAL/$EDITOR and returns what came back. */
+  onExternal?: (text: string) => string | undefined;
+  /** Called with every valid draft, for the Can-I what-if. */
+  onDraft?: (text: string) => void;
+  theme: Theme;
+}
+
+/**
+ * A multi-line YAML editor for policies: cursor keys, Home/End, PgUp/PgDn, typing and paste,
+ * newline keeping indentation, line numbers, live validation (the daemon's lint rules, run
+ * locally so typing stays instant), a diff before ctrl-s saves, and a question before Esc drops
+ * unsaved changes. ctrl-o opens the text in $VISUAL/$EDITOR.
+ */
+export function YamlEditor({ title, initial, saved, height, width, onSave, onClose, onExternal, onDraft, theme }: YamlEditorProps) {
+  const [state, dispatch] = useReducer(editorReducer, initial, fromText);
+  const topRef = useRef(0);
+  const [mode, setMode] = useState<'edit' | 'diff' | 'discard'>('edit');
+  const [message, setMessage] = useState<{ text: string; error?: boolean } | undefined>();
+  const [busy, setBusy] = useState(false);
+  const textHeight = Math.max(3, height - 5);
+  // The window follows the cursor and otherwise stays where it was.
+  const top = (topRef.current = windowTop(topRef.current, state.row, textHeight));
+  const text = toText(state);
+  const lint: LintResult = useMemo(() => lintPolicyText(text), [text]);
+  const dirty = text !== initial;
+  const byLine = new Map<number, { error: boolean; message: string }>();
+  for (const w of lint.warnings) if (w.line) byLine.set(w.line, { error: false, message: `${w.line}:${w.column} ${w.message}` });
+  for (const e of lint.errors) if (e.line) byLine.set(e.line, { error: true, message: `${e.line}:${e.column} ${e.message}` });
+
+  const save = async () => {
+    setBusy(true);
+    const problem = await onSave(text).catch((e: Error) => e.message);
+    setBusy(false);
+    if (problem) {
+      setMessage({ text: problem, error: true });
+      setMode('edit');
+    }
+  };
+
+  useKeys(PRIORITY.form, (name, input) => {
+    if (busy) return true;
+    if (mode === 'discard') {
+      if (name === 'y') onClose();
+      else if (name === 'n' || name === 'esc') setMode('edit');
+      return true;
+    }
+    if (mode === 'diff') {
+      if (name === 'y' || name === 'ctrl-s') void save();
+      else if (name === 'n' || name === 'esc') setMode('edit');
+      return true;
+    }
+    setMessage(undefined);
+    if (name === 'esc') dirty ? setMode('discard') : onClose();
+    else if (name === 'ctrl-s') {
+      if (!lint.valid) setMessage({ text: `fix the errors first: ${lint.errors[0]!.message}`, error: true });
+      else if (!dirty && saved) setMessage({ text: 'no changes to save' });
+      else {
+        onDraft?.(text);
+        setMode('diff');
+      }
+    } else if (name === 'ctrl-o' && onExternal) {
+      const back = onExternal(text);
+      if (back !== undefined) dispatch({ type: 'set', text: back.replace(/\n$/, '') });
+    } else if (name === 'up') dispatch({ type: 'move', dRow: -1, dCol: 0 });
+    else if (name === 'down') dispatch({ type: 'move', dRow: 1, dCol: 0 });
+    else if (name === 'left') dispatch({ type: 'move', dRow: 0, dCol: -1 });
+    else if (name === 'right') dispatch({ type: 'move', dRow: 0, dCol: 1 });
+    else if (name === 'home' || name === 'ctrl-a') dispatch({ type: 'home' });
+    else if (name === 'end' || name === 'ctrl-e') dispatch({ type: 'end' });
+    else if (name === 'pgup') dispatch({ type: 'page', dir: -1, height: textHeight });
+    else if (name === 'pgdn') dispatch({ type: 'page', dir: 1, height: textHeight });
+    else if (name === 'enter') dispatch({ type: 'newline' });
+    else if (name === 'backspace') dispatch({ type: 'backspace' });
+    else if (name === 'ctrl-d') dispatch({ type: 'delete' });
+    else if (name === 'tab') dispatch({ type: 'insert', text: '  ' });
+    else if (input && !name.startsWith('ctrl-') && !/^\x1b/.test(input)) dispatch({ type: 'insert', text: input });
+    return true;
+  });
+
+  if (mode === 'diff') {
+    const diff = lineDiff(saved, text);
+    const changed = diff.filter((d) => d.op !== ' ').length;
+    return (
+      <Box flexDirection="column">
+        <Text bold>{title}: changes to save ({changed} line{changed === 1 ? '' : 's'})</Text>
+        {diff.slice(0, Math.max(1, height - 3)).map((d, i) => (
+          <Text key={i} color={d.op === '+' ? theme.ok : d.op === '-' ? theme.danger : undefined} dimColor={d.op === ' ' && theme.dim} wrap="truncate">
+            {d.op} {d.text}
+          </Text>
+        ))}
+        <Text bold>{busy ? 'saving…' : 'Save these changes? y save · n keep editing'}</Text>
+      </Box>
+    );
+  }
+
+  const gutter = String(state.lines.length).length + 1;
+  const visible = state.lines.slice(top, top + textHeight);
+  const firstProblem = lint.errors[0] ?? lint.warnings[0];
+  return (
+    <Box flexDirection="column" width={width}>
+      <Text bold wrap="truncate">
+        {title}
+        {dirty ? ' [modified]' : ''} <Text dimColor={theme.dim}>ctrl-s save · Esc close{onExternal ? ' · ctrl-o $EDITOR' : ''}</Text>
+      </Text>
+      {visible.map((line, i) => {
+        const n = top + i + 1;
+        const mark = byLine.get(n);
+        const isCursor = top + i === state.row;
+        const before = line.slice(0, state.col);
+        const at = line[state.col] ?? ' ';
+        const after = line.slice(state.col + 1);
+        return (
+          <Text key={n} wrap="truncate">
+            <Text color={mark ? (mark.error ? theme.danger : theme.warn) : undefined} dimColor={!mark && theme.dim}>
+              {String(n).padStart(gutter - 1)}
+              {mark ? (mark.error ? '✗' : '!') : ' '}
+            </Text>
+            {isCursor ? (
+              <Text>
+                {before}
+                <Text inverse>{at}</Text>
+                {after}
+              </Text>
+            ) : (
+              line
+            )}
+          </Text>
+        );
+      })}
+      {Array.from({ length: Math.max(0, textHeight - visible.length) }, (_, i) => (
+        <Text key={`pad${i}`} dimColor={theme.dim}>~</Text>
+      ))}
+      <Text wrap="truncate" color={lint.valid ? theme.ok : theme.danger}>
+        {lint.valid ? `valid${lint.warnings.length ? `, ${lint.warnings.length} warning(s)` : ''}` : `${lint.errors.length} error(s)`}
+        {firstProblem ? `: ${firstProblem.line !== undefined ? `line ${firstProblem.line}, column ${firstProblem.column}: ` : ''}${firstProblem.message}` : ''}
+      </Text>
+      {mode === 'discard' ? (
+        <Text bold color={theme.danger}>Discard unsaved changes? y discard · n keep editing</Text>
+      ) : message ? (
+        <Text color={message.error ? theme.danger : theme.ok} wrap="truncate">{message.text}</Text>
+      ) : (
+        <Text dimColor={theme.dim}>{`Ln ${state.row + 1}, Col ${state.col + 1}`}</Text>
+      )}
+    </Box>
+  );
+}

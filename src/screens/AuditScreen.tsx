@@ -1,0 +1,79 @@
+import { Box, Text } from 'ink';
+import React, { useEffect, useMemo, useState } from 'react';
+import type { AuditEvent } from '../api/client.js';
+import { describeError } from '../cli/runtime.js';
+import { ErrorLine } from '../components/Chrome.js';
+import type { Column } from '../components/DataTable.js';
+import { useResource } from '../hooks/useResource.js';
+import { useTableView } from '../hooks/useTableView.js';
+import { matches } from '../tui/keymap.js';
+import { PRIORITY, useKeys } from '../tui/input.js';
+import type { ScreenProps } from './types.js';
+
+const OUTCOMES = [undefined, 'denied', 'error', 'success'] as const;
+
+export function AuditScreen(props: ScreenProps) {
+  const { conn, theme, width, height, setScopes, refresh } = props;
+  const [outcome, setOutcome] = useState<(typeof OUTCOMES)[number]>(undefined);
+  const [detail, setDetail] = useState<AuditEvent | undefined>();
+  const events = useResource(() => conn.client.audit({ limit: 1000, ...(outcome ? { outcome } : {}) }), [conn, refresh, outcome]);
+  const columns: Column<AuditEvent>[] = useMemo(
+    () => [
+      { key: 'time', header: 'TIME', width: 19, value: (e) => e.time.replace('T', ' ').slice(0, 19), sortValue: (e) => -e.id },
+      { key: 'actor', header: 'ACTOR', width: 12, value: (e) => e.actor?.name ?? '-' },
+      { key: 'action', header: 'ACTION', width: 12, value: (e) => e.action },
+      { key: 'resource', header: 'RESOURCE', width: 10, value: (e) => `${e.resource}${e.ref ? `/${e.ref}` : ''}` },
+      { key: 'outcome', header: 'OUTCOME', width: 7, value: (e) => e.outcome, color: (e) => (e.outcome === 'denied' ? theme.warn : e.outcome === 'error' ? theme.danger : undefined) },
+      { key: 'message', header: 'MESSAGE', width: 'flex', value: (e) => e.message },
+    ],
+    [theme],
+  );
+  const table = useTableView(events.data?.items ?? [], columns, Math.max(1, height - 3));
+  useEffect(() => setScopes(['global', 'list', 'audit']), []);
+
+  useKeys(PRIORITY.screen, (name, input) => {
+    if (detail) {
+      if (name === 'esc' || name === 'enter') setDetail(undefined);
+      return true;
+    }
+    if (table.onKey(name, input)) return true;
+    if (matches('audit-outcome', name)) setOutcome((o) => OUTCOMES[(OUTCOMES.indexOf(o) + 1) % OUTCOMES.length]);
+    else if (matches('audit-detail', name) && table.selectedRow) setDetail(table.selectedRow);
+    else return false;
+    return true;
+  });
+
+  if (detail) {
+    const rows: [string, string][] = [
+      ['Event', String(detail.id)],
+      ['Time', detail.time],
+      ['Actor', detail.actor ? `${detail.actor.type} ${detail.actor.name}${detail.actor.tokenId ? ` (token ${detail.actor.tokenId})` : ''}` : '(unauthenticated)'],
+      ['Action', detail.action],
+      ['Resource', `${detail.resource}${detail.ref ? ` ${detail.ref}` : ''}${detail.namespace ? ` in ${detail.namespace}` : ''}`],
+      ['Outcome', detail.outcome],
+      ['Message', detail.message || '-'],
+      ['Remote', detail.remoteAddr ?? '-'],
+      ['Hash', detail.hash],
+      ['Previous', detail.prevHash],
+    ];
+    return (
+      <Box flexDirection="column" borderStyle="round" paddingX={1}>
+        {rows.map(([k, val]) => (
+          <Text key={k} wrap="wrap">
+            <Text bold>{k.padEnd(10)}</Text>
+            <Text color={k === 'Outcome' && val !== 'success' ? theme.danger : undefined}>{val}</Text>
+          </Text>
+        ))}
+        <Text dimColor={theme.dim}>Esc back</Text>
+      </Box>
+    );
+  }
+  return (
+    <Box flexDirection="column">
+      <Text bold wrap="truncate">
+        Audit <Text dimColor={theme.dim}>(newest first, {events.data?.items.length ?? 0}{events.data?.nextCursor ? '+' : ''}) outcome: {outcome ?? 'all'} (o cycles) · / filters actor, action…</Text>
+      </Text>
+      {events.error ? <ErrorLine message={describeError(events.error)} theme={theme} /> : table.render({ width, theme, emptyText: events.loading ? 'loading…' : 'no events' })}
+    </Box>
+  );
+}

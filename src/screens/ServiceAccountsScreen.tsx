@@ -1,0 +1,108 @@
+import { Box, Text } from 'ink';
+import React, { useEffect, useMemo, useState } from 'react';
+import type { CreatedServiceAccount } from '../api/client.js';
+import { age } from '../cli/output.js';
+import { describeError } from '../cli/runtime.js';
+import type { ServiceAccount } from '../core/wire.js';
+import { ErrorLine } from '../components/Chrome.js';
+import { Confirm } from '../components/Confirm.js';
+import type { Column } from '../components/DataTable.js';
+import { SecretReveal } from '../components/SecretReveal.js';
+import { ServiceAccountWizard } from '../components/ServiceAccountWizard.js';
+import { useResource } from '../hooks/useResource.js';
+import { useTableView } from '../hooks/useTableView.js';
+import { matches } from '../tui/keymap.js';
+import { PRIORITY, useKeys } from '../tui/input.js';
+import type { ScreenProps } from './types.js';
+
+type Mode = { kind: 'list' } | { kind: 'wizard' } | { kind: 'delete'; sa: ServiceAccount } | { kind: 'secret'; title: string; secret: string; file: string };
+
+export function ServiceAccountsScreen(props: ScreenProps) {
+  const { conn, theme, width, height, setScopes, refresh, readOnly, production, navigate } = props;
+  const [mode, setMode] = useState<Mode>({ kind: 'list' });
+  const [message, setMessage] = useState<{ text: string; error?: boolean } | undefined>();
+  const accounts = useResource(() => conn.client.listServiceAccounts(), [conn, refresh]);
+  const namespaces = useResource(() => (mode.kind === 'wizard' ? conn.client.listNamespaces() : Promise.resolve([])), [conn, mode.kind]);
+  const columns: Column<ServiceAccount>[] = useMemo(
+    () => [
+      { key: 'name', header: 'NAME', width: 16, value: (s) => s.name },
+      { key: 'ns', header: 'NAMESPACE', width: 12, value: (s) => s.namespace ?? '*' },
+      { key: 'perms', header: 'PERMISSIONS', width: 12, value: (s) => s.permissions.join(',') },
+      { key: 'policies', header: 'POLICIES', width: 'flex', value: (s) => s.policies.join(',') },
+      { key: 'age', header: 'AGE', width: 5, value: (s) => age(s.createdAt), sortValue: (s) => -Date.parse(s.createdAt) },
+    ],
+    [],
+  );
+  const table = useTableView(accounts.data ?? [], columns, Math.max(1, height - 3));
+  const selected = table.selectedRow;
+  useEffect(() => setScopes(mode.kind === 'list' ? ['global', 'list', 'services'] : mode.kind === 'wizard' ? ['wizard'] : mode.kind === 'secret' ? ['secret'] : ['confirm']), [mode.kind]);
+
+  const showSecret = (res: { token: { name: string; id: string }; secret: string }, who: string) =>
+    setMode({ kind: 'secret', title: `Token ${res.token.name} (${res.token.id}) for service account ${who}`, secret: res.secret, file: `${who}.token` });
+
+  useKeys(
+    PRIORITY.screen,
+    (name, input) => {
+      if (table.onKey(name, input)) return true;
+      if (matches('sa-tokens', name) && selected) navigate('tokens', { subject: selected.name });
+      else if (readOnly) return false;
+      else if (matches('sa-new', name)) setMode({ kind: 'wizard' });
+      else if (matches('sa-token', name) && selected) {
+        conn.client.createToken({ name: `${selected.name}-${new Date().toISOString().slice(0, 10)}`, subjectName: selected.name }).then(
+          (res) => showSecret(res, selected.name),
+          (e: unknown) => setMessage({ text: describeError(e), error: true }),
+        );
+      } else if (matches('sa-delete', name) && selected) setMode({ kind: 'delete', sa: selected });
+      else return false;
+      return true;
+    },
+    mode.kind === 'list',
+  );
+
+  if (mode.kind === 'wizard') {
+    return (
+      <ServiceAccountWizard
+        client={conn.client}
+        namespaces={(namespaces.data ?? []).map((n) => n.name)}
+        height={height}
+        theme={theme}
+        onCancel={() => setMode({ kind: 'list' })}
+        onCreated={(res: CreatedServiceAccount) => {
+          for (const w of res.warnings ?? []) setMessage({ text: `warning: ${w}` });
+          accounts.reload();
+          showSecret(res, res.serviceAccount.name);
+        }}
+      />
+    );
+  }
+  if (mode.kind === 'secret') {
+    return <SecretReveal title={mode.title} secret={mode.secret} suggestedFile={mode.file} onDone={() => (setMode({ kind: 'list' }), setMessage({ text: 'secret dismissed: it cannot be shown again' }))} theme={theme} />;
+  }
+  if (mode.kind === 'delete') {
+    const sa = mode.sa;
+    return (
+      <Confirm
+        message={`Delete service account ${sa.name}? Its tokens are revoked and its derived policies removed.`}
+        action="Delete"
+        typeToConfirm={production ? sa.name : undefined}
+        onConfirm={() =>
+          conn.client.deleteServiceAccount(sa.name).then(
+            (r) => (setMessage({ text: `service account ${sa.name} deleted, ${r.revokedTokens} token(s) revoked` }), setMode({ kind: 'list' }), accounts.reload()),
+            (e: unknown) => (setMessage({ text: describeError(e), error: true }), setMode({ kind: 'list' })),
+          )
+        }
+        onCancel={() => setMode({ kind: 'list' })}
+        theme={theme}
+      />
+    );
+  }
+  return (
+    <Box flexDirection="column">
+      <Text bold>
+        Service accounts <Text dimColor={theme.dim}>({accounts.data?.length ?? 0}) n new (wizard) · t another token · Enter tokens</Text>
+      </Text>
+      {accounts.error ? <ErrorLine message={describeError(accounts.error)} theme={theme} /> : table.render({ width, theme, emptyText: accounts.loading ? 'loading…' : 'no service accounts: press n' })}
+      {message ? <Text color={message.error ? theme.danger : theme.ok} wrap="truncate">{message.text}</Text> : null}
+    </Box>
+  );
+}
