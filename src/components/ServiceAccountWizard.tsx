@@ -134,7 +134,8 @@ export function ServiceAccountWizard({ client, namespaces, onCreated, onCancel, 
   return (
     <Box flexDirection="column" borderStyle="round" borderColor={theme.accent} paddingX={1}>
       <Text bold wrap="truncate">
-        New service account · {WIZARD_STEPS.map((s, i) => (i === step ? `[${i + 1} ${s}]` : `${i + 1} ${s}`)).join(' › ')}
+        New service account · step {step + 1} of {WIZARD_STEPS.length}: {WIZARD_STEPS[step]}
+        <Text dimColor={theme.dim}>{`  (${WIZARD_STEPS.join(' › ')})`}</Text>
       </Text>
       {step === 0 ? (
         <Box>

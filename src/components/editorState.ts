@@ -27,17 +27,15 @@ export function editorReducer(s: EditorState, a: EditorAction): EditorState {
     case 'set':
       return fromText(a.text);
     case 'insert': {
-      // A paste may carry several lines: each newline goes through the newline rule.
+      // Pasted lines go in as they are: no indentation is added to them (as editors' paste mode).
       const parts = a.text.replace(/\r\n?/g, '\n').replace(/\t/g, '  ').split('\n');
-      let next = s;
-      parts.forEach((part, i) => {
-        if (i > 0) next = editorReducer(next, { type: 'newline' });
-        const l = next.lines[next.row]!;
-        const lines = [...next.lines];
-        lines[next.row] = l.slice(0, next.col) + part + l.slice(next.col);
-        next = { ...next, lines, col: next.col + part.length };
-      });
-      return next;
+      const before = line.slice(0, s.col);
+      const after = line.slice(s.col);
+      const inserted = parts.length === 1 ? [before + parts[0]! + after] : [before + parts[0]!, ...parts.slice(1, -1), parts.at(-1)! + after];
+      const lines = [...s.lines];
+      lines.splice(s.row, 1, ...inserted);
+      const row = s.row + parts.length - 1;
+      return { ...s, lines, row, col: parts.length === 1 ? s.col + parts[0]!.length : parts.at(-1)!.length };
     }
     case 'newline': {
       // The new line keeps the current line's indentation (and one more level after a "key:").

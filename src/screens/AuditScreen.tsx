@@ -19,10 +19,10 @@ export function AuditScreen(props: ScreenProps) {
   const events = useResource(() => conn.client.audit({ limit: 1000, ...(outcome ? { outcome } : {}) }), [conn, refresh, outcome]);
   const columns: Column<AuditEvent>[] = useMemo(
     () => [
-      { key: 'time', header: 'TIME', width: 19, value: (e) => e.time.replace('T', ' ').slice(0, 19), sortValue: (e) => -e.id },
-      { key: 'actor', header: 'ACTOR', width: 12, value: (e) => e.actor?.name ?? '-' },
-      { key: 'action', header: 'ACTION', width: 12, value: (e) => e.action },
-      { key: 'resource', header: 'RESOURCE', width: 10, value: (e) => `${e.resource}${e.ref ? `/${e.ref}` : ''}` },
+      { key: 'time', header: 'TIME', width: 14, value: (e) => e.time.slice(5, 19).replace('T', ' '), sortValue: (e) => -e.id },
+      { key: 'actor', header: 'ACTOR', width: 10, value: (e) => e.actor?.name ?? '-' },
+      { key: 'action', header: 'ACTION', width: 10, value: (e) => e.action },
+      { key: 'resource', header: 'RESOURCE', width: 18, value: (e) => `${e.resource}${e.ref ? `/${e.ref}` : ''}` },
       { key: 'outcome', header: 'OUTCOME', width: 7, value: (e) => e.outcome, color: (e) => (e.outcome === 'denied' ? theme.warn : e.outcome === 'error' ? theme.danger : undefined) },
       { key: 'message', header: 'MESSAGE', width: 'flex', value: (e) => e.message },
     ],

@@ -10,9 +10,9 @@ import type { ScreenProps } from './types.js';
 
 /** "Can S do VERB on RESOURCE in NAMESPACE?" — the deciding rule, or the closest miss; what-if with the editor's draft. */
 export function CanIScreen(props: ScreenProps) {
-  const { conn, theme, setScopes, draft, whoami } = props;
+  const { conn, theme, setScopes, draft, whoami, canIQuery, setCanIQuery } = props;
   const [answer, setAnswer] = useState<(CheckAnswer & { draft?: string }) | undefined>();
-  const [asked, setAsked] = useState<Values>({ subject: '', verb: 'get', resource: 'services', namespace: 'default', whatIf: 'off' });
+  const asked: Values = canIQuery ?? { subject: '', verb: 'get', resource: 'services', namespace: 'default', whatIf: 'off' };
   // The form holds the keyboard only while asking, so the screen keys (1–8, :, q) work otherwise.
   const [asking, setAsking] = useState(false);
   useEffect(() => setScopes(asking ? ['form'] : ['global', 'can-i']), [asking]);
@@ -34,7 +34,7 @@ export function CanIScreen(props: ScreenProps) {
         ]}
         initial={asked}
         onSubmit={async (v) => {
-          setAsked(v);
+          setCanIQuery(v);
           try {
             const res = await conn.client.check({
               verb: v.verb!.trim(),
@@ -54,8 +54,8 @@ export function CanIScreen(props: ScreenProps) {
         theme={theme}
       />
       ) : (
-        <Text bold>
-          Can-I <Text dimColor={theme.dim}>Enter: ask {asked.subject || whoami?.subject.name || 'yourself'} about {asked.verb} {asked.resource}{asked.namespace ? ` in ${asked.namespace}` : ''}{draft ? ` · draft ${draftName ?? ''} available for what-if` : ''}</Text>
+        <Text bold wrap="truncate">
+          Can-I <Text dimColor={theme.dim}>Enter: ask about {asked.subject || whoami?.subject.name || 'yourself'}: {asked.verb} {asked.resource}{asked.namespace ? ` in ${asked.namespace}` : ''}{draft ? ` · what-if: ${draftName ?? 'draft'}` : ''}</Text>
         </Text>
       )}
       {answer ? (

@@ -26,4 +26,7 @@ export interface ScreenProps {
   /** The last valid policy draft of the editor, for the Can-I what-if. */
   draft: string | undefined;
   setDraft: (text: string) => void;
+  /** The last Can-I question, kept while the user visits other screens. */
+  canIQuery: Record<string, string> | undefined;
+  setCanIQuery: (query: Record<string, string>) => void;
 }

@@ -59,6 +59,7 @@ function Shell({ store, readOnly: forceReadOnly = false, env = process.env, init
   const [notice, setNotice] = useState<string | undefined>();
   const [exiting, setExiting] = useState(false);
   const [draft, setDraft] = useState<string | undefined>();
+  const [canIQuery, setCanIQuery] = useState<Record<string, string> | undefined>();
 
   const connection = useMemo(() => {
     try {
@@ -166,6 +167,8 @@ function Shell({ store, readOnly: forceReadOnly = false, env = process.env, init
     params,
     draft,
     setDraft,
+    canIQuery,
+    setCanIQuery,
   };
   return (
     <Box flexDirection="column" width={columns} height={rows}>
