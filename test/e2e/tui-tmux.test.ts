@@ -67,6 +67,65 @@ describe('the TUI in a real terminal (tmux, 80x24)', () => {
     expect(me).toMatchObject({ subject: { name: 'root' }, token: { name: 'tmux-made' } });
   });
 
+  it('the service-account wizard end to end: its token works only in its namespace', async () => {
+    runed = await Runed.start();
+    const cli = new Cli();
+    const root = await runed.bootstrap();
+    writeFileSync(join(cli.home, 'root.token'), root + '\n', { mode: 0o600 });
+    await runed.request('POST', '/v1/namespaces', { token: root, body: { name: 'stg' } });
+    cli.ok(['login', 'local', '--server', runed.url, '--token-file', join(cli.home, 'root.token')]);
+
+    tmux = new Tmux({ HOME: cli.home, PATH: process.env.PATH!, TERM: 'xterm-256color' });
+    tmux.type(`cd ${cli.home} && node ${join(ROOT, 'bin/rune')}`);
+    tmux.send('Enter');
+    await tmux.waitFor('as:root');
+    tmux.send('5');
+    await tmux.waitFor('5:Service accounts');
+    tmux.send('n');
+    await tmux.waitFor('step 1 of 6: Name');
+    await new Promise((r) => setTimeout(r, 200));
+    tmux.type('ci-stg');
+    await tmux.waitFor('ci-stg');
+    tmux.send('Enter');
+    await tmux.waitFor('step 2 of 6: Namespace');
+    tmux.send('Down');
+    tmux.send('Down'); // (cluster-wide), default, stg
+    tmux.send('Enter');
+    await tmux.waitFor('step 3 of 6: Permissions');
+    tmux.send('Enter');
+    await tmux.waitFor('step 4 of 6: TTL');
+    tmux.send('Enter'); // 90d
+    await tmux.waitFor('step 5 of 6: Description');
+    await new Promise((r) => setTimeout(r, 200));
+    tmux.type('deploys to stg');
+    await tmux.waitFor('deploys to stg');
+    tmux.send('Enter');
+    const review = await tmux.waitFor('step 6 of 6: Review');
+    expect(review).toContain('ci-stg · namespace stg · cast · TTL 90d');
+    expect(review).toContain('name: ci-stg-cast');
+    tmux.send('Enter');
+    await tmux.waitFor('shown once');
+    tmux.send('w');
+    await tmux.waitFor('Save to:');
+    tmux.send('Enter'); // the suggested ci-stg.token
+    await tmux.waitFor('mode 0600');
+    tmux.send('Enter');
+    await tmux.waitFor((s) => s.includes('ci-stg') && !s.includes('shown once'));
+    tmux.send('q');
+    await tmux.waitFor((s) => !s.includes('as:root'));
+
+    const { readFileSync, statSync } = await import('node:fs');
+    const file = join(cli.home, 'ci-stg.token');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const secret = readFileSync(file, 'utf8').trim();
+    const can = async (verb: string, resource: string, namespace: string) =>
+      (await runed!.request('POST', '/v1/authz/check', { token: secret, body: { verb, resource, namespace } })).body.allowed;
+    expect(await can('create', 'services', 'stg')).toBe(true);
+    expect(await can('create', 'services', 'prod')).toBe(false);
+    expect(await can('create', 'services', 'default')).toBe(false);
+    expect((await runed.request('GET', '/v1/whoami', { token: secret })).body.subject).toMatchObject({ name: 'ci-stg', type: 'service' });
+  });
+
   it('npm start on a fresh HOME: starts runed, bootstraps, opens the TUI; run again, it reuses both', async () => {
     const home = mkdtempSync(join(tmpdir(), 'rune-quickstart-'));
     const port = 20000 + Math.floor(Math.random() * 20000);
