@@ -4,7 +4,9 @@ import type { ErrorCode } from '../core/errors.js';
 import { ApiError } from './errors.js';
 
 export { ApiError };
-import type { Policy, ServiceAccount, Token, User, Whoami, Namespace, List, CreatedToken, LintResponse } from '../core/wire.js';
+import type { AuditRecord, CreatedToken, LintResponse, List, Namespace, Policy, Registry, ServiceAccount, Token, User, Whoami } from '../core/wire.js';
+
+export type { AuditRecord as AuditEvent, Registry };
 
 export interface ClientOptions {
   server: string;
@@ -17,32 +19,6 @@ export interface ClientOptions {
 export function serverUrl(server: string): string {
   const trimmed = server.trim().replace(/\/+$/, '');
   return /^https?:\/\//i.test(trimmed) ? trimmed : `http://${trimmed}`;
-}
-
-export interface Registry {
-  name: string;
-  server: string;
-  type: 'docker' | 'ecr';
-  username?: string;
-  region?: string;
-  hasPassword: boolean;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface AuditEvent {
-  id: number;
-  time: string;
-  actor?: { name: string; type: string; tokenId?: string };
-  action: string;
-  resource: string;
-  ref?: string;
-  namespace?: string;
-  outcome: 'success' | 'denied' | 'error';
-  message: string;
-  remoteAddr?: string;
-  prevHash: string;
-  hash: string;
 }
 
 export interface CheckAnswer {
@@ -180,7 +156,7 @@ export class RuneClient {
   removeRegistry = (name: string) => this.request<Registry>('DELETE', `/v1/registries/${enc(name)}`);
 
   audit = (query: { actor?: string; action?: string; outcome?: string; resource?: string; since?: string; limit?: number; cursor?: string }) =>
-    this.request<List<AuditEvent>>('GET', '/v1/audit', { query });
+    this.request<List<AuditRecord>>('GET', '/v1/audit', { query });
   check = (body: { subject?: string; token?: string; verb: string; resource: string; namespace?: string; policy?: string }) =>
     this.request<CheckAnswer>('POST', '/v1/authz/check', { json: body });
 }

@@ -85,3 +85,34 @@ export interface LintResponse {
   errors: { line?: number; column?: number; path: string; message: string }[];
   warnings: { line?: number; column?: number; path: string; message: string }[];
 }
+
+export type RegistryType = 'docker' | 'ecr';
+
+/** The password is write-only: it never leaves the daemon in this shape. */
+export interface Registry {
+  name: string;
+  server: string;
+  type: RegistryType;
+  username?: string;
+  region?: string;
+  hasPassword: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type Outcome = 'success' | 'denied' | 'error';
+
+export interface AuditRecord {
+  id: number;
+  time: string;
+  actor?: { name: string; type: string; tokenId?: string };
+  action: string;
+  resource: string;
+  ref?: string;
+  namespace?: string;
+  outcome: Outcome;
+  message: string;
+  remoteAddr?: string;
+  prevHash: string;
+  hash: string;
+}

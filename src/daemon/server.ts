@@ -1,4 +1,4 @@
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { GENERIC_UNAUTHENTICATED, invalid, RuneError } from '../core/errors.js';
 import { StoreAuditSink, type AuditSink } from './audit.js';
@@ -64,7 +64,7 @@ export function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffe
     trustProxy: false,
     return503OnClosing: true,
     // One line per request, written by the onResponse hook below instead of fastify's two.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     ...(https ? { https } : {}),
   }) as unknown as FastifyInstance;
 

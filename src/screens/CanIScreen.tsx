@@ -12,7 +12,7 @@ import type { ScreenProps } from './types.js';
 export function CanIScreen(props: ScreenProps) {
   const { conn, theme, setScopes, draft, whoami, canIQuery, setCanIQuery } = props;
   const [answer, setAnswer] = useState<(CheckAnswer & { draft?: string }) | undefined>();
-  const asked: Values = canIQuery ?? { subject: '', verb: 'get', resource: 'services', namespace: 'default', whatIf: 'off' };
+  const asked: Values = canIQuery ?? { subject: '', verb: '', resource: '', namespace: '', whatIf: 'off' };
   // The form holds the keyboard only while asking, so the screen keys (1–8, :, q) work otherwise.
   const [asking, setAsking] = useState(false);
   useEffect(() => setScopes(asking ? ['form'] : ['global', 'can-i']), [asking]);
@@ -27,14 +27,15 @@ export function CanIScreen(props: ScreenProps) {
         title={`Can-I: ask about ${whoami?.subject.name ?? 'yourself'} (blank subject) or anyone you may inspect`}
         fields={[
           { name: 'subject', label: 'Subject', kind: 'text', placeholder: whoami?.subject.name ?? 'me' },
-          { name: 'verb', label: 'Verb', kind: 'text', placeholder: 'get' },
-          { name: 'resource', label: 'Resource', kind: 'text', placeholder: 'services' },
-          { name: 'namespace', label: 'Namespace', kind: 'text', placeholder: '(cluster-scoped)' },
+          { name: 'verb', label: 'Verb', kind: 'text', placeholder: 'get, list, create, delete, …' },
+          { name: 'resource', label: 'Resource', kind: 'text', placeholder: 'services, users, tokens, …' },
+          { name: 'namespace', label: 'Namespace', kind: 'text', placeholder: 'empty for cluster-scoped' },
           { name: 'whatIf', label: 'What-if', kind: 'choice', options: draft ? ['off', 'on'] : ['off'], hint: draft ? `with the editor's draft ${draftName ?? ''}` : 'open a policy in the editor to use it as a draft' },
         ]}
         initial={asked}
         onSubmit={async (v) => {
           setCanIQuery(v);
+          if (!v.verb!.trim() || !v.resource!.trim()) return 'give a verb and a resource, e.g. delete services';
           try {
             const res = await conn.client.check({
               verb: v.verb!.trim(),
@@ -55,7 +56,7 @@ export function CanIScreen(props: ScreenProps) {
       />
       ) : (
         <Text bold wrap="truncate">
-          Can-I <Text dimColor={theme.dim}>Enter: ask about {asked.subject || whoami?.subject.name || 'yourself'}: {asked.verb} {asked.resource}{asked.namespace ? ` in ${asked.namespace}` : ''}{draft ? ` · what-if: ${draftName ?? 'draft'}` : ''}</Text>
+          Can-I <Text dimColor={theme.dim}>Enter: ask {asked.verb ? `about ${asked.subject || whoami?.subject.name || 'yourself'}: ${asked.verb} ${asked.resource}${asked.namespace ? ` in ${asked.namespace}` : ''}` : 'whether an action is allowed'}{draft ? ` · what-if: ${draftName ?? 'draft'}` : ''}</Text>
         </Text>
       )}
       {answer ? (

@@ -9,6 +9,7 @@ import { Confirm } from '../components/Confirm.js';
 import type { Column } from '../components/DataTable.js';
 import { YamlEditor } from '../components/YamlEditor.js';
 import { useResource } from '../hooks/useResource.js';
+import { StatusLine, useStatus } from '../hooks/useStatus.js';
 import { useTableView } from '../hooks/useTableView.js';
 import { matches } from '../tui/keymap.js';
 import { PRIORITY, useKeys } from '../tui/input.js';
@@ -33,10 +34,10 @@ const holdersText = (h: Holders) => (h.length ? h.map((x) => `${x.type === 'serv
 export function PoliciesScreen(props: ScreenProps) {
   const { conn, theme, width, height, setScopes, refresh, readOnly, setDraft } = props;
   const [mode, setMode] = useState<Mode>({ kind: 'list' });
-  const [message, setMessage] = useState<{ text: string; error?: boolean } | undefined>();
   const { setRawMode } = useStdin();
   const { stdout } = useStdout();
   const policies = useResource(() => conn.client.listPolicies(), [conn, refresh]);
+  const { status, note, ok, fail } = useStatus(() => (setMode({ kind: 'list' }), policies.reload()));
   const columns: Column<Policy>[] = useMemo(
     () => [
       { key: 'name', header: 'NAME', width: 20, value: (p) => p.name },
@@ -56,7 +57,7 @@ export function PoliciesScreen(props: ScreenProps) {
     try {
       return editInEditor(text, `${name}.yaml`);
     } catch (e) {
-      setMessage({ text: (e as Error).message, error: true });
+      note((e as Error).message, true);
       return undefined;
     } finally {
       setRawMode(true);
@@ -84,19 +85,16 @@ export function PoliciesScreen(props: ScreenProps) {
       else if (matches('policy-new', name)) void openEditor(undefined);
       else if (matches('policy-clone', name) && selected) void openEditor(selected, true);
       else if (matches('policy-external', name) && selected) {
-        if (selected.builtin) setMessage({ text: `${selected.name} is built in: clone it (c) to change a copy`, error: true });
+        if (selected.builtin) note(`${selected.name} is built in: clone it (c) to change a copy`, true);
         else {
           const back = external(policyToYaml(selected), selected.name);
           if (back !== undefined && back.trim() !== policyToYaml(selected).trim()) {
-            conn.client.replacePolicy(selected.name, back).then(
-              () => (setMessage({ text: `policy ${selected.name} saved from $EDITOR` }), policies.reload()),
-              (e: unknown) => setMessage({ text: `not saved: ${describeError(e)}`, error: true }),
-            );
+            conn.client.replacePolicy(selected.name, back).then(() => ok(`policy ${selected.name} saved from $EDITOR`), (e: unknown) => note(`not saved: ${describeError(e)}`, true));
           }
         }
       } else if (matches('policy-delete', name) && selected) {
-        if (selected.builtin) setMessage({ text: `${selected.name} is built in and cannot be deleted`, error: true });
-        else void conn.client.getPolicy(selected.name).then((p) => setMode({ kind: 'delete', policy: p, holders: p.attachedTo }), (e: unknown) => setMessage({ text: describeError(e), error: true }));
+        if (selected.builtin) note(`${selected.name} is built in and cannot be deleted`, true);
+        else void conn.client.getPolicy(selected.name).then((p) => setMode({ kind: 'delete', policy: p, holders: p.attachedTo }), fail);
       } else return false;
       return true;
     },
@@ -120,9 +118,7 @@ export function PoliciesScreen(props: ScreenProps) {
           if (readOnly) return 'read-only: nothing can be saved';
           try {
             const saved = existing ? await conn.client.replacePolicy(existing.name, text) : await conn.client.createPolicy(text);
-            setMessage({ text: `policy ${saved.name} saved${saved.warnings?.length ? ` with ${saved.warnings.length} warning(s)` : ''}` });
-            setMode({ kind: 'list' });
-            policies.reload();
+            ok(`policy ${saved.name} saved${saved.warnings?.length ? ` with ${saved.warnings.length} warning(s)` : ''}`);
           } catch (e) {
             return describeError(e);
           }
@@ -136,12 +132,7 @@ export function PoliciesScreen(props: ScreenProps) {
       <Confirm
         message={`Delete policy ${p.name}? ${mode.holders.length ? `It is attached to ${holdersText(mode.holders)}, who lose its rights.` : 'Nobody holds it.'}`}
         action="Delete"
-        onConfirm={() =>
-          conn.client.deletePolicy(p.name).then(
-            (r) => (setMessage({ text: `policy ${p.name} deleted${r.detachedFrom.length ? `, detached from ${holdersText(r.detachedFrom)}` : ''}` }), setMode({ kind: 'list' }), policies.reload()),
-            (e: unknown) => (setMessage({ text: describeError(e), error: true }), setMode({ kind: 'list' })),
-          )
-        }
+        onConfirm={() => conn.client.deletePolicy(p.name).then((r) => ok(`policy ${p.name} deleted${r.detachedFrom.length ? `, detached from ${holdersText(r.detachedFrom)}` : ''}`), fail)}
         onCancel={() => setMode({ kind: 'list' })}
         theme={theme}
       />
@@ -153,7 +144,7 @@ export function PoliciesScreen(props: ScreenProps) {
         Policies <Text dimColor={theme.dim}>({policies.data?.length ?? 0}) Enter edit · built-ins open as a clone</Text>
       </Text>
       {policies.error ? <ErrorLine message={describeError(policies.error)} theme={theme} /> : table.render({ width, theme, emptyText: policies.loading ? 'loading…' : 'no policies' })}
-      {message ? <Text color={message.error ? theme.danger : theme.ok} wrap="truncate">{message.text}</Text> : null}
+      <StatusLine status={status} theme={theme} />
     </Box>
   );
 }

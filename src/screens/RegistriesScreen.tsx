@@ -9,6 +9,7 @@ import { Confirm } from '../components/Confirm.js';
 import type { Column } from '../components/DataTable.js';
 import { Form, type Values } from '../components/Form.js';
 import { useResource } from '../hooks/useResource.js';
+import { StatusLine, useStatus } from '../hooks/useStatus.js';
 import { useTableView } from '../hooks/useTableView.js';
 import { matches } from '../tui/keymap.js';
 import { PRIORITY, useKeys } from '../tui/input.js';
@@ -35,8 +36,8 @@ function bodyOf(v: Values): Record<string, unknown> | string {
 export function RegistriesScreen(props: ScreenProps) {
   const { conn, theme, width, height, setScopes, refresh, readOnly } = props;
   const [mode, setMode] = useState<Mode>({ kind: 'list' });
-  const [message, setMessage] = useState<{ text: string; error?: boolean } | undefined>();
   const registries = useResource(() => conn.client.listRegistries(), [conn, refresh]);
+  const { status, ok, fail } = useStatus(() => (setMode({ kind: 'list' }), registries.reload()));
   const columns: Column<Registry>[] = useMemo(
     () => [
       { key: 'name', header: 'NAME', width: 16, value: (r) => r.name },
@@ -86,9 +87,7 @@ export function RegistriesScreen(props: ScreenProps) {
           if (typeof body === 'string') return body;
           try {
             const saved = existing ? await conn.client.replaceRegistry(existing.name, body) : await conn.client.addRegistry(body);
-            setMessage({ text: `registry ${saved.name} ${existing ? 'replaced' : 'added'}` });
-            setMode({ kind: 'list' });
-            registries.reload();
+            ok(`registry ${saved.name} ${existing ? 'replaced' : 'added'}`);
           } catch (e) {
             return describeError(e);
           }
@@ -104,12 +103,7 @@ export function RegistriesScreen(props: ScreenProps) {
       <Confirm
         message={`Remove registry ${r.name} (${r.server})? runed can no longer pull private images from it.`}
         action="Remove"
-        onConfirm={() =>
-          conn.client.removeRegistry(r.name).then(
-            () => (setMessage({ text: `registry ${r.name} removed` }), setMode({ kind: 'list' }), registries.reload()),
-            (e: unknown) => (setMessage({ text: describeError(e), error: true }), setMode({ kind: 'list' })),
-          )
-        }
+        onConfirm={() => conn.client.removeRegistry(r.name).then(() => ok(`registry ${r.name} removed`), fail)}
         onCancel={() => setMode({ kind: 'list' })}
         theme={theme}
       />
@@ -121,7 +115,7 @@ export function RegistriesScreen(props: ScreenProps) {
         Registries <Text dimColor={theme.dim}>({registries.data?.length ?? 0}) passwords are write-only</Text>
       </Text>
       {registries.error ? <ErrorLine message={describeError(registries.error)} theme={theme} /> : table.render({ width, theme, emptyText: registries.loading ? 'loading…' : 'no registries: press n' })}
-      {message ? <Text color={message.error ? theme.danger : theme.ok} wrap="truncate">{message.text}</Text> : null}
+      <StatusLine status={status} theme={theme} />
     </Box>
   );
 }

@@ -10,6 +10,7 @@ import type { Column } from '../components/DataTable.js';
 import { SecretReveal } from '../components/SecretReveal.js';
 import { ServiceAccountWizard } from '../components/ServiceAccountWizard.js';
 import { useResource } from '../hooks/useResource.js';
+import { StatusLine, useStatus } from '../hooks/useStatus.js';
 import { useTableView } from '../hooks/useTableView.js';
 import { matches } from '../tui/keymap.js';
 import { PRIORITY, useKeys } from '../tui/input.js';
@@ -20,8 +21,8 @@ type Mode = { kind: 'list' } | { kind: 'wizard' } | { kind: 'delete'; sa: Servic
 export function ServiceAccountsScreen(props: ScreenProps) {
   const { conn, theme, width, height, setScopes, refresh, readOnly, production, navigate } = props;
   const [mode, setMode] = useState<Mode>({ kind: 'list' });
-  const [message, setMessage] = useState<{ text: string; error?: boolean } | undefined>();
   const accounts = useResource(() => conn.client.listServiceAccounts(), [conn, refresh]);
+  const { status, note, ok, fail } = useStatus(() => (setMode({ kind: 'list' }), accounts.reload()));
   const namespaces = useResource(() => (mode.kind === 'wizard' ? conn.client.listNamespaces() : Promise.resolve([])), [conn, mode.kind]);
   const columns: Column<ServiceAccount>[] = useMemo(
     () => [
@@ -50,7 +51,7 @@ export function ServiceAccountsScreen(props: ScreenProps) {
       else if (matches('sa-token', name) && selected) {
         conn.client.createToken({ name: `${selected.name}-${new Date().toISOString().slice(0, 10)}`, subjectName: selected.name }).then(
           (res) => showSecret(res, selected.name),
-          (e: unknown) => setMessage({ text: describeError(e), error: true }),
+          (e: unknown) => note(describeError(e), true),
         );
       } else if (matches('sa-delete', name) && selected) setMode({ kind: 'delete', sa: selected });
       else return false;
@@ -68,7 +69,7 @@ export function ServiceAccountsScreen(props: ScreenProps) {
         theme={theme}
         onCancel={() => setMode({ kind: 'list' })}
         onCreated={(res: CreatedServiceAccount) => {
-          for (const w of res.warnings ?? []) setMessage({ text: `warning: ${w}` });
+          for (const w of res.warnings ?? []) note(`warning: ${w}`);
           accounts.reload();
           showSecret(res, res.serviceAccount.name);
         }}
@@ -76,7 +77,7 @@ export function ServiceAccountsScreen(props: ScreenProps) {
     );
   }
   if (mode.kind === 'secret') {
-    return <SecretReveal title={mode.title} secret={mode.secret} suggestedFile={mode.file} onDone={() => (setMode({ kind: 'list' }), setMessage({ text: 'secret dismissed: it cannot be shown again' }))} theme={theme} />;
+    return <SecretReveal title={mode.title} secret={mode.secret} suggestedFile={mode.file} onDone={() => ok('secret dismissed: it cannot be shown again')} theme={theme} />;
   }
   if (mode.kind === 'delete') {
     const sa = mode.sa;
@@ -85,12 +86,7 @@ export function ServiceAccountsScreen(props: ScreenProps) {
         message={`Delete service account ${sa.name}? Its tokens are revoked and its derived policies removed.`}
         action="Delete"
         typeToConfirm={production ? sa.name : undefined}
-        onConfirm={() =>
-          conn.client.deleteServiceAccount(sa.name).then(
-            (r) => (setMessage({ text: `service account ${sa.name} deleted, ${r.revokedTokens} token(s) revoked` }), setMode({ kind: 'list' }), accounts.reload()),
-            (e: unknown) => (setMessage({ text: describeError(e), error: true }), setMode({ kind: 'list' })),
-          )
-        }
+        onConfirm={() => conn.client.deleteServiceAccount(sa.name).then((r) => ok(`service account ${sa.name} deleted, ${r.revokedTokens} token(s) revoked`), fail)}
         onCancel={() => setMode({ kind: 'list' })}
         theme={theme}
       />
@@ -102,7 +98,7 @@ export function ServiceAccountsScreen(props: ScreenProps) {
         Service accounts <Text dimColor={theme.dim}>({accounts.data?.length ?? 0}) n new (wizard) · t another token · Enter tokens</Text>
       </Text>
       {accounts.error ? <ErrorLine message={describeError(accounts.error)} theme={theme} /> : table.render({ width, theme, emptyText: accounts.loading ? 'loading…' : 'no service accounts: press n' })}
-      {message ? <Text color={message.error ? theme.danger : theme.ok} wrap="truncate">{message.text}</Text> : null}
+      <StatusLine status={status} theme={theme} />
     </Box>
   );
 }

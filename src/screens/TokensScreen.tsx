@@ -10,6 +10,7 @@ import type { Column } from '../components/DataTable.js';
 import { Form, type Values } from '../components/Form.js';
 import { SecretReveal } from '../components/SecretReveal.js';
 import { useTableView } from '../hooks/useTableView.js';
+import { StatusLine, useStatus } from '../hooks/useStatus.js';
 import { matches } from '../tui/keymap.js';
 import { PRIORITY, useKeys } from '../tui/input.js';
 import type { Theme } from '../tui/theme.js';
@@ -73,7 +74,6 @@ export function TokensScreen(props: ScreenProps) {
   const { conn, theme, width, height, setScopes, refresh, readOnly, params, whoami } = props;
   const subject = params?.subject;
   const [mode, setMode] = useState<Mode>({ kind: 'list' });
-  const [message, setMessage] = useState<{ text: string; error?: boolean } | undefined>();
   const [pages, setPages] = useState<Pages>({ items: [], loading: true });
   const generation = useRef(0);
 
@@ -106,15 +106,7 @@ export function TokensScreen(props: ScreenProps) {
     [mode.kind],
   );
 
-  const done = (text: string) => {
-    setMessage({ text });
-    setMode({ kind: 'list' });
-    load();
-  };
-  const fail = (e: unknown) => {
-    setMessage({ text: describeError(e), error: true });
-    setMode({ kind: 'list' });
-  };
+  const { status, note, ok: done, fail } = useStatus(() => (setMode({ kind: 'list' }), load()));
 
   useKeys(
     PRIORITY.screen,
@@ -123,7 +115,7 @@ export function TokensScreen(props: ScreenProps) {
       if (readOnly) return false;
       if (matches('token-new', name)) setMode({ kind: 'create' });
       else if (matches('token-toggle', name) && selected) {
-        if (selected.status === 'revoked') setMessage({ text: 'a revoked token cannot be changed', error: true });
+        if (selected.status === 'revoked') note('a revoked token cannot be changed', true);
         else conn.client.updateToken(selected.id, { enabled: !selected.enabled }).then((t) => done(`token ${t.name} ${t.enabled ? 'enabled' : 'disabled'}`), fail);
       } else if (matches('token-edit', name) && selected) setMode({ kind: 'edit', token: selected });
       else if (matches('token-revoke', name) && selected) setMode({ kind: 'revoke', token: selected });
@@ -216,7 +208,7 @@ export function TokensScreen(props: ScreenProps) {
         Tokens{subject ? ` of ${subject}` : ''} <Text dimColor={theme.dim}>({table.filter ? `${table.view.length} of ` : ''}{count}{pages.loading ? ', loading…' : ''}) ! = expires within 7 days</Text>
       </Text>
       {pages.error ? <ErrorLine message={describeError(pages.error)} theme={theme} /> : table.render({ width, theme, emptyText: pages.loading ? 'loading…' : 'no tokens' })}
-      {message ? <Text color={message.error ? theme.danger : theme.ok} wrap="truncate">{message.text}</Text> : null}
+      <StatusLine status={status} theme={theme} />
     </Box>
   );
 }

@@ -9,6 +9,7 @@ import type { Column } from '../components/DataTable.js';
 import { Form, type Values } from '../components/Form.js';
 import { MultiSelect } from '../components/MultiSelect.js';
 import { useResource } from '../hooks/useResource.js';
+import { StatusLine, useStatus } from '../hooks/useStatus.js';
 import { useTableView } from '../hooks/useTableView.js';
 import { matches } from '../tui/keymap.js';
 import { PRIORITY, useKeys } from '../tui/input.js';
@@ -19,8 +20,8 @@ type Mode = { kind: 'list' } | { kind: 'edit'; user?: User } | { kind: 'policies
 export function UsersScreen(props: ScreenProps) {
   const { conn, theme, width, height, setScopes, refresh, readOnly, production, navigate } = props;
   const [mode, setMode] = useState<Mode>({ kind: 'list' });
-  const [message, setMessage] = useState<{ text: string; error?: boolean } | undefined>();
   const users = useResource(() => conn.client.listUsers(), [conn, refresh]);
+  const { status, ok: done, fail } = useStatus(() => (setMode({ kind: 'list' }), users.reload()));
   const policies = useResource(() => (mode.kind === 'policies' ? conn.client.listPolicies() : Promise.resolve([])), [conn, mode.kind]);
   const columns: Column<User>[] = useMemo(
     () => [
@@ -52,15 +53,6 @@ export function UsersScreen(props: ScreenProps) {
     mode.kind === 'list',
   );
 
-  const done = (text: string) => {
-    setMessage({ text });
-    setMode({ kind: 'list' });
-    users.reload();
-  };
-  const fail = (e: unknown) => {
-    setMessage({ text: describeError(e), error: true });
-    setMode({ kind: 'list' });
-  };
 
   if (mode.kind === 'edit') {
     return (
@@ -101,7 +93,6 @@ export function UsersScreen(props: ScreenProps) {
             done(`policies of ${user.name}: ${chosen.join(', ') || 'none'}`);
           } catch (e) {
             fail(e);
-            users.reload();
           }
         }}
         onCancel={() => setMode({ kind: 'list' })}
@@ -130,7 +121,7 @@ export function UsersScreen(props: ScreenProps) {
         Users <Text dimColor={theme.dim}>({rows.length}{users.loading ? ', loading…' : ''}) Enter: tokens</Text>
       </Text>
       {users.error ? <ErrorLine message={describeError(users.error)} theme={theme} /> : table.render({ width, theme, emptyText: users.loading ? 'loading…' : 'no users' })}
-      {message ? <Text color={message.error ? theme.danger : theme.ok}>{message.text}</Text> : null}
+      <StatusLine status={status} theme={theme} />
     </Box>
   );
 }

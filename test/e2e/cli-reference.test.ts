@@ -4,6 +4,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cli } from '../helpers/rune.js';
 import { Runed, ROOT } from '../helpers/runed.js';
 
+/** A fresh runed, bootstrapped with the CLI, and the context "admin" logged in with its root token. */
+async function bootstrappedAndLoggedIn(cli: Cli): Promise<{ runed: Runed; server: string }> {
+  const runed = await Runed.start();
+  const server = runed.url.replace('http://', '');
+  cli.ok(['admin', 'bootstrap', '--server', server, '--out-file', join(cli.home, '.rune/token')]);
+  cli.ok(['login', 'admin', '--server', server, '--token-file', join(cli.home, '.rune/token')]);
+  return { runed, server };
+}
+
 /** Every command of the rune admin reference, plus the §7 additions, against a real runed. */
 describe('rune admin reference', () => {
   let runed: Runed;
@@ -11,10 +20,7 @@ describe('rune admin reference', () => {
   const cli = new Cli();
 
   beforeAll(async () => {
-    runed = await Runed.start();
-    server = runed.url.replace('http://', '');
-    cli.ok(['admin', 'bootstrap', '--server', server, '--out-file', join(cli.home, '.rune/token')]);
-    cli.ok(['login', 'admin', '--server', server, '--token-file', join(cli.home, '.rune/token')]);
+    ({ runed, server } = await bootstrappedAndLoggedIn(cli));
   });
   afterAll(async () => runed.cleanup());
 
@@ -211,10 +217,7 @@ describe('bad input: one clear line on stderr and a non-zero exit', () => {
   const cli = new Cli();
 
   beforeAll(async () => {
-    runed = await Runed.start();
-    server = runed.url.replace('http://', '');
-    cli.ok(['admin', 'bootstrap', '--server', server, '--out-file', join(cli.home, '.rune/token')]);
-    cli.ok(['login', 'admin', '--server', server, '--token-file', join(cli.home, '.rune/token')]);
+    ({ runed, server } = await bootstrappedAndLoggedIn(cli));
   });
   afterAll(async () => runed.cleanup());
 

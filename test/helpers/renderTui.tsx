@@ -103,6 +103,18 @@ export function renderTui(tree: React.ReactElement, size: { columns: number; row
       }
       await tick(15);
     },
+    /**
+     * Backspace `count` times, each after the previous one has been drawn: ink-text-input applies a
+     * key to the value of its last render, so keys faster than a render would be lost.
+     */
+    async erase(count: number) {
+      for (let i = 0; i < count; i++) {
+        const before = api.frame();
+        await tick(15);
+        stdin.push(KEYS.backspace);
+        await api.waitFor((f) => f !== before, 2000).catch(() => undefined);
+      }
+    },
     /** Types text as one chunk, as a terminal delivers a paste or tmux send-keys. */
     async type(text: string) {
       await api.press(text);

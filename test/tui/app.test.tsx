@@ -72,6 +72,8 @@ describe('the shell', () => {
     const t = open(storeWith({ local: {}, other: {} }, 'local'));
     await t.waitFor('3:Tokens');
     await t.press(KEYS.tab);
+    await t.waitFor('4:Policies');
+    await t.press(KEYS.shiftTab, KEYS.shiftTab, KEYS.shiftTab);
     await t.waitFor('1:Contexts');
     await t.press('2');
     await t.waitFor((f) => f.includes('2:Users') && f.includes('alice@example.com'));

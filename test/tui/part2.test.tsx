@@ -123,7 +123,7 @@ describe('the service-account wizard', () => {
     await t.type('Bad Name');
     await t.press(KEYS.enter);
     await t.waitFor('name must consist of lowercase');
-    for (let i = 0; i < 8; i++) await t.press(KEYS.backspace);
+    await t.erase(8);
     await t.type('taken');
     await t.press(KEYS.enter);
     await t.waitFor('step 2 of 6: Namespace');
@@ -159,7 +159,7 @@ describe('the service-account wizard', () => {
     await t.press(KEYS.enter);
     const back = await t.waitFor('step 1 of 6: Name');
     expect(back).toContain('the name "taken" is taken by a user');
-    for (let i = 0; i < 5; i++) await t.press(KEYS.backspace);
+    await t.erase(5);
     await t.type('ci');
     for (let i = 0; i < 5; i++) await t.press(KEYS.enter);
     await t.waitFor('step 6 of 6: Review');
@@ -218,10 +218,10 @@ describe('registries, audit and can-i', () => {
     await t.waitFor('Subject');
     await t.type('asker');
     await t.press(KEYS.tab);
-    await t.press(...Array.from({ length: 3 }, () => KEYS.backspace));
     await t.type('delete');
-    await t.press(KEYS.tab, KEYS.tab);
-    await t.press(...Array.from({ length: 7 }, () => KEYS.backspace));
+    await t.press(KEYS.tab);
+    await t.type('services');
+    await t.press(KEYS.tab);
     await t.type('stg');
     await t.press(KEYS.enter);
     const denied = await t.waitFor('DENIED for service asker');

@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import type { Db } from './db.js';
 import { pageOf, type Page } from '../paging.js';
 
-export type Outcome = 'success' | 'denied' | 'error';
+import type { AuditRecord, Outcome } from '../../core/wire.js';
+
+export type { AuditRecord, Outcome };
 
 export interface AuditEvent {
   actor?: { name: string; type: string; tokenId?: string };
@@ -13,21 +15,6 @@ export interface AuditEvent {
   outcome: Outcome;
   message?: string;
   remoteAddr?: string;
-}
-
-export interface AuditRecord {
-  id: number;
-  time: string;
-  actor?: { name: string; type: string; tokenId?: string };
-  action: string;
-  resource: string;
-  ref?: string;
-  namespace?: string;
-  outcome: Outcome;
-  message: string;
-  remoteAddr?: string;
-  prevHash: string;
-  hash: string;
 }
 
 interface AuditRow {

@@ -1,7 +1,9 @@
 import type { Db } from './db.js';
 import { pageOf, type Page } from '../paging.js';
 
-export type RegistryType = 'docker' | 'ecr';
+import type { Registry, RegistryType } from '../../core/wire.js';
+
+export type { Registry, RegistryType };
 
 export interface RegistryRow {
   name: string;
@@ -14,18 +16,6 @@ export interface RegistryRow {
   kek_id: string | null;
   created_at: number;
   updated_at: number;
-}
-
-/** The password is write-only: it never leaves the store through this shape. */
-export interface Registry {
-  name: string;
-  server: string;
-  type: RegistryType;
-  username?: string;
-  region?: string;
-  hasPassword: boolean;
-  createdAt: string;
-  updatedAt: string;
 }
 
 export function toRegistry(row: RegistryRow): Registry {
