@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import type { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { bashCompletion, zshCompletion } from './completion.js';
 import { bootstrapCommand, serviceCommands, tokenCommands, userCommands } from './commands/identities.js';
@@ -21,6 +22,22 @@ const outputOption = () => new Option('-o, --output <format>', 'output format (d
  * kubectl. `--server` names the runed except where it names something else (`registry add --server
  * ghcr.io`, as the seed docs write it); there the runed comes from --context or RUNE_SERVER.
  */
+const SAMPLE_ARGS: Record<string, string> = { name: 'alice', 'token-id': 'tok_4f8Kq2mZ9xR1sT0vWb3Y', policy: 'readwrite', verb: 'list', resource: 'services', shell: 'bash' };
+
+/** Every command's --help ends with an example: its own, or one made from its arguments. */
+function addExamples(cmd: Command, path: string[] = []): void {
+  for (const sub of cmd.commands) {
+    const here = [...path, sub.name()];
+    if (sub.commands.length > 0) {
+      addExamples(sub, here);
+      continue;
+    }
+    if ((sub as unknown as EventEmitter).listenerCount('afterHelp') > 0) continue; // it has its own
+    const args = sub.registeredArguments.filter((a) => a.required).map((a) => SAMPLE_ARGS[a.name()] ?? a.name());
+    sub.addHelpText('after', `\nExample:\n  rune ${[...here, ...args].join(' ')}\n`);
+  }
+}
+
 function addConnectionOptions(cmd: Command): void {
   for (const sub of cmd.commands) {
     if (sub.commands.length > 0) {
@@ -54,27 +71,29 @@ export function buildProgram(): Command {
   canICommand(admin);
   auditCommand(admin);
 
-  addConnectionOptions(program);
 
   program
     .command('ui')
     .description('open the interactive terminal UI (the default when rune runs without arguments on a terminal)')
     .option('--read-only', 'hide every action that changes something')
-    .action(async (opts: { readOnly?: boolean }) => {
+    .action(async (opts: { readOnly?: boolean }, cmd: Command) => {
       const { runTui } = await import('../tui/run.js');
-      process.exitCode = await runTui(opts);
+      const context = (cmd.optsWithGlobals() as { context?: string }).context;
+      process.exitCode = await runTui({ ...opts, ...(context ? { context } : {}) });
     });
 
   program
     .command('completion')
     .description('print a shell completion script')
     .argument('<shell>', 'bash or zsh')
-    .addHelpText('after', '\nExample:\n  echo \'source <(rune completion bash)\' >> ~/.bashrc\n')
+    .addHelpText('after', '\nExamples:\n  rune completion bash > /etc/bash_completion.d/rune\n  echo \'source <(rune completion zsh)\' >> ~/.zshrc\n')
     .action((shell: string) => {
       if (shell === 'bash') process.stdout.write(bashCompletion(program));
       else if (shell === 'zsh') process.stdout.write(zshCompletion(program));
       else throw new UsageError(`completion is available for bash and zsh, not "${shell}"`);
     });
+  addConnectionOptions(program);
+  addExamples(program);
   return program;
 }
 

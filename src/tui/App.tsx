@@ -36,6 +36,8 @@ export interface AppProps {
   readOnly?: boolean;
   env?: NodeJS.ProcessEnv;
   initialScreen?: ScreenId;
+  /** Start in this context (rune ui --context NAME) instead of the current one; not persisted. */
+  initialContext?: string;
 }
 
 export function App(props: AppProps) {
@@ -46,12 +48,12 @@ export function App(props: AppProps) {
   );
 }
 
-function Shell({ store, readOnly: forceReadOnly = false, env = process.env, initialScreen }: AppProps) {
+function Shell({ store, readOnly: forceReadOnly = false, env = process.env, initialScreen, initialContext }: AppProps) {
   const { exit } = useApp();
   const { columns, rows } = useTerminalSize();
   const theme = useMemo(() => themeFor(env), [env]);
-  const [contextName, setContextName] = useState(() => store.current());
-  const [screen, setScreen] = useState<ScreenId>(initialScreen ?? (store.current() ? 'tokens' : 'contexts'));
+  const [contextName, setContextName] = useState(() => initialContext ?? store.current());
+  const [screen, setScreen] = useState<ScreenId>(initialScreen ?? (contextName ? 'tokens' : 'contexts'));
   const [params, setParams] = useState<{ subject?: string } | undefined>();
   const [mode, setMode] = useState<'normal' | 'help' | 'prompt'>('normal');
   const [scopes, setScopes] = useState<Scope[]>(['global', 'list']);

@@ -10,17 +10,18 @@ const ALT_SCREEN_OFF = '\x1b[?1049l';
  * Opens the TUI on the alternate screen, so nothing it showed (a revealed secret included) is left
  * in the terminal's scrollback when it exits.
  */
-export async function runTui(opts: { readOnly?: boolean } = {}): Promise<number> {
+export async function runTui(opts: { readOnly?: boolean; context?: string } = {}): Promise<number> {
   if (!process.stdin.isTTY || !process.stdout.isTTY) {
     process.stderr.write('error: the interactive UI needs a terminal (stdin and stdout are not a TTY); use the CLI instead: rune admin --help\n');
     return 2;
   }
   const store = new ContextStore();
+  if (opts.context) store.require(opts.context); // an unknown --context is an error before the screen changes
   process.stdout.write(ALT_SCREEN_ON);
   const restore = () => process.stdout.write(ALT_SCREEN_OFF);
   process.on('exit', restore);
   try {
-    const app = render(<App store={store} readOnly={opts.readOnly === true} />, { exitOnCtrlC: false, patchConsole: true });
+    const app = render(<App store={store} readOnly={opts.readOnly === true} {...(opts.context ? { initialContext: opts.context } : {})} />, { exitOnCtrlC: false, patchConsole: true });
     await app.waitUntilExit();
     app.cleanup();
   } finally {

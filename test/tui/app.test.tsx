@@ -94,6 +94,13 @@ describe('the shell', () => {
     await t.waitFor('3:Tokens');
   });
 
+  it('rune ui --context NAME starts in that context without changing the current one', async () => {
+    const store = storeWith({ local: {}, other: {} }, 'local');
+    app = renderTui(<App store={store} env={{}} initialContext="other" />, { columns: 80, rows: 24 });
+    await app.waitFor('ctx:other');
+    expect(store.current()).toBe('local');
+  });
+
   it('errors from the daemon show in place, and the TUI keeps working', async () => {
     const t = open(storeWith({ down: { server: '127.0.0.1:9' } }, 'down'));
     const frame = await t.waitFor('cannot reach runed');
@@ -283,7 +290,9 @@ describe('users and contexts', () => {
   it('adding a context with a bad token says so and saves nothing', async () => {
     const store = storeWith({ local: {} }, 'local');
     const t = open(store);
-    await t.press('1', 'a');
+    await t.press('1');
+    await t.waitFor('1:Contexts');
+    await t.press('a');
     await t.waitFor('Add a context');
     await t.type('bad');
     await t.press(KEYS.tab);
