@@ -1,5 +1,5 @@
 import { Box, Text } from 'ink';
-import React, { useMemo, useReducer, useRef, useState } from 'react';
+import React, { useEffect, useMemo, useReducer, useRef, useState } from 'react';
 import { lintPolicyText, type LintResult } from '../core/policy.js';
 import { PRIORITY, useKeys } from '../tui/input.js';
 import type { Theme } from '../tui/theme.js';
@@ -19,6 +19,8 @@ export interface YamlEditorProps {
   onExternal?: (text: string) => string | undefined;
   /** Called with every valid draft, for the Can-I what-if. */
   onDraft?: (text: string) => void;
+  /** The daemon's lint (POST /v1/policies/lint), asked once typing pauses. */
+  remoteLint?: (text: string) => Promise<Pick<LintResult, 'valid' | 'errors' | 'warnings'>>;
   theme: Theme;
 }
 
@@ -28,7 +30,7 @@ export interface YamlEditorProps {
  * locally so typing stays instant), a diff before ctrl-s saves, and a question before Esc drops
  * unsaved changes. ctrl-o opens the text in $VISUAL/$EDITOR.
  */
-export function YamlEditor({ title, initial, saved, height, width, onSave, onClose, onExternal, onDraft, theme }: YamlEditorProps) {
+export function YamlEditor({ title, initial, saved, height, width, onSave, onClose, onExternal, onDraft, remoteLint, theme }: YamlEditorProps) {
   const [state, dispatch] = useReducer(editorReducer, initial, fromText);
   const topRef = useRef(0);
   const [mode, setMode] = useState<'edit' | 'diff' | 'discard'>('edit');
@@ -38,7 +40,21 @@ export function YamlEditor({ title, initial, saved, height, width, onSave, onClo
   // The window follows the cursor and otherwise stays where it was.
   const top = (topRef.current = windowTop(topRef.current, state.row, textHeight));
   const text = toText(state);
-  const lint: LintResult = useMemo(() => lintPolicyText(text), [text]);
+  const local: LintResult = useMemo(() => lintPolicyText(text), [text]);
+  // The daemon has the last word: once typing pauses its answer replaces the local one for that text.
+  const [remote, setRemote] = useState<{ text: string; result?: Pick<LintResult, 'valid' | 'errors' | 'warnings'>; failed?: string }>();
+  useEffect(() => {
+    if (!remoteLint) return;
+    const timer = setTimeout(() => {
+      remoteLint(text).then(
+        (result) => setRemote({ text, result }),
+        (e: Error) => setRemote({ text, failed: e.message }),
+      );
+    }, 300);
+    return () => clearTimeout(timer);
+  }, [text, remoteLint]);
+  const fromDaemon = remote?.text === text && remote.result !== undefined;
+  const lint = fromDaemon ? remote.result! : local;
   const dirty = text !== initial;
   const byLine = new Map<number, { error: boolean; message: string }>();
   for (const w of lint.warnings) if (w.line) byLine.set(w.line, { error: false, message: `${w.line}:${w.column} ${w.message}` });
@@ -149,6 +165,7 @@ export function YamlEditor({ title, initial, saved, height, width, onSave, onClo
       ))}
       <Text wrap="truncate" color={lint.valid ? theme.ok : theme.danger}>
         {lint.valid ? `valid${lint.warnings.length ? `, ${lint.warnings.length} warning(s)` : ''}` : `${lint.errors.length} error(s)`}
+        {fromDaemon ? ' (runed)' : remote?.text === text && remote.failed ? ' (runed unreachable: checked locally)' : ''}
         {firstProblem ? `: ${firstProblem.line !== undefined ? `line ${firstProblem.line}, column ${firstProblem.column}: ` : ''}${firstProblem.message}` : ''}
       </Text>
       {mode === 'discard' ? (

@@ -1,5 +1,5 @@
 import { Box, Text, useStdin, useStdout } from 'ink';
-import React, { useEffect, useMemo, useState } from 'react';
+import React, { useCallback, useEffect, useMemo, useState } from 'react';
 import { editInEditor } from '../cli/editor.js';
 import { describeError } from '../cli/runtime.js';
 import { policyToYaml } from '../core/policy.js';
@@ -38,6 +38,7 @@ export function PoliciesScreen(props: ScreenProps) {
   const { stdout } = useStdout();
   const policies = useResource(() => conn.client.listPolicies(), [conn, refresh]);
   const { status, note, ok, fail } = useStatus(() => (setMode({ kind: 'list' }), policies.reload()));
+  const remoteLint = useCallback((text: string) => conn.client.lintPolicy(text), [conn]);
   const columns: Column<Policy>[] = useMemo(
     () => [
       { key: 'name', header: 'NAME', width: 20, value: (p) => p.name },
@@ -113,6 +114,7 @@ export function PoliciesScreen(props: ScreenProps) {
         theme={theme}
         onClose={() => setMode({ kind: 'list' })}
         onDraft={setDraft}
+        remoteLint={remoteLint}
         {...(readOnly ? {} : { onExternal: (text: string) => external(text, existing?.name ?? 'policy') })}
         onSave={async (text) => {
           if (readOnly) return 'read-only: nothing can be saved';

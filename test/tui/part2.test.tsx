@@ -51,8 +51,10 @@ describe('policies and the YAML editor', () => {
     await t.press('\x1b[F'); // End
     await t.press(KEYS.enter);
     await t.type('verb: [get]');
-    const frame = await t.waitFor(/5✗\s+verb: \[get\]/);
-    expect(frame).toMatch(/error\(s\): line 5, column 5: unknown field "verb"/);
+    await t.waitFor(/5✗\s+verb: \[get\]/); // at once, from the local rules
+    const frame = await t.waitFor('error(s) (runed)'); // then confirmed by the daemon's lint
+    expect(frame).toMatch(/error\(s\) \(runed\): line 5, column 5: unknown field "verb"/);
+    expect(frame).toMatch(/5✗\s+verb: \[get\]/);
     await t.press(CTRL_S);
     await t.waitFor('fix the errors first');
     for (let i = 0; i < 'verb: [get]'.length; i++) await t.press(KEYS.backspace);
