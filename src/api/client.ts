@@ -84,7 +84,7 @@ export class RuneClient {
       });
     } catch (e) {
       const err = e as RequestError;
-      throw new ApiError('unavailable', `cannot reach runed at ${this.baseUrl} (${err.code ?? err.message})`, 0, { cause: err.code });
+      throw new ApiError('unavailable', `cannot reach runed at ${this.baseUrl} (${err.code ?? err.message})`, 0, { cause: err.code, server: this.baseUrl });
     }
     let body: unknown;
     try {

@@ -28,7 +28,7 @@ describe('the CLI against an HTTPS runed, and RUNE_CONFIG', () => {
   it('login with --ca-file trusts the certificate; without it the error says so', () => {
     const refused = cli.run(['login', 'tls-no-ca', '--server', runed.url, '--token-file', tokenFile]);
     expect(refused.status).toBe(1);
-    expect(refused.stderr).toMatch(/^error: cannot reach runed at https:\/\/127\.0\.0\.1:\d+ \((DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE)/);
+    expect(refused.stderr).toMatch(/^error: cannot reach runed at https:\/\/127\.0\.0\.1:\d+ \((DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE)\): the server's certificate is not trusted; give its CA with "rune login NAME --server https:/);
     expect(cli.ok(['login', 'tls', '--server', runed.url, '--token-file', tokenFile, '--ca-file', cert])).toMatch(/^Logged in to https:\/\/127\.0\.0\.1:\d+ as user root/);
     expect(cli.ok(['whoami', '-o', 'json'])).toContain('"name": "root"');
   });
