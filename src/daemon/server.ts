@@ -65,6 +65,11 @@ export function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffe
     return503OnClosing: true,
     // One line per request, written by the onResponse hook below instead of fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
+    // Errors fastify raises before routing (a malformed URL) get the same error body as ours.
+    frameworkErrors: (error, _req, reply) => {
+      const body = new RuneError('invalid_argument', `the request URL is malformed: ${error.message}`).toBody();
+      void (reply as unknown as { code(n: number): { send(b: unknown): unknown } }).code(400).send(body);
+    },
     ...(https ? { https } : {}),
   }) as unknown as FastifyInstance;
 
@@ -97,7 +102,13 @@ export function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffe
     const action = ACTIONS[req.method];
     if (!action || !req.principal || wasAudited(req)) return;
     const [, , resource = '', ref] = (req.url.split('?')[0] ?? '').split('/');
-    audit(ctx, req, { action, resource, ...(ref ? { ref: decodeURIComponent(ref) } : {}), outcome: 'error', message: `${error.code}: ${error.message}` });
+    let name = ref;
+    try {
+      name = ref && decodeURIComponent(ref);
+    } catch {
+      // a malformed escape: record the ref as it came
+    }
+    audit(ctx, req, { action, resource, ...(name ? { ref: name } : {}), outcome: 'error', message: `${error.code}: ${error.message}` });
   };
 
   app.setErrorHandler((err: FastifyError | RuneError, req, reply) => {

@@ -50,6 +50,8 @@ describe('malformed input gets a 4xx with a message and changes nothing', () => 
     ['a namespace with a bad name', 'POST', '/v1/namespaces', { body: { name: '-dev' } }, 400, /name "-dev" is invalid/],
     ['an unknown route', 'GET', '/v1/nothing', {}, 404, /no route for GET \/v1\/nothing/],
     ['a bad limit', 'GET', '/v1/users?limit=-1', {}, 400, /limit must be a whole number/],
+    ['a malformed escape in the path', 'DELETE', '/v1/users/%E0%A4%A', {}, 400, /^the request URL is malformed/],
+    ['a malformed escape in a write', 'PUT', '/v1/policies/%E0%A4%A', { body: { name: 'x', rules: [] } }, 400, /^the request URL is malformed/],
   ];
 
   it.each(cases)('%s → %i', async (_name, method, path, send, status, message) => {
