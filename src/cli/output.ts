@@ -49,10 +49,3 @@ export function age(iso: string | undefined, now = Date.now()): string {
   return `${Math.floor(s / 86_400)}d`;
 }
 
-/** Time left until `iso`: "29d", "5h", "expired", or "never". */
-export function until(iso: string | undefined, now = Date.now()): string {
-  if (!iso) return 'never';
-  const ms = Date.parse(iso) - now;
-  if (ms <= 0) return 'expired';
-  return age(new Date(now - ms).toISOString(), now);
-}

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RuneClient } from '../api/client.js';
 import { ApiError } from '../api/errors.js';
-import { ContextStore } from '../config/contexts.js';
+import { contextToken, ContextStore } from '../config/contexts.js';
 import { runeHome } from '../config/paths.js';
 
 const RUNED = fileURLToPath(new URL('../../bin/runed', import.meta.url));
@@ -60,7 +60,7 @@ export async function quickstart(env: NodeJS.ProcessEnv = process.env): Promise<
   let ready = false;
   if (existing) {
     try {
-      const token = existing.token ?? (existing['token-file'] && existsSync(existing['token-file']) ? (await import('node:fs')).readFileSync(existing['token-file'], 'utf8').trim() : undefined);
+      const token = contextToken(existing, CONTEXT);
       if (token) {
         await new RuneClient({ server: existing.server, token }).whoami();
         ready = true;

@@ -7,7 +7,7 @@ import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import type { ConfigFile, ContextEntry } from './target.js';
 
 export type { ContextEntry, Target } from './target.js';
-export { readContexts, resolveTarget } from './target.js';
+export { contextToken, readContexts, resolveTarget } from './target.js';
 export { ConfigError, checkContextName, configPath, DEFAULT_SERVER, runeHome } from './paths.js';
 
 /** Contexts in a YAML file kept 0600 (conf writes it atomically). */

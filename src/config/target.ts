@@ -61,6 +61,17 @@ export function readContexts(path: string): ContextReader {
   };
 }
 
+/** A context's own token: inline, or read from its token file (a clear error when that is gone). */
+export function contextToken(entry: ContextEntry, name: string): string | undefined {
+  if (entry.token) return entry.token;
+  if (!entry['token-file']) return undefined;
+  try {
+    return readFileSync(entry['token-file'], 'utf8').trim();
+  } catch (e) {
+    throw new ConfigError(`token file ${entry['token-file']} of context "${name}" cannot be read (${(e as NodeJS.ErrnoException).code}): log in again with rune login`);
+  }
+}
+
 export function resolveTarget(opts: { context?: string; server?: string }, env: NodeJS.ProcessEnv = process.env, store?: ContextReader): Target {
   const contexts = store ?? readContexts(configPath(env));
   const name = opts.context ?? contexts.current();
@@ -68,14 +79,7 @@ export function resolveTarget(opts: { context?: string; server?: string }, env: 
   const server = opts.server ?? env.RUNE_SERVER ?? entry?.server ?? DEFAULT_SERVER;
   // A context's token is never sent to another server than the context's own.
   const ownServer = entry !== undefined && server === entry.server;
-  let token = env.RUNE_TOKEN || (ownServer ? entry?.token : undefined);
-  if (!token && ownServer && entry?.['token-file']) {
-    try {
-      token = readFileSync(entry['token-file'], 'utf8').trim();
-    } catch (e) {
-      throw new ConfigError(`token file ${entry['token-file']} of context "${name}" cannot be read (${(e as NodeJS.ErrnoException).code}): log in again with rune login`);
-    }
-  }
+  const token = env.RUNE_TOKEN || (ownServer && entry ? contextToken(entry, name!) : undefined);
   const target: Target = {
     server,
     namespace: entry?.namespace ?? 'default',

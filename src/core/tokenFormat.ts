@@ -86,7 +86,3 @@ export function parseToken(bearer: string): ParsedToken {
   if (checksumOf(`${TOKEN_PREFIX}${id}_${secret}`) !== checksum) return { ok: false, reason: 'bad_checksum', id };
   return { ok: true, id, secret };
 }
-
-export function isTokenId(text: string): boolean {
-  return /^tok_[0-9A-Za-z]{20}$/.test(text);
-}

@@ -63,6 +63,12 @@ export function requireAdminPeer(ctx: Ctx, req: FastifyRequest, access: Access):
   );
 }
 
+/** An admin operation: from where admin is allowed (§5), and only with the permission (§4). */
+export function requireAdmin(ctx: Ctx, req: FastifyRequest, access: Access, ref?: string): void {
+  requireAdminPeer(ctx, req, access);
+  authorize(ctx, req, access, ref);
+}
+
 export function can(req: FastifyRequest, access: Access): boolean {
   return holds(principalOf(req).holdings, access);
 }

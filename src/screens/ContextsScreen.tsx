@@ -1,9 +1,8 @@
 import { Box, Text } from 'ink';
-import { readFileSync } from 'node:fs';
 import React, { useEffect, useMemo, useState } from 'react';
 import { RuneClient } from '../api/client.js';
 import { describeError } from '../cli/runtime.js';
-import type { ContextEntry } from '../config/contexts.js';
+import { checkContextName, contextToken, type ContextEntry } from '../config/contexts.js';
 import { ErrorLine } from '../components/Chrome.js';
 import { Confirm } from '../components/Confirm.js';
 import type { Column } from '../components/DataTable.js';
@@ -23,14 +22,12 @@ interface Row {
 }
 
 /** Probes a context with its own token: reachable? as whom? Never throws. */
-async function probe(entry: ContextEntry): Promise<{ reach: string; identity: string }> {
-  let token = entry.token;
-  if (!token && entry['token-file']) {
-    try {
-      token = readFileSync(entry['token-file'], 'utf8').trim();
-    } catch {
-      return { reach: 'no token', identity: '' };
-    }
+async function probe(name: string, entry: ContextEntry): Promise<{ reach: string; identity: string }> {
+  let token: string | undefined;
+  try {
+    token = contextToken(entry, name);
+  } catch {
+    return { reach: 'no token', identity: '' };
   }
   const client = new RuneClient({ server: entry.server, ...(token ? { token } : {}), ...(entry['ca-file'] ? { caFile: entry['ca-file'] } : {}), timeoutMs: 3000 });
   try {
@@ -49,7 +46,7 @@ export function ContextsScreen(props: ScreenProps) {
   const [version, setVersion] = useState(0);
   const entries = useMemo(() => Object.entries(store.contexts()), [store, version, refresh]);
   const probes = useResource(async () => {
-    const results = await Promise.all(entries.map(([, e]) => probe(e)));
+    const results = await Promise.all(entries.map(([name, e]) => probe(name, e)));
     return new Map(entries.map(([name], i) => [name, results[i]!]));
   }, [entries]);
   const current = conn.target.context;
@@ -92,7 +89,11 @@ export function ContextsScreen(props: ScreenProps) {
 
   const add = async (v: Values): Promise<string | void> => {
     const name = v.name!.trim();
-    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(name)) return 'name: letters, digits, "-", "_" or "."';
+    try {
+      checkContextName(name);
+    } catch (e) {
+      return (e as Error).message;
+    }
     if (!v.server!.trim()) return 'server is required, e.g. localhost:7863';
     if (!v.token!.trim()) return 'token is required';
     const client = new RuneClient({ server: v.server!.trim(), token: v.token!.trim(), timeoutMs: 5000 });

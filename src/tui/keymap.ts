@@ -144,16 +144,10 @@ export function keyName(input: string, key: KeyEvent): string {
   return input;
 }
 
-const byId = new Map(KEYMAP.map((b) => [`${b.scope}:${b.id}`, b]));
-
 /** Does this key press trigger binding `id`? */
 export function matches(id: string, name: string): boolean {
   for (const b of KEYMAP) if (b.id === id) return b.keys.includes(name);
   throw new Error(`no binding "${id}" in the keymap`);
-}
-
-export function binding(scope: Scope, id: string): Binding | undefined {
-  return byId.get(`${scope}:${id}`);
 }
 
 /** The footer: short hints for the scopes in play, mutating ones left out when read-only. */

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { invalid } from '../../core/errors.js';
 import { parseDuration } from '../../core/duration.js';
-import { authorize, requireAdminPeer, type Ctx } from '../context.js';
+import { requireAdmin, type Ctx } from '../context.js';
 import { readPage } from '../paging.js';
 import type { AuditFilter, Outcome } from '../store/audit.js';
 
@@ -19,8 +19,7 @@ function parseSince(text: string, now: number): number {
 export function auditRoutes(app: FastifyInstance, ctx: Ctx): void {
   app.get('/v1/audit', async (req) => {
     const access = { verb: 'list', resource: 'audit' };
-    requireAdminPeer(ctx, req, access);
-    authorize(ctx, req, access);
+    requireAdmin(ctx, req, access);
     const q = req.query as Record<string, unknown>;
     const text = (k: string) => (q[k] === undefined || q[k] === '' ? undefined : String(q[k]));
     const filter: AuditFilter = {};

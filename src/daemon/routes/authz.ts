@@ -3,7 +3,7 @@ import { invalid, notFound } from '../../core/errors.js';
 import { lintPolicyText, validatePolicy } from '../../core/policy.js';
 import { explain, type NamedRules } from '../../core/rbac.js';
 import { checkFields, objectBody, optionalString } from '../body.js';
-import { authorize, principalOf, requireAdminPeer, can, type Ctx } from '../context.js';
+import { authorize, can, principalOf, requireAdmin, requireAdminPeer, type Ctx } from '../context.js';
 import type { SubjectRow } from '../store/subjects.js';
 
 /** POST /v1/authz/check: can a subject (or a token, or the caller) do VERB on RESOURCE in NAMESPACE? */
@@ -28,8 +28,7 @@ export function authzRoutes(app: FastifyInstance, ctx: Ctx): void {
     const mayInspect = (s: SubjectRow) => {
       if (s.id === caller.subject.id) return;
       const access = { verb: 'get', resource: s.type === 'user' ? 'users' : 'serviceaccounts' };
-      requireAdminPeer(ctx, req, access);
-      authorize(ctx, req, access, s.name);
+      requireAdmin(ctx, req, access, s.name);
     };
     if (tokenId) {
       const row = store.tokens.get(tokenId);

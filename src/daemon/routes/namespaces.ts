@@ -3,7 +3,7 @@ import { alreadyExists, conflict, notFound } from '../../core/errors.js';
 import { SEEDED_NAMESPACES } from '../../core/builtins.js';
 import { requireDnsLabel } from '../../core/names.js';
 import { checkFields, objectBody } from '../body.js';
-import { audit, authorize, requireAdminPeer, type Ctx } from '../context.js';
+import { audit, authorize, requireAdmin, type Ctx } from '../context.js';
 import { readPage } from '../paging.js';
 
 type NameParams = { name: string };
@@ -38,8 +38,7 @@ export function namespaceRoutes(app: FastifyInstance, ctx: Ctx): void {
   app.delete<{ Params: NameParams }>('/v1/namespaces/:name', async (req) => {
     const name = req.params.name;
     const access = { verb: 'delete', resource: 'namespaces' };
-    requireAdminPeer(ctx, req, access);
-    authorize(ctx, req, access, name);
+    requireAdmin(ctx, req, access, name);
     if (SEEDED.includes(name)) throw conflict(`namespace "${name}" is built in and cannot be deleted`);
     const ns = store.namespaces.get(name);
     if (!ns || !store.transaction(() => store.namespaces.delete(name))) throw notFound(`namespace "${name}" not found`);

@@ -3,7 +3,7 @@ import { alreadyExists, conflict, invalid, notFound } from '../../core/errors.js
 import { BUILTIN_NAMES } from '../../core/builtins.js';
 import { lintPolicyText, validatePolicy, type LintResult, type PolicyDocument } from '../../core/policy.js';
 import { YamlText } from '../body.js';
-import { audit, authorize, guardGrant, requireAdminPeer, type Ctx } from '../context.js';
+import { audit, guardGrant, requireAdmin, type Ctx } from '../context.js';
 import { readPage } from '../paging.js';
 
 type NameParams = { name: string };
@@ -30,11 +30,7 @@ function policyFromBody(body: unknown): { policy: PolicyDocument; warnings: Lint
 
 export function policyRoutes(app: FastifyInstance, ctx: Ctx): void {
   const { store } = ctx;
-  const admin = (req: FastifyRequest, verb: string, ref?: string) => {
-    const access = { verb, resource: 'policies' };
-    requireAdminPeer(ctx, req, access);
-    authorize(ctx, req, access, ref);
-  };
+  const admin = (req: FastifyRequest, verb: string, ref?: string) => requireAdmin(ctx, req, { verb, resource: 'policies' }, ref);
   const withWarnings = <T extends object>(value: T, warnings: LintResult['warnings']) => (warnings.length ? { ...value, warnings } : value);
 
   app.get('/v1/policies', async (req) => {

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { alreadyExists, invalid, notFound } from '../../core/errors.js';
 import { requireDnsLabel } from '../../core/names.js';
 import { checkFields, objectBody, optionalString, type Fields } from '../body.js';
-import { audit, authorize, requireAdminPeer, type Ctx } from '../context.js';
+import { audit, requireAdmin, type Ctx } from '../context.js';
 import { seal } from '../kek.js';
 import { readPage } from '../paging.js';
 import { toRegistry, type RegistryRow, type RegistryType } from '../store/registries.js';
@@ -51,11 +51,7 @@ function registryFromBody(ctx: Ctx, body: Fields, name: string, existing: Regist
 
 export function registryRoutes(app: FastifyInstance, ctx: Ctx): void {
   const { store } = ctx;
-  const admin = (req: FastifyRequest, verb: string, ref?: string) => {
-    const access = { verb, resource: 'registries' };
-    requireAdminPeer(ctx, req, access);
-    authorize(ctx, req, access, ref);
-  };
+  const admin = (req: FastifyRequest, verb: string, ref?: string) => requireAdmin(ctx, req, { verb, resource: 'registries' }, ref);
   const find = (name: string) => {
     const row = store.registries.get(name);
     if (!row) throw notFound(`registry "${name}" not found`);

@@ -5,7 +5,7 @@ import { isPermission, PERMISSION_NAMES, serviceAccountPolicies, type Permission
 import { newId } from '../../core/tokenFormat.js';
 import type { Policy } from '../../core/wire.js';
 import { checkFields, objectBody, optionalString, optionalStringList } from '../body.js';
-import { audit, authorize, guardGrant, requireAdminPeer, type Ctx } from '../context.js';
+import { audit, guardGrant, requireAdmin, type Ctx } from '../context.js';
 import { issueToken, resolveTtl } from '../issue.js';
 import { readPage } from '../paging.js';
 import type { SubjectRow } from '../store/subjects.js';
@@ -26,11 +26,7 @@ export function findServiceAccount(ctx: Ctx, name: string): SubjectRow {
 /** Service accounts (§4a): the account, its policies and its first token in one transaction. */
 export function serviceAccountRoutes(app: FastifyInstance, ctx: Ctx): void {
   const { store } = ctx;
-  const admin = (req: FastifyRequest, verb: string, ref?: string) => {
-    const access = { verb, resource: 'serviceaccounts' };
-    requireAdminPeer(ctx, req, access);
-    authorize(ctx, req, access, ref);
-  };
+  const admin = (req: FastifyRequest, verb: string, ref?: string) => requireAdmin(ctx, req, { verb, resource: 'serviceaccounts' }, ref);
 
   app.get('/v1/serviceaccounts', async (req) => {
     admin(req, 'list');

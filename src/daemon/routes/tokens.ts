@@ -4,7 +4,7 @@ import { parseTtl } from '../../core/duration.js';
 import { randomBase62 } from '../../core/tokenFormat.js';
 import type { CreatedToken, TokenKind, TokenStatus } from '../../core/wire.js';
 import { checkFields, objectBody, optionalBoolean, optionalString, optionalStringList } from '../body.js';
-import { audit, authorize, can, isAdminFor, principalOf, requireAdminPeer, type Ctx } from '../context.js';
+import { audit, authorize, can, isAdminFor, principalOf, requireAdmin, requireAdminPeer, type Ctx } from '../context.js';
 import { checkMaxTtl, issueToken, resolveTtl } from '../issue.js';
 import { readPage } from '../paging.js';
 import type { SubjectRow } from '../store/subjects.js';
@@ -80,8 +80,7 @@ export function tokenRoutes(app: FastifyInstance, ctx: Ctx): void {
     const targetsOther = (subjectName !== undefined && subjectName !== self.name) || (subjectId !== undefined && subjectId !== self.id);
     if (targetsOther) {
       const access = { verb: 'create', resource: 'tokens' };
-      requireAdminPeer(ctx, req, access);
-      authorize(ctx, req, access);
+      requireAdmin(ctx, req, access);
       const byName = subjectName !== undefined ? store.subjects.getByName(subjectName) : undefined;
       const byId = subjectId !== undefined ? store.subjects.getById(subjectId) : undefined;
       if (subjectName !== undefined && !byName) throw notFound(`subject "${subjectName}" not found: create the user first`);

@@ -3,7 +3,7 @@ import { alreadyExists, conflict, invalid, notFound } from '../../core/errors.js
 import { requireDnsLabel } from '../../core/names.js';
 import { newId } from '../../core/tokenFormat.js';
 import { checkFields, objectBody, optionalString, optionalStringList } from '../body.js';
-import { audit, authorize, guardGrant, principalOf, requireAdminPeer, type Ctx } from '../context.js';
+import { audit, guardGrant, principalOf, requireAdmin, type Ctx } from '../context.js';
 import { readPage } from '../paging.js';
 import type { SubjectRow } from '../store/subjects.js';
 
@@ -28,11 +28,7 @@ export function checkAttach(ctx: Ctx, req: FastifyRequest, names: string[], to: 
 
 export function userRoutes(app: FastifyInstance, ctx: Ctx): void {
   const { store } = ctx;
-  const admin = (req: FastifyRequest, verb: string, ref?: string) => {
-    const access = { verb, resource: 'users' };
-    requireAdminPeer(ctx, req, access);
-    authorize(ctx, req, access, ref);
-  };
+  const admin = (req: FastifyRequest, verb: string, ref?: string) => requireAdmin(ctx, req, { verb, resource: 'users' }, ref);
 
   app.get('/v1/users', async (req) => {
     admin(req, 'list');

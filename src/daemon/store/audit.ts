@@ -6,16 +6,8 @@ import type { AuditRecord, Outcome } from '../../core/wire.js';
 
 export type { AuditRecord, Outcome };
 
-export interface AuditEvent {
-  actor?: { name: string; type: string; tokenId?: string };
-  action: string;
-  resource: string;
-  ref?: string;
-  namespace?: string;
-  outcome: Outcome;
-  message?: string;
-  remoteAddr?: string;
-}
+/** What a caller records; the log adds id, time and the hash chain. */
+export type AuditEvent = Omit<AuditRecord, 'id' | 'time' | 'message' | 'prevHash' | 'hash'> & { message?: string };
 
 interface AuditRow {
   id: number;
