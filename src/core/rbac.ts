@@ -14,11 +14,24 @@ export interface NamedRules {
 
 const coversAllNamespaces = (rule: Rule) => rule.namespace === undefined || rule.namespace === '*';
 
+/** Admin resources and namespaces themselves live outside any namespace. */
+export const isClusterScoped = (resource: string) => isAdminResource(resource) || resource === 'namespaces';
+
+/**
+ * The access as enforcement sees it: a namespace given for a cluster-scoped resource is dropped,
+ * so asking "users in dev" gets the same answer as the route that serves users.
+ */
+export function normalizeAccess(access: Access): Access {
+  if (access.namespace === undefined || !isClusterScoped(access.resource)) return access;
+  return { verb: access.verb, resource: access.resource };
+}
+
 /**
  * Does `rule` allow `access`? A wildcard resource covers admin resources only when its verbs are
  * `*` too (§4); a namespace-pinned rule matches that namespace exactly and never a cluster-scoped request.
  */
-export function ruleAllows(rule: Rule, access: Access): boolean {
+export function ruleAllows(rule: Rule, requested: Access): boolean {
+  const access = normalizeAccess(requested);
   const anyVerb = rule.verbs.includes('*');
   if (!anyVerb && !rule.verbs.includes(access.verb)) return false;
   if (rule.resource !== access.resource) {
@@ -52,9 +65,11 @@ export interface Holdings {
 }
 
 export function holds(h: Holdings, access: Access): boolean {
-  const bySubject = h.subject.some((rule) => ruleAllows(rule, access));
-  return bySubject && (h.token === undefined || h.token.some((rule) => ruleAllows(rule, access)));
+  // The same decision explain() reports: a rule of the subject and, when narrowed, one of the token.
+  return allowsAny(h.subject, access) && (h.token === undefined || allowsAny(h.token, access));
 }
+
+const allowsAny = (rules: Rule[], access: Access) => rules.some((rule) => ruleAllows(rule, access));
 
 /** Does a held rule cover one verb of a granted rule, over the granted rule's whole scope? */
 function ruleCovers(held: Rule, verb: string, granted: Rule): boolean {
@@ -96,7 +111,8 @@ export function describeAccess(access: Access): string {
 }
 
 /** Why a rule does not allow an access, one phrase per component that differs. */
-export function ruleDifferences(rule: Rule, access: Access): string[] {
+export function ruleDifferences(rule: Rule, requested: Access): string[] {
+  const access = normalizeAccess(requested);
   const out: string[] = [];
   const anyVerb = rule.verbs.includes('*');
   if (!anyVerb && !rule.verbs.includes(access.verb)) out.push(`verb "${access.verb}" is not among [${rule.verbs.join(', ')}]`);
@@ -141,7 +157,8 @@ function closestRule(policies: NamedRules[], access: Access): (RuleRef & { diffe
  * "Can this subject do that?" with the deciding policy and rule, or the closest miss. When the
  * token narrows the subject, both must allow; the answer says which side refused.
  */
-export function explain(subjectPolicies: NamedRules[], access: Access, tokenPolicies?: NamedRules[]): Explanation {
+export function explain(subjectPolicies: NamedRules[], requested: Access, tokenPolicies?: NamedRules[]): Explanation {
+  const access = normalizeAccess(requested);
   const what = describeAccess(access);
   const bySubject = decide(subjectPolicies, access);
   if (!bySubject.allowed) {

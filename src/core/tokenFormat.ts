@@ -86,3 +86,16 @@ export function parseToken(bearer: string): ParsedToken {
   if (checksumOf(`${TOKEN_PREFIX}${id}_${secret}`) !== checksum) return { ok: false, reason: 'bad_checksum', id };
   return { ok: true, id, secret };
 }
+
+// Anything that starts like a bearer string, whole or cut short. The id may stay: it is public.
+const SECRET_SHAPE = new RegExp(`${TOKEN_PREFIX}[0-9A-Za-z_]{8,}`, 'g');
+const WITH_ID = new RegExp(`^${TOKEN_PREFIX}(tok_[0-9A-Za-z]{${ID_LENGTH}})_`);
+
+/** Text with every rune secret replaced by `rune_<id>_[redacted]` (or `rune_[redacted]`). */
+export function redactSecrets(text: string): string {
+  if (!text.includes(TOKEN_PREFIX)) return text;
+  return text.replace(SECRET_SHAPE, (m) => {
+    const id = WITH_ID.exec(m)?.[1];
+    return id ? `${TOKEN_PREFIX}${id}_[redacted]` : `${TOKEN_PREFIX}[redacted]`;
+  });
+}

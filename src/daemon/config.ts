@@ -16,6 +16,8 @@ export interface DaemonConfig {
     /** Failed authentications from one address within failedAuthWindow before answering 429. */
     failedAuthLimit: number;
     failedAuthWindow: number;
+    /** Failed authentications per second from all addresses together before answering 429. */
+    failedAuthPerSecond: number;
     /** How long expired and revoked tokens are kept before the sweep deletes them. */
     tokenRetention: number;
     sweepInterval: number;
@@ -43,6 +45,7 @@ const SETTINGS: Setting[] = [
   { key: 'auth.tokenMaxTtl', kind: 'duration', flag: '--token-max-ttl' },
   { key: 'auth.failedAuthLimit', kind: 'int' },
   { key: 'auth.failedAuthWindow', kind: 'duration' },
+  { key: 'auth.failedAuthPerSecond', kind: 'int' },
   { key: 'auth.tokenRetention', kind: 'duration' },
   { key: 'auth.sweepInterval', kind: 'duration' },
   { key: 'tls.certFile', kind: 'string', flag: '--tls-cert-file' },
@@ -69,6 +72,7 @@ export function defaults(): DaemonConfig {
       allowRemoteAdmin: false,
       failedAuthLimit: 20,
       failedAuthWindow: 60_000,
+      failedAuthPerSecond: 200,
       tokenRetention: 7 * 86_400_000,
       sweepInterval: 60_000,
     },

@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
-import { forbidden } from '../core/errors.js';
+import { conflict, forbidden, RuneError } from '../core/errors.js';
+import { redactSecrets } from '../core/tokenFormat.js';
 import type { Rule } from '../core/policy.js';
 import { describeAccess, describeRule, holds, missingRules, type Access } from '../core/rbac.js';
 import type { AuditEvent, AuditSink } from './audit.js';
@@ -42,14 +43,49 @@ export function describeSubject(p: Principal): string {
 const audited = new WeakSet<FastifyRequest>();
 export const wasAudited = (req: FastifyRequest) => audited.has(req);
 
-export function audit(ctx: Ctx, req: FastifyRequest, event: Omit<AuditEvent, 'actor' | 'remoteAddr'>): void {
-  audited.add(req);
+type EventInput = Omit<AuditEvent, 'actor' | 'remoteAddr'>;
+
+/** The event as stored: who, from where, and nothing shaped like a secret in its text. */
+function fullEvent(req: FastifyRequest, event: EventInput): AuditEvent {
   const p = req.principal;
   const full: AuditEvent = { ...event };
+  if (full.ref !== undefined) full.ref = redactSecrets(full.ref);
+  if (full.message !== undefined) full.message = redactSecrets(full.message);
   if (p) full.actor = { name: p.subject.name, type: p.subject.type, tokenId: p.token.id };
   const peer = peerOf(req);
   if (peer) full.remoteAddr = peer;
-  ctx.audit.record(full);
+  return full;
+}
+
+/** Records a refusal or a failure: nothing changed, so a failed append is logged, not fatal. */
+export function audit(ctx: Ctx, req: FastifyRequest, event: EventInput): void {
+  audited.add(req);
+  ctx.audit.record(fullEvent(req, event));
+}
+
+/**
+ * Makes a change and writes its audit event in the same transaction: no action without its
+ * record. When the event cannot be written the change is rolled back and the caller gets 503.
+ */
+export function commit<T>(ctx: Ctx, req: FastifyRequest, event: EventInput | ((result: T) => EventInput), change: () => T): T {
+  audited.add(req);
+  let appending = false;
+  try {
+    return ctx.store.transaction(() => {
+      const result = change();
+      appending = true;
+      ctx.store.audit.append(fullEvent(req, typeof event === 'function' ? event(result) : event));
+      appending = false;
+      return result;
+    });
+  } catch (e) {
+    if (!appending) {
+      audited.delete(req); // the change itself failed: the error handler records that
+      throw e;
+    }
+    req.log.error({ err: e }, 'could not write the audit event: the change was rolled back');
+    throw new RuneError('unavailable', 'the change was not made: its audit event could not be written (see the daemon log)');
+  }
 }
 
 /** Admin operations are accepted only from loopback unless auth.allowRemoteAdmin (§5). */
@@ -90,17 +126,43 @@ export function isAdminFor(ctx: Ctx, req: FastifyRequest, access: Access): boole
 }
 
 /**
- * The escalation guard (§4): granting `rules` requires holding every one of them, unless the
- * caller holds `bypass` (bind to attach, escalate to write rules) on policies.
+ * The escalation guard (§4): granting `rules` requires holding every one of them (in the
+ * caller's effective rights: its subject's, narrowed by its token), unless the caller holds
+ * `bypass` (bind to attach, escalate to write rules) on policies. Minting a token has no bypass.
  */
-export function guardGrant(ctx: Ctx, req: FastifyRequest, rules: Rule[], bypass: 'bind' | 'escalate', what: string): void {
-  const p = principalOf(req);
-  if (holds(p.holdings, { verb: bypass, resource: 'policies' })) return;
-  const missing = missingRules(p.holdings, rules);
+export function guardGrant(ctx: Ctx, req: FastifyRequest, rules: Rule[], bypass: 'bind' | 'escalate' | null, what: string): void {
+  const missing = missingGrant(req, rules, bypass);
   if (missing.length === 0) return;
+  refuseGrant(ctx, req, missing, bypass, what);
+}
+
+/** The rules of `rules` the caller does not hold (none when it holds `bypass` on policies). */
+export function missingGrant(req: FastifyRequest, rules: Rule[], bypass: 'bind' | 'escalate' | null): Rule[] {
+  const p = principalOf(req);
+  if (bypass && holds(p.holdings, { verb: bypass, resource: 'policies' })) return [];
+  return missingRules(p.holdings, rules);
+}
+
+export function refuseGrant(ctx: Ctx, req: FastifyRequest, missing: Rule[], bypass: 'bind' | 'escalate' | null, what: string): never {
+  const p = principalOf(req);
   const message = `${describeSubject(p)} may not ${what}: it grants rules the caller does not hold: ${missing
     .map(describeRule)
-    .join('; ')} (holding "${bypass}" on "policies" allows it)`;
-  audit(ctx, req, { action: bypass, resource: 'policies', outcome: 'denied', message });
+    .join('; ')}${bypass ? ` (holding "${bypass}" on "policies" allows it)` : ''}`;
+  audit(ctx, req, { action: bypass ?? 'create', resource: bypass ? 'policies' : 'tokens', outcome: 'denied', message });
   throw forbidden(message, { missingRules: missing });
+}
+
+/**
+ * Runs a change that may take the `root` policy from someone (inside a transaction); refused when
+ * nobody would hold it afterwards, so the cluster can never lock itself out of administration.
+ */
+export function keepingRoot<T>(store: Store, change: () => T): T {
+  const before = store.subjects.holderCount('root');
+  const result = change();
+  if (before > 0 && store.subjects.holderCount('root') === 0) {
+    throw conflict('refused: this would leave no subject holding the "root" policy; attach root to another user first (runed reset-bootstrap on the host is the way back if root is lost)', {
+      reason: 'last_root',
+    });
+  }
+  return result;
 }

@@ -58,6 +58,7 @@ export function issueToken(store: Store, serverKey: Buffer, req: IssueRequest): 
     enabled: 1,
     revoked_at: null,
     last_used_at: null,
+    disabled_by: null,
   };
   store.tokens.insert(row);
   return { row, bearer: minted.bearer };

@@ -101,7 +101,7 @@ async function serve(config: DaemonConfig): Promise<void> {
     app.log.info({ signal }, 'shutting down: finishing in-flight requests');
     try {
       await app.close();
-      daemon.flush();
+      daemon.flush(true);
     } finally {
       store.close();
       rmSync(addrFile, { force: true });

@@ -1,12 +1,14 @@
-import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { GENERIC_UNAUTHENTICATED, invalid, RuneError } from '../core/errors.js';
+import { redactSecrets } from '../core/tokenFormat.js';
 import { StoreAuditSink, type AuditSink } from './audit.js';
 import { Authenticator } from './authn.js';
 import { YamlText } from './body.js';
 import type { DaemonConfig } from './config.js';
 import { audit, peerOf, wasAudited, type Ctx } from './context.js';
 import { Keyring } from './kek.js';
+import { FailureAudit } from './failureAudit.js';
 import { FailureLimiter } from './limiter.js';
 import { Metrics } from './metrics.js';
 import { auditRoutes } from './routes/audit.js';
@@ -35,11 +37,18 @@ export interface Daemon {
   /** Periodic work: purging old tokens, forgetting old rate-limit windows. */
   sweep(now?: number): void;
   /** Writes the batched lastUsedAt updates (every second, and at shutdown). */
-  flush(): void;
+  flush(final?: boolean): void;
   state: { closing: boolean };
 }
 
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml'];
+
+/** An error body with anything shaped like a secret taken out of its message (a pasted token in a URL, say). */
+const redactBody = (error: RuneError) => {
+  const body = error.toBody();
+  body.error.message = redactSecrets(body.error.message);
+  return body;
+};
 
 /** Builds the HTTP server; listening is the caller's business, so tests can also use `inject`. */
 export function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffer, options: ServerOptions = {}): Daemon {
@@ -49,7 +58,7 @@ export function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffe
     serializers: {
       req: (req: { method: string; url: string; socket?: { remoteAddress?: string } }) => ({
         method: req.method,
-        url: req.url,
+        url: redactSecrets(req.url),
         remoteAddress: req.socket?.remoteAddress,
       }),
     },
@@ -76,7 +85,7 @@ export function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffe
   const keyring = options.keyring ?? new Keyring(config.dataDir, store);
   const state = { closing: false };
   const metrics = new Metrics();
-  const limiter = new FailureLimiter(config.auth.failedAuthLimit, config.auth.failedAuthWindow);
+  const limiter = new FailureLimiter(config.auth.failedAuthLimit, config.auth.failedAuthWindow, config.auth.failedAuthPerSecond);
   const authn = new Authenticator(store, serverKey, (err) => app.log.warn({ err }, 'could not record lastUsedAt'));
   const ctx: Ctx = { config, store, serverKey, authn, audit: options.audit ?? new StoreAuditSink(store.audit, app.log), keyring };
 
@@ -101,20 +110,17 @@ export function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffe
   const auditFailure = (req: FastifyRequest, error: RuneError) => {
     const action = ACTIONS[req.method];
     if (!action || !req.principal || wasAudited(req)) return;
-    const [, , resource = '', ref] = (req.url.split('?')[0] ?? '').split('/');
-    let name = ref;
-    try {
-      name = ref && decodeURIComponent(ref);
-    } catch {
-      // a malformed escape: record the ref as it came
-    }
-    audit(ctx, req, { action, resource, ...(name ? { ref: name } : {}), outcome: 'error', message: `${error.code}: ${error.message}` });
+    // The route's own template and parameters, as the router decoded them: never the raw URL.
+    const resource = (req.routeOptions.url ?? '').split('/')[2] ?? '';
+    const params = (req.params ?? {}) as Record<string, string | undefined>;
+    const ref = params.name ?? params.id;
+    audit(ctx, req, { action, resource, ...(ref ? { ref } : {}), outcome: 'error', message: `${error.code}: ${error.message}` });
   };
 
   app.setErrorHandler((err: FastifyError | RuneError, req, reply) => {
     if (err instanceof RuneError) {
       auditFailure(req, err);
-      return reply.code(err.status).send(err.toBody());
+      return reply.code(err.status).send(redactBody(err));
     }
     const e = err as FastifyError;
     let mapped: RuneError;
@@ -129,12 +135,12 @@ export function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffe
       mapped = new RuneError('internal', 'internal error: see the daemon log');
     }
     auditFailure(req, mapped);
-    return reply.code(mapped.status).send(mapped.toBody());
+    return reply.code(mapped.status).send(redactBody(mapped));
   });
 
   app.setNotFoundHandler((req, reply) => {
     const error = new RuneError('not_found', `no route for ${req.method} ${req.url.split('?')[0]}`);
-    return reply.code(404).send(error.toBody());
+    return reply.code(404).send(redactBody(error));
   });
 
   healthRoutes(app, ctx, state);
@@ -145,7 +151,7 @@ export function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffe
     metrics.countRequest(req.method, req.routeOptions.url ?? 'unmatched', status);
     const level = status >= 500 ? 'error' : status >= 400 ? 'info' : 'debug';
     if ((req.log as unknown as { isLevelEnabled(l: string): boolean }).isLevelEnabled(level)) {
-      req.log[level]({ method: req.method, url: req.url.split('?')[0], status, ms: Math.round(reply.elapsedTime * 10) / 10, remoteAddress: peerOf(req) }, 'request');
+      req.log[level]({ method: req.method, url: redactSecrets(req.url.split('?')[0] ?? ''), status, ms: Math.round(reply.elapsedTime * 10) / 10, remoteAddress: peerOf(req) }, 'request');
     }
   });
 
@@ -166,49 +172,65 @@ export function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffe
     });
   }
 
-  // Every /v1 route but bootstrap needs a valid bearer token; failures get one generic 401.
-  app.addHook('onRequest', async (req, reply) => {
-    if (!req.url.startsWith('/v1/') || req.url.startsWith('/v1/bootstrap') || reply.sent) return;
-    const peer = peerOf(req) ?? 'unknown';
-    const retryAfter = limiter.retryAfter(peer);
-    if (retryAfter > 0) {
-      reply.header('Retry-After', String(retryAfter));
-      throw new RuneError('rate_limited', `too many failed authentications from this address; retry in ${retryAfter}s`);
-    }
+  const failures = new FailureAudit((event) => ctx.audit.record(event), config.auth.failedAuthWindow);
+
+  /**
+   * Authentication is a hook of the scope the /v1 routes live in, never a test of the URL string:
+   * whatever spelling of a path the router accepts, the handler it reaches is behind this hook.
+   */
+  const authenticate = async (req: FastifyRequest, reply: FastifyReply) => {
     const result = authn.authenticate(req.headers.authorization);
-    if (!result.ok) {
-      if (result.reason !== 'missing') limiter.recordFailure(peer);
-      metrics.countAuthFailure(result.reason);
+    if (result.ok) {
+      req.principal = result.principal;
+      return;
+    }
+    const peer = peerOf(req) ?? 'unknown';
+    metrics.countAuthFailure(result.reason);
+    const retryAfter = limiter.retryAfter(peer);
+    const reason = retryAfter > 0 ? 'rate_limited' : result.reason;
+    if (retryAfter === 0) limiter.recordFailure(peer);
+    if (failures.note(peer, reason)) {
       audit(ctx, req, {
         action: 'authenticate',
         resource: 'tokens',
         ...(result.tokenId ? { ref: result.tokenId } : {}),
         outcome: 'denied',
-        message: result.reason,
+        message: reason,
       });
-      reply.header('WWW-Authenticate', 'Bearer');
-      throw new RuneError('unauthenticated', GENERIC_UNAUTHENTICATED);
     }
-    req.principal = result.principal;
-  });
+    if (retryAfter > 0) {
+      reply.header('Retry-After', String(retryAfter));
+      throw new RuneError('rate_limited', `too many failed authentications from this network; retry in ${retryAfter}s`);
+    }
+    reply.header('WWW-Authenticate', 'Bearer');
+    throw new RuneError('unauthenticated', GENERIC_UNAUTHENTICATED);
+  };
 
   bootstrapRoutes(app, ctx);
-  whoamiRoutes(app, ctx);
-  userRoutes(app, ctx);
-  policyRoutes(app, ctx);
-  tokenRoutes(app, ctx);
-  namespaceRoutes(app, ctx);
-  auditRoutes(app, ctx);
-  registryRoutes(app, ctx);
-  serviceAccountRoutes(app, ctx);
-  authzRoutes(app, ctx);
+  void app.register(async (scope) => {
+    scope.addHook('onRequest', authenticate);
+    whoamiRoutes(scope, ctx);
+    userRoutes(scope, ctx);
+    policyRoutes(scope, ctx);
+    tokenRoutes(scope, ctx);
+    namespaceRoutes(scope, ctx);
+    auditRoutes(scope, ctx);
+    registryRoutes(scope, ctx);
+    serviceAccountRoutes(scope, ctx);
+    authzRoutes(scope, ctx);
+  });
 
   const sweep = (now = Date.now()) => {
     limiter.sweep(now);
+    failures.flush(now);
     authn.sweep(now);
     const purged = store.transaction(() => store.tokens.purge(now - config.auth.tokenRetention));
     if (purged > 0) app.log.info({ purged }, 'purged expired and revoked tokens');
   };
 
-  return { app, ctx, sweep, flush: () => authn.flushLastUsed(), state };
+  const flush = (final = false) => {
+    authn.flushLastUsed();
+    failures.flush(Date.now(), final);
+  };
+  return { app, ctx, sweep, flush, state };
 }

@@ -3,7 +3,7 @@ import { invalid, notFound } from '../../core/errors.js';
 import { lintPolicyText, validatePolicy } from '../../core/policy.js';
 import { explain, type NamedRules } from '../../core/rbac.js';
 import { checkFields, objectBody, optionalString } from '../body.js';
-import { authorize, can, principalOf, requireAdmin, requireAdminPeer, type Ctx } from '../context.js';
+import { can, principalOf, requireAdmin, requireAdminPeer, type Ctx } from '../context.js';
 import type { SubjectRow } from '../store/subjects.js';
 
 /** POST /v1/authz/check: can a subject (or a token, or the caller) do VERB on RESOURCE in NAMESPACE? */
@@ -46,7 +46,7 @@ export function authzRoutes(app: FastifyInstance, ctx: Ctx): void {
     } else if (subjectName && subjectName !== caller.subject.name) {
       const s = store.subjects.getByName(subjectName);
       if (!s) {
-        authorize(ctx, req, { verb: 'get', resource: 'users' });
+        requireAdmin(ctx, req, { verb: 'get', resource: 'users' });
         throw notFound(`subject "${subjectName}" not found`);
       }
       mayInspect(s);

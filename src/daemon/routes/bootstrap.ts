@@ -2,10 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import { conflict, forbidden } from '../../core/errors.js';
 import { newId } from '../../core/tokenFormat.js';
 import { toToken } from '../store/tokens.js';
-import { audit, isLocal, type Ctx } from '../context.js';
+import { audit, commit, isLocal, type Ctx } from '../context.js';
 import { issueToken } from '../issue.js';
 
 export const BOOTSTRAPPED_KEY = 'bootstrapped';
+/** Thrown inside the transaction to leave it without writing anything. */
+const ALREADY = new Error('already bootstrapped');
 
 /** POST /v1/bootstrap: the one unauthenticated call, loopback only, once (§5). */
 export function bootstrapRoutes(app: FastifyInstance, ctx: Ctx): void {
@@ -16,8 +18,8 @@ export function bootstrapRoutes(app: FastifyInstance, ctx: Ctx): void {
     }
     const { store } = ctx;
     const now = Date.now();
-    const issued = store.transaction(() => {
-      if (store.getMeta(BOOTSTRAPPED_KEY)) return undefined;
+    const mintRoot = () => {
+      if (store.getMeta(BOOTSTRAPPED_KEY)) throw ALREADY;
       let root = store.subjects.getByName('root');
       if (!root) {
         root = { id: newId('usr'), name: 'root', type: 'user', email: null, namespace: null, permissions: null, description: '', derived_policies: '[]', created_at: now, updated_at: now };
@@ -26,15 +28,20 @@ export function bootstrapRoutes(app: FastifyInstance, ctx: Ctx): void {
         throw conflict('a service account named "root" exists: delete it before bootstrapping');
       }
       store.subjects.attach(root.id, 'root');
-      const issued = issueToken(store, ctx.serverKey, { subject: root, name: 'root', policies: [], ttlMs: null, description: 'bootstrap root token', kind: 'session', now });
+      const minted = issueToken(store, ctx.serverKey, { subject: root, name: 'root', policies: [], ttlMs: null, description: 'bootstrap root token', kind: 'session', now });
       store.setMeta(BOOTSTRAPPED_KEY, new Date(now).toISOString());
-      return issued;
-    });
+      return minted;
+    };
+    let issued: ReturnType<typeof mintRoot> | undefined;
+    try {
+      issued = commit(ctx, req, (i) => ({ action: 'bootstrap', resource: 'tokens', ref: i.row.id, outcome: 'success', message: 'root token issued' }), mintRoot);
+    } catch (e) {
+      if (e !== ALREADY) throw e;
+    }
     if (!issued) {
       audit(ctx, req, { action: 'bootstrap', resource: 'tokens', outcome: 'denied', message: 'already bootstrapped' });
       throw conflict('already bootstrapped: log in with an existing token (rune login), or run "runed reset-bootstrap" on the host to recover a lost root token');
     }
-    audit(ctx, req, { action: 'bootstrap', resource: 'tokens', ref: issued.row.id, outcome: 'success', message: 'root token issued' });
     return reply.code(201).send({ token: toToken(issued.row, now), secret: issued.bearer });
   });
 }

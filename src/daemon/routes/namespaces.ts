@@ -3,7 +3,7 @@ import { alreadyExists, conflict, notFound } from '../../core/errors.js';
 import { SEEDED_NAMESPACES } from '../../core/builtins.js';
 import { requireDnsLabel } from '../../core/names.js';
 import { checkFields, objectBody } from '../body.js';
-import { audit, authorize, requireAdmin, type Ctx } from '../context.js';
+import { authorize, commit, requireAdmin, type Ctx } from '../context.js';
 import { readPage } from '../paging.js';
 
 type NameParams = { name: string };
@@ -29,9 +29,9 @@ export function namespaceRoutes(app: FastifyInstance, ctx: Ctx): void {
     checkFields(body, ['name'], ['createdAt']);
     const name = requireDnsLabel(body.name, 'name');
     authorize(ctx, req, { verb: 'create', resource: 'namespaces' }, name);
-    const created = store.transaction(() => store.namespaces.insert(name, Date.now()));
-    if (!created) throw alreadyExists(`namespace "${name}" already exists`);
-    audit(ctx, req, { action: 'create', resource: 'namespaces', ref: name, outcome: 'success' });
+    commit(ctx, req, { action: 'create', resource: 'namespaces', ref: name, outcome: 'success' }, () => {
+      if (!store.namespaces.insert(name, Date.now())) throw alreadyExists(`namespace "${name}" already exists`);
+    });
     return reply.code(201).send(store.namespaces.get(name));
   });
 
@@ -41,8 +41,10 @@ export function namespaceRoutes(app: FastifyInstance, ctx: Ctx): void {
     requireAdmin(ctx, req, access, name);
     if (SEEDED.includes(name)) throw conflict(`namespace "${name}" is built in and cannot be deleted`);
     const ns = store.namespaces.get(name);
-    if (!ns || !store.transaction(() => store.namespaces.delete(name))) throw notFound(`namespace "${name}" not found`);
-    audit(ctx, req, { action: 'delete', resource: 'namespaces', ref: name, outcome: 'success' });
+    if (!ns) throw notFound(`namespace "${name}" not found`);
+    commit(ctx, req, { action: 'delete', resource: 'namespaces', ref: name, outcome: 'success' }, () => {
+      if (!store.namespaces.delete(name)) throw notFound(`namespace "${name}" not found`);
+    });
     return ns;
   });
 }

@@ -3,7 +3,7 @@ import { alreadyExists, conflict, invalid, notFound } from '../../core/errors.js
 import { BUILTIN_NAMES } from '../../core/builtins.js';
 import { lintPolicyText, validatePolicy, type LintResult, type PolicyDocument } from '../../core/policy.js';
 import { YamlText } from '../body.js';
-import { audit, guardGrant, requireAdmin, type Ctx } from '../context.js';
+import { commit, guardGrant, requireAdmin, type Ctx } from '../context.js';
 import { readPage } from '../paging.js';
 
 type NameParams = { name: string };
@@ -59,11 +59,10 @@ export function policyRoutes(app: FastifyInstance, ctx: Ctx): void {
     }
     guardGrant(ctx, req, policy.rules, 'escalate', `create policy ${policy.name}`);
     const now = Date.now();
-    store.transaction(() => {
+    commit(ctx, req, { action: 'create', resource: 'policies', ref: policy.name, outcome: 'success' }, () => {
       if (store.policies.exists(policy.name)) throw alreadyExists(`policy "${policy.name}" already exists`);
       store.policies.insert(policy, now);
     });
-    audit(ctx, req, { action: 'create', resource: 'policies', ref: policy.name, outcome: 'success' });
     return reply.code(201).send(withWarnings(store.policies.get(policy.name)!, warnings));
   });
 
@@ -75,8 +74,7 @@ export function policyRoutes(app: FastifyInstance, ctx: Ctx): void {
     const { policy, warnings } = policyFromBody(req.body);
     if (policy.name !== name) throw invalid(`the body names policy "${policy.name}" but the URL names "${name}": a policy cannot be renamed`, { field: 'name' });
     guardGrant(ctx, req, policy.rules, 'escalate', `write policy ${name}`);
-    store.transaction(() => store.policies.replace(policy, Date.now()));
-    audit(ctx, req, { action: 'update', resource: 'policies', ref: name, outcome: 'success' });
+    commit(ctx, req, { action: 'update', resource: 'policies', ref: name, outcome: 'success' }, () => store.policies.replace(policy, Date.now()));
     return withWarnings(store.policies.get(name)!, warnings);
   });
 
@@ -87,12 +85,12 @@ export function policyRoutes(app: FastifyInstance, ctx: Ctx): void {
     if (BUILTIN_NAMES.has(name)) throw conflict(`policy "${name}" is built in and cannot be deleted`);
     const policy = store.policies.get(name);
     if (!policy) throw notFound(`policy "${name}" not found`);
-    const detachedFrom = store.transaction(() => {
+    const event = (holders: { name: string }[]) => ({ action: 'delete', resource: 'policies', ref: name, outcome: 'success' as const, message: holders.length ? `detached from ${holders.map((h) => h.name).join(', ')}` : '' });
+    const detachedFrom = commit(ctx, req, event, () => {
       const holders = store.subjects.holdersOf(name);
       store.policies.delete(name);
       return holders;
     });
-    audit(ctx, req, { action: 'delete', resource: 'policies', ref: name, outcome: 'success', message: detachedFrom.length ? `detached from ${detachedFrom.map((h) => h.name).join(', ')}` : '' });
     return { policy, detachedFrom };
   });
 }

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { alreadyExists, invalid, notFound } from '../../core/errors.js';
 import { requireDnsLabel } from '../../core/names.js';
 import { checkFields, objectBody, optionalString, type Fields } from '../body.js';
-import { audit, requireAdmin, type Ctx } from '../context.js';
+import { commit, requireAdmin, type Ctx } from '../context.js';
 import { seal } from '../kek.js';
 import { readPage } from '../paging.js';
 import { toRegistry, type RegistryRow, type RegistryType } from '../store/registries.js';
@@ -69,16 +69,15 @@ export function registryRoutes(app: FastifyInstance, ctx: Ctx): void {
   });
 
   app.post('/v1/registries', async (req, reply) => {
+    admin(req, 'create');
     const body = objectBody(req.body);
     const name = requireDnsLabel(body.name, 'name');
-    admin(req, 'create', name);
     if (store.registries.get(name)) throw alreadyExists(`registry "${name}" already exists: use PUT /v1/registries/${name} to replace it`);
     const row = registryFromBody(ctx, body, name, undefined, Date.now());
-    store.transaction(() => {
+    commit(ctx, req, { action: 'create', resource: 'registries', ref: name, outcome: 'success' }, () => {
       if (store.registries.get(name)) throw alreadyExists(`registry "${name}" already exists`);
       store.registries.upsert(row);
     });
-    audit(ctx, req, { action: 'create', resource: 'registries', ref: name, outcome: 'success' });
     return reply.code(201).send(toRegistry(row));
   });
 
@@ -86,11 +85,13 @@ export function registryRoutes(app: FastifyInstance, ctx: Ctx): void {
     const name = req.params.name;
     admin(req, 'update', name);
     const body = objectBody(req.body);
-    if (body.name !== undefined && body.name !== name) throw invalid(`the body names registry "${String(body.name)}" but the URL names "${name}"`, { field: 'name' });
+    // The same check as a create, so both name the same problem the same way.
+    if (body.name !== undefined && requireDnsLabel(body.name, 'name') !== name) {
+      throw invalid(`the body names registry "${String(body.name)}" but the URL names "${name}": a registry cannot be renamed`, { field: 'name' });
+    }
     const existing = find(name);
     const row = registryFromBody(ctx, { ...body, name }, name, existing, Date.now());
-    store.transaction(() => store.registries.upsert(row));
-    audit(ctx, req, { action: 'update', resource: 'registries', ref: name, outcome: 'success', message: body.password !== undefined ? 'password replaced' : '' });
+    commit(ctx, req, { action: 'update', resource: 'registries', ref: name, outcome: 'success', message: body.password !== undefined ? 'password replaced' : '' }, () => store.registries.upsert(row));
     return toRegistry(row);
   });
 
@@ -98,8 +99,7 @@ export function registryRoutes(app: FastifyInstance, ctx: Ctx): void {
     const name = req.params.name;
     admin(req, 'delete', name);
     const row = find(name);
-    store.transaction(() => store.registries.delete(name));
-    audit(ctx, req, { action: 'delete', resource: 'registries', ref: name, outcome: 'success' });
+    commit(ctx, req, { action: 'delete', resource: 'registries', ref: name, outcome: 'success' }, () => store.registries.delete(name));
     return toRegistry(row);
   });
 }

@@ -5,12 +5,12 @@ import { isPermission, PERMISSION_NAMES, serviceAccountPolicies, type Permission
 import { newId } from '../../core/tokenFormat.js';
 import type { Policy } from '../../core/wire.js';
 import { checkFields, objectBody, optionalString, optionalStringList } from '../body.js';
-import { audit, guardGrant, requireAdmin, type Ctx } from '../context.js';
+import { commit, guardGrant, keepingRoot, requireAdmin, type Ctx } from '../context.js';
 import { issueToken, resolveTtl } from '../issue.js';
 import { readPage } from '../paging.js';
 import type { SubjectRow } from '../store/subjects.js';
 import { toToken } from '../store/tokens.js';
-import { checkAttach } from './users.js';
+import { checkAttach, detachPolicy } from './users.js';
 
 type NameParams = { name: string };
 type PolicyParams = { name: string; policy: string };
@@ -66,7 +66,8 @@ export function serviceAccountRoutes(app: FastifyInstance, ctx: Ctx): void {
     guardGrant(ctx, req, granted, 'bind', `create service account ${name} with ${permissions.join(', ')}`);
 
     const now = Date.now();
-    const result = store.transaction(() => {
+    const event = { action: 'create', resource: 'serviceaccounts', ref: name, ...(namespace ? { namespace } : {}), outcome: 'success' as const, message: `permissions ${permissions.join(', ')}` };
+    const result = commit(ctx, req, event, () => {
       if (store.subjects.getByName(name)) throw alreadyExists(`the name "${name}" is taken`);
       const row: SubjectRow = {
         id: newId('svc'),
@@ -90,7 +91,6 @@ export function serviceAccountRoutes(app: FastifyInstance, ctx: Ctx): void {
     if (namespace !== undefined && !store.namespaces.get(namespace)) {
       warnings.push(`namespace "${namespace}" does not exist yet: the account's rights apply once it is created`);
     }
-    audit(ctx, req, { action: 'create', resource: 'serviceaccounts', ref: name, ...(namespace ? { namespace } : {}), outcome: 'success', message: `permissions ${permissions.join(', ')}` });
     const policies = plan.create.map((p) => store.policies.get(p.name)).filter((p): p is Policy => p !== undefined);
     return reply.code(201).send({
       serviceAccount: store.subjects.toServiceAccount(result.row),
@@ -106,14 +106,16 @@ export function serviceAccountRoutes(app: FastifyInstance, ctx: Ctx): void {
     const row = findServiceAccount(ctx, req.params.name);
     const view = store.subjects.toServiceAccount(row);
     const derived = JSON.parse(row.derived_policies) as string[];
-    const result = store.transaction(() => {
-      const revokedTokens = store.tokens.revokeAllOf(row.id, Date.now());
-      store.subjects.delete(row.id);
-      const removedPolicies = derived.filter((p) => store.policies.exists(p));
-      for (const p of removedPolicies) store.policies.delete(p);
-      return { revokedTokens, removedPolicies };
-    });
-    audit(ctx, req, { action: 'delete', resource: 'serviceaccounts', ref: row.name, outcome: 'success', message: `revoked ${result.revokedTokens} token(s)` });
+    const event = (r: { revokedTokens: number }) => ({ action: 'delete', resource: 'serviceaccounts', ref: row.name, outcome: 'success' as const, message: `revoked ${r.revokedTokens} token(s)` });
+    const result = commit(ctx, req, event, () =>
+      keepingRoot(store, () => {
+        const revokedTokens = store.tokens.revokeAllOf(row.id, Date.now());
+        store.subjects.delete(row.id);
+        const removedPolicies = derived.filter((p) => store.policies.exists(p));
+        for (const p of removedPolicies) store.policies.delete(p);
+        return { revokedTokens, removedPolicies };
+      }),
+    );
     return { serviceAccount: view, ...result };
   });
 
@@ -122,23 +124,16 @@ export function serviceAccountRoutes(app: FastifyInstance, ctx: Ctx): void {
     const row = findServiceAccount(ctx, req.params.name);
     if (!store.policies.exists(req.params.policy)) throw notFound(`policy "${req.params.policy}" not found`);
     checkAttach(ctx, req, [req.params.policy], `service account ${row.name}`);
-    store.transaction(() => {
+    commit(ctx, req, { action: 'attach', resource: 'serviceaccounts', ref: `${row.name}/${req.params.policy}`, outcome: 'success' }, () => {
       if (store.subjects.attach(row.id, req.params.policy)) store.subjects.touch(row.id, Date.now());
     });
-    audit(ctx, req, { action: 'attach', resource: 'serviceaccounts', ref: `${row.name}/${req.params.policy}`, outcome: 'success' });
     return store.subjects.toServiceAccount(store.subjects.getById(row.id)!);
   });
 
   app.delete<{ Params: PolicyParams }>('/v1/serviceaccounts/:name/policies/:policy', async (req) => {
     admin(req, 'update', req.params.name);
     const row = findServiceAccount(ctx, req.params.name);
-    const detached = store.transaction(() => {
-      const done = store.subjects.detach(row.id, req.params.policy);
-      if (done) store.subjects.touch(row.id, Date.now());
-      return done;
-    });
-    if (!detached) throw notFound(`policy "${req.params.policy}" is not attached to service account "${row.name}"`);
-    audit(ctx, req, { action: 'detach', resource: 'serviceaccounts', ref: `${row.name}/${req.params.policy}`, outcome: 'success' });
+    detachPolicy(ctx, req, row, req.params.policy);
     return store.subjects.toServiceAccount(store.subjects.getById(row.id)!);
   });
 }

@@ -1,14 +1,14 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { conflict, forbidden, invalid, notFound } from '../../core/errors.js';
 import { parseTtl } from '../../core/duration.js';
-import { randomBase62 } from '../../core/tokenFormat.js';
+import { randomBase62, redactSecrets, TOKEN_PREFIX } from '../../core/tokenFormat.js';
 import type { CreatedToken, TokenKind, TokenStatus } from '../../core/wire.js';
 import { checkFields, objectBody, optionalBoolean, optionalString, optionalStringList } from '../body.js';
-import { audit, authorize, can, isAdminFor, principalOf, requireAdmin, requireAdminPeer, type Ctx } from '../context.js';
+import { authorize, can, commit, isAdminFor, missingGrant, principalOf, refuseGrant, requireAdmin, requireAdminPeer, type Ctx } from '../context.js';
 import { checkMaxTtl, issueToken, resolveTtl } from '../issue.js';
 import { readPage } from '../paging.js';
 import type { SubjectRow } from '../store/subjects.js';
-import { toToken, type TokenRow } from '../store/tokens.js';
+import { tokenStatus, toToken, type TokenRow } from '../store/tokens.js';
 import { checkAttach } from './users.js';
 
 type IdParams = { id: string };
@@ -23,13 +23,20 @@ export function tokenRoutes(app: FastifyInstance, ctx: Ctx): void {
   const { store } = ctx;
 
   /**
-   * The token if the caller may act on it with `verb`: its own always; another's only as an admin
-   * of tokens, from where admin is allowed. Anyone else's is invisible: 404, not 403 (§3).
+   * The token if the caller may act on it with `verb`. A token may always act on itself; on its
+   * siblings (its subject's other tokens) when it is not narrowed, or its narrowing keeps the
+   * `tokens` right; on anyone else's only as an admin of tokens, from where admin is allowed.
+   * Anyone else's is invisible: 404, not 403 (§3).
    */
   const tokenFor = (req: FastifyRequest, id: string, verb: string): TokenRow => {
+    if (id.startsWith(TOKEN_PREFIX)) {
+      throw invalid(`"${redactSecrets(id)}" is a token secret, not a token id: use the id (tok_…), and treat that secret as exposed`, { field: 'id' });
+    }
+    const p = principalOf(req);
     const row = store.tokens.get(id);
-    if (row && row.subject_id === principalOf(req).subject.id) return row;
-    if (can(req, { verb, resource: 'tokens' })) {
+    const mayManage = can(req, { verb, resource: 'tokens' });
+    if (row && (row.id === p.token.id || (row.subject_id === p.subject.id && (!p.tokenPolicies || mayManage)))) return row;
+    if (mayManage) {
       requireAdminPeer(ctx, req, { verb, resource: 'tokens' });
       if (row) return row;
     }
@@ -44,7 +51,8 @@ export function tokenRoutes(app: FastifyInstance, ctx: Ctx): void {
       throw invalid(`status must be one of ${STATUSES.join(', ')}`, { field: 'status' });
     }
     const filter = status === undefined ? {} : { status: status as TokenStatus };
-    const self = principalOf(req).subject;
+    const caller = principalOf(req);
+    const self = caller.subject;
     const subject = query.subject === undefined || query.subject === '' ? undefined : String(query.subject);
     const now = Date.now();
 
@@ -56,6 +64,11 @@ export function tokenRoutes(app: FastifyInstance, ctx: Ctx): void {
     if (subject !== undefined && subject !== self.name) {
       if (can(req, { verb: 'list', resource: 'tokens' })) requireAdminPeer(ctx, req, { verb: 'list', resource: 'tokens' });
       return { items: [] };
+    }
+    if (caller.tokenPolicies && !can(req, { verb: 'list', resource: 'tokens' })) {
+      // A narrowed token without the tokens right sees itself only, not its siblings.
+      const own = store.tokens.get(caller.token.id);
+      return { items: own && (status === undefined || tokenStatus(own, now) === status) && !page.after ? [toToken(own, now)] : [] };
     }
     return store.tokens.list({ ...filter, subjectId: self.id }, page, now);
   });
@@ -76,6 +89,7 @@ export function tokenRoutes(app: FastifyInstance, ctx: Ctx): void {
     if (!KINDS.includes(kind)) throw invalid(`kind must be one of ${KINDS.join(', ')}`, { field: 'kind' });
     const ttlMs = resolveTtl(ctx.config, body.ttl);
 
+    const caller = principalOf(req);
     let subject: SubjectRow = self;
     const targetsOther = (subjectName !== undefined && subjectName !== self.name) || (subjectId !== undefined && subjectId !== self.id);
     if (targetsOther) {
@@ -97,13 +111,33 @@ export function tokenRoutes(app: FastifyInstance, ctx: Ctx): void {
       authorize(ctx, req, { verb: 'update', resource: subject.type === 'user' ? 'users' : 'serviceaccounts' }, subject.name);
     }
 
+    // A token is at most as strong as the one that minted it: for oneself, a narrowed caller's
+    // narrowing carries over (or the new one must fit in it); for another subject, the caller
+    // must hold everything the new token would carry.
+    let narrowing = policies;
+    const narrowingRules = store.policies.rulesOf(policies).flatMap((p) => p.rules);
+    if (!targetsOther && caller.tokenPolicies) {
+      if (policies.length === 0) narrowing = JSON.parse(caller.token.policies) as string[];
+      else {
+        const missing = missingGrant(req, narrowingRules, null);
+        if (missing.length > 0) refuseGrant(ctx, req, missing, null, `create a token with ${policies.join(', ')}: it would be stronger than the token creating it`);
+      }
+    } else if (targetsOther) {
+      const subjectRules = [...store.policies.rulesOfSubjectId(subject.id), ...store.policies.rulesOf(toAttach)].flatMap((p) => p.rules);
+      const viaNarrowing = policies.length > 0 ? missingGrant(req, narrowingRules, null) : undefined;
+      if (viaNarrowing === undefined || viaNarrowing.length > 0) {
+        const viaSubject = missingGrant(req, subjectRules, null);
+        if (viaSubject.length > 0) refuseGrant(ctx, req, viaNarrowing ?? viaSubject, null, `create a token for ${subject.type} ${subject.name}`);
+      }
+    }
+
     const now = Date.now();
-    const issued = store.transaction(() => {
+    const event = (i: { row: TokenRow }) => ({ action: 'create', resource: 'tokens', ref: i.row.id, outcome: 'success' as const, message: `for ${subject.type} ${subject.name}` });
+    const issued = commit(ctx, req, event, () => {
       for (const p of toAttach) store.subjects.attach(subject.id, p);
       if (toAttach.length > 0) store.subjects.touch(subject.id, now);
-      return issueToken(store, ctx.serverKey, { subject, name, policies, ttlMs, description, kind, now });
+      return issueToken(store, ctx.serverKey, { subject, name, policies: narrowing, ttlMs, description, kind, now });
     });
-    audit(ctx, req, { action: 'create', resource: 'tokens', ref: issued.row.id, outcome: 'success', message: `for ${subject.type} ${subject.name}` });
     const created: CreatedToken = { token: toToken(issued.row, now), secret: issued.bearer };
     if (toAttach.length > 0) created.attached = toAttach;
     return reply.code(201).send(created);
@@ -116,11 +150,22 @@ export function tokenRoutes(app: FastifyInstance, ctx: Ctx): void {
     if (Object.keys(body).length === 0) throw invalid(`nothing to change: send one or more of ${PATCH_FIELDS.join(', ')}`);
     if (row.revoked_at !== null) throw conflict(`token "${row.id}" is revoked and cannot be changed`);
 
-    const changes: { description?: string; expires_at?: number | null; enabled?: number } = {};
+    const self = principalOf(req).subject;
+    const asAdmin = isAdminFor(ctx, req, { verb: 'update', resource: 'tokens' });
+    const changes: { description?: string; expires_at?: number | null; enabled?: number; disabled_by?: string | null } = {};
     const description = optionalString(body, 'description');
     if (description !== undefined) changes.description = description;
     const enabled = optionalBoolean(body, 'enabled');
-    if (enabled !== undefined) changes.enabled = enabled ? 1 : 0;
+    if (enabled === false && row.enabled === 1) Object.assign(changes, { enabled: 0, disabled_by: self.id });
+    if (enabled === true && row.enabled !== 1) {
+      // An owner re-enables only what it disabled itself; an administrator's disable stands.
+      if (row.disabled_by !== null && row.disabled_by !== self.id && !asAdmin) {
+        throw forbidden('this token was disabled by an administrator: only an administrator of tokens can enable it again', {
+          missing: { verb: 'update', resource: 'tokens' },
+        });
+      }
+      Object.assign(changes, { enabled: 1, disabled_by: null });
+    }
     if ('ttl' in body) {
       // The TTL is the token's whole lifetime, counted from its creation (Rancher's semantics).
       let expiresAt: number | null;
@@ -133,22 +178,21 @@ export function tokenRoutes(app: FastifyInstance, ctx: Ctx): void {
         expiresAt = row.created_at + ms;
       }
       const extends_ = row.expires_at !== null && (expiresAt === null || expiresAt > row.expires_at);
-      if (extends_ && !isAdminFor(ctx, req, { verb: 'update', resource: 'tokens' })) {
+      if (extends_ && !asAdmin) {
         throw forbidden('the owner of a token may only reduce its ttl; extending it needs permission "update" on "tokens"', {
           missing: { verb: 'update', resource: 'tokens' },
         });
       }
       changes.expires_at = expiresAt;
     }
-    store.transaction(() => store.tokens.update(row.id, changes));
-    audit(ctx, req, { action: 'update', resource: 'tokens', ref: row.id, outcome: 'success', message: Object.keys(changes).join(', ') });
+    const changed = Object.keys(changes).filter((k) => k !== 'disabled_by');
+    commit(ctx, req, { action: 'update', resource: 'tokens', ref: row.id, outcome: 'success', message: changed.join(', ') }, () => store.tokens.update(row.id, changes));
     return toToken(store.tokens.get(row.id)!);
   });
 
   app.delete<{ Params: IdParams }>('/v1/tokens/:id', async (req) => {
     const row = tokenFor(req, req.params.id, 'delete');
-    store.transaction(() => store.tokens.revoke(row.id, Date.now()));
-    audit(ctx, req, { action: 'revoke', resource: 'tokens', ref: row.id, outcome: 'success' });
+    commit(ctx, req, { action: 'revoke', resource: 'tokens', ref: row.id, outcome: 'success' }, () => store.tokens.revoke(row.id, Date.now()));
     return toToken(store.tokens.get(row.id)!);
   });
 }

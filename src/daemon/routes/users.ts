@@ -3,7 +3,7 @@ import { alreadyExists, conflict, invalid, notFound } from '../../core/errors.js
 import { requireDnsLabel } from '../../core/names.js';
 import { newId } from '../../core/tokenFormat.js';
 import { checkFields, objectBody, optionalString, optionalStringList } from '../body.js';
-import { audit, guardGrant, principalOf, requireAdmin, type Ctx } from '../context.js';
+import { can, commit, guardGrant, keepingRoot, principalOf, requireAdmin, type Ctx } from '../context.js';
 import { readPage } from '../paging.js';
 import type { SubjectRow } from '../store/subjects.js';
 
@@ -45,33 +45,39 @@ export function userRoutes(app: FastifyInstance, ctx: Ctx): void {
     const body = objectBody(req.body);
     checkFields(body, ['name', 'email', 'policies'], ['id', 'createdAt', 'updatedAt']);
     const name = requireDnsLabel(body.name, 'name');
+    // The right comes before any answer that depends on what exists.
+    const mayOnlyUpdate = !can(req, { verb: 'create', resource: 'users' }) && can(req, { verb: 'update', resource: 'users' });
+    admin(req, mayOnlyUpdate ? 'update' : 'create', name);
     const email = optionalString(body, 'email', 254);
     if (email !== undefined && email !== '' && !EMAIL.test(email)) throw invalid(`email "${email}" is not an email address`, { field: 'email' });
     const policies = optionalStringList(body, 'policies');
 
     const existing = store.subjects.getByName(name);
     if (existing && existing.type !== 'user') throw alreadyExists(`the name "${name}" is taken by a service account`);
-    admin(req, existing ? 'update' : 'create', name);
+    if (existing && !mayOnlyUpdate) admin(req, 'update', name);
+    if (!existing && mayOnlyUpdate) admin(req, 'create', name);
     const held = existing ? store.subjects.policyNames(existing.id) : [];
     if (policies) checkAttach(ctx, req, policies.filter((p) => !held.includes(p)), `user ${name}`);
 
     const now = Date.now();
-    const row = store.transaction(() => {
-      let row = store.subjects.getByName(name);
-      if (!row) {
-        row = { id: newId('usr'), name, type: 'user', email: email || null, namespace: null, permissions: null, description: '', derived_policies: '[]', created_at: now, updated_at: now };
-        store.subjects.insert(row);
-      } else if (email !== undefined) {
-        store.subjects.updateEmail(row.id, email || null, now);
-      }
-      if (policies) {
-        for (const p of store.subjects.policyNames(row.id)) if (!policies.includes(p)) store.subjects.detach(row.id, p);
-        for (const p of policies) store.subjects.attach(row.id, p);
-        store.subjects.touch(row.id, now);
-      }
-      return store.subjects.getById(row.id)!;
-    });
-    audit(ctx, req, { action: existing ? 'update' : 'create', resource: 'users', ref: name, outcome: 'success' });
+    const row = commit(ctx, req, { action: existing ? 'update' : 'create', resource: 'users', ref: name, outcome: 'success' }, () =>
+      keepingRoot(store, () => {
+        let row = store.subjects.getByName(name);
+        if (row && row.type !== 'user') throw alreadyExists(`the name "${name}" is taken by a service account`);
+        if (!row) {
+          row = { id: newId('usr'), name, type: 'user', email: email || null, namespace: null, permissions: null, description: '', derived_policies: '[]', created_at: now, updated_at: now };
+          store.subjects.insert(row);
+        } else if (email !== undefined) {
+          store.subjects.updateEmail(row.id, email || null, now);
+        }
+        if (policies) {
+          for (const p of store.subjects.policyNames(row.id)) if (!policies.includes(p)) store.subjects.detach(row.id, p);
+          for (const p of policies) store.subjects.attach(row.id, p);
+          store.subjects.touch(row.id, now);
+        }
+        return store.subjects.getById(row.id)!;
+      }),
+    );
     return reply.code(existing ? 200 : 201).send(store.subjects.toUser(row));
   });
 
@@ -82,12 +88,13 @@ export function userRoutes(app: FastifyInstance, ctx: Ctx): void {
       throw conflict('you cannot delete the user you are authenticated as');
     }
     const view = store.subjects.toUser(user);
-    const revoked = store.transaction(() => {
-      const n = store.tokens.revokeAllOf(user.id, Date.now());
-      store.subjects.delete(user.id);
-      return n;
-    });
-    audit(ctx, req, { action: 'delete', resource: 'users', ref: user.name, outcome: 'success', message: `revoked ${revoked} token(s)` });
+    const revoked = commit(ctx, req, (n: number) => ({ action: 'delete', resource: 'users', ref: user.name, outcome: 'success', message: `revoked ${n} token(s)` }), () =>
+      keepingRoot(store, () => {
+        const n = store.tokens.revokeAllOf(user.id, Date.now());
+        store.subjects.delete(user.id);
+        return n;
+      }),
+    );
     return { user: view, revokedTokens: revoked };
   });
 
@@ -96,23 +103,30 @@ export function userRoutes(app: FastifyInstance, ctx: Ctx): void {
     const user = findUser(ctx, req.params.name);
     if (!store.policies.exists(req.params.policy)) throw notFound(`policy "${req.params.policy}" not found`);
     checkAttach(ctx, req, [req.params.policy], `user ${user.name}`);
-    store.transaction(() => {
+    commit(ctx, req, { action: 'attach', resource: 'users', ref: `${user.name}/${req.params.policy}`, outcome: 'success' }, () => {
       if (store.subjects.attach(user.id, req.params.policy)) store.subjects.touch(user.id, Date.now());
     });
-    audit(ctx, req, { action: 'attach', resource: 'users', ref: `${user.name}/${req.params.policy}`, outcome: 'success' });
     return store.subjects.toUser(store.subjects.getById(user.id)!);
   });
 
   app.delete<{ Params: PolicyParams }>('/v1/users/:name/policies/:policy', async (req) => {
     admin(req, 'update', req.params.name);
     const user = findUser(ctx, req.params.name);
-    const detached = store.transaction(() => {
-      const done = store.subjects.detach(user.id, req.params.policy);
-      if (done) store.subjects.touch(user.id, Date.now());
-      return done;
-    });
-    if (!detached) throw notFound(`policy "${req.params.policy}" is not attached to user "${user.name}"`);
-    audit(ctx, req, { action: 'detach', resource: 'users', ref: `${user.name}/${req.params.policy}`, outcome: 'success' });
+    detachPolicy(ctx, req, user, req.params.policy);
     return store.subjects.toUser(store.subjects.getById(user.id)!);
   });
+}
+
+/** Detaches a policy from a user or service account, keeping root held by someone. */
+export function detachPolicy(ctx: Ctx, req: FastifyRequest, subject: SubjectRow, policy: string): void {
+  const { store } = ctx;
+  const resource = subject.type === 'user' ? 'users' : 'serviceaccounts';
+  if (!store.subjects.policyNames(subject.id).includes(policy)) {
+    throw notFound(`policy "${policy}" is not attached to ${subject.type === 'user' ? 'user' : 'service account'} "${subject.name}"`);
+  }
+  commit(ctx, req, { action: 'detach', resource, ref: `${subject.name}/${policy}`, outcome: 'success' }, () =>
+    keepingRoot(store, () => {
+      if (store.subjects.detach(subject.id, policy)) store.subjects.touch(subject.id, Date.now());
+    }),
+  );
 }

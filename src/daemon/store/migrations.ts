@@ -94,4 +94,8 @@ export const MIGRATIONS: readonly string[] = [
     updated_at  INTEGER NOT NULL
   );
   `,
+  `
+  -- Who disabled a token: its owner may re-enable only what it disabled itself.
+  ALTER TABLE tokens ADD COLUMN disabled_by TEXT;
+  `,
 ];

@@ -106,6 +106,11 @@ export class Subjects {
     return sa;
   }
 
+  /** How many subjects hold `policy`. */
+  holderCount(policy: string): number {
+    return (this.db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM subject_policies WHERE policy = ?').get(policy))!.n;
+  }
+
   /** Names of subjects a policy is attached to, with their type. */
   holdersOf(policy: string): { name: string; type: SubjectType }[] {
     return this.db

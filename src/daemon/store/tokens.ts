@@ -17,6 +17,8 @@ export interface TokenRow {
   enabled: number;
   revoked_at: number | null;
   last_used_at: number | null;
+  /** The subject that disabled the token, while it is disabled. */
+  disabled_by: string | null;
 }
 
 export function tokenStatus(row: TokenRow, now: number): TokenStatus {
@@ -83,7 +85,7 @@ export class Tokens {
       .run(row);
   }
 
-  update(id: string, fields: { description?: string; expires_at?: number | null; enabled?: number }): void {
+  update(id: string, fields: { description?: string; expires_at?: number | null; enabled?: number; disabled_by?: string | null }): void {
     const sets = Object.keys(fields).map((k) => `${k} = @${k}`);
     if (sets.length === 0) return;
     this.db.prepare(`UPDATE tokens SET ${sets.join(', ')} WHERE id = @id`).run({ ...fields, id });
