@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BUILTIN_POLICIES } from '../../src/core/builtins.js';
 import type { Rule } from '../../src/core/policy.js';
-import { decide, holds, missingRules, ruleAllows } from '../../src/core/rbac.js';
+import { decide, explain, holds, missingRules, ruleAllows } from '../../src/core/rbac.js';
 
 const builtin = (name: string) => BUILTIN_POLICIES.find((p) => p.name === name)!.rules;
 
@@ -81,5 +81,25 @@ describe('missingRules (escalation guard)', () => {
   });
   it('the token narrowing applies to what can be granted', () => {
     expect(missingRules({ subject: builtin('root'), token: builtin('readonly') }, builtin('readwrite'))).toHaveLength(1);
+  });
+});
+
+describe('explain and enforcement agree on cluster-scoped resources', () => {
+  const pinned: Rule[] = [{ resource: 'users', verbs: ['list'], namespace: 'dev' }];
+  it.each([
+    ['users', 'dev'],
+    ['users', undefined],
+    ['namespaces', 'dev'],
+    ['tokens', 'prod'],
+  ])('list %s in %s: holds and explain give one answer', (resource, namespace) => {
+    const access = namespace ? { verb: 'list', resource, namespace } : { verb: 'list', resource };
+    const rules: Rule[] = [...pinned, { resource: 'namespaces', verbs: ['list'], namespace: 'dev' }];
+    expect(explain([{ name: 'p', rules }], access).allowed).toBe(holds({ subject: rules }, access));
+    expect(holds({ subject: rules }, access)).toBe(false);
+  });
+  it('a namespace given for a cluster-scoped resource does not matter to an unpinned rule', () => {
+    const rules: Rule[] = [{ resource: 'users', verbs: ['list'] }];
+    expect(holds({ subject: rules }, { verb: 'list', resource: 'users', namespace: 'dev' })).toBe(true);
+    expect(explain([{ name: 'p', rules }], { verb: 'list', resource: 'users', namespace: 'dev' }).allowed).toBe(true);
   });
 });

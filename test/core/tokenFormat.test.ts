@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mintToken, parseToken } from '../../src/core/tokenFormat.js';
+import { mintToken, parseToken, redactSecrets } from '../../src/core/tokenFormat.js';
 
 describe('token format', () => {
   it('mints rune_<id>_<secret><checksum> that parses back to its id and secret', () => {
@@ -24,4 +24,18 @@ describe('token format', () => {
     'rejects malformed %j',
     (text) => expect(parseToken(text)).toMatchObject({ ok: false, reason: 'malformed' }),
   );
+});
+
+describe('redactSecrets', () => {
+  const t = mintToken();
+  it.each([
+    [`DELETE /v1/tokens/${t.bearer}`, `DELETE /v1/tokens/rune_${t.id}_[redacted]`],
+    [`token "${t.bearer.slice(0, 40)}" not found`, `token "rune_${t.id}_[redacted]" not found`],
+    [`Bearer ${t.bearer.slice(0, 18)}`, 'Bearer rune_[redacted]'],
+    ['no secrets here: rune_x', 'no secrets here: rune_x'],
+    [`two: ${t.bearer} ${t.bearer}`, `two: rune_${t.id}_[redacted] rune_${t.id}_[redacted]`],
+  ])('%s', (text, redacted) => {
+    expect(redactSecrets(text)).toBe(redacted);
+    expect(redactSecrets(text)).not.toContain(t.secret.slice(0, 8));
+  });
 });

@@ -1,0 +1,369 @@
+import Database from 'better-sqlite3';
+import { request as httpRequest } from 'node:http';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Runed } from '../helpers/runed.js';
+
+/** A request whose path reaches the server byte for byte (fetch would normalise dot segments). */
+function rawRequest(base: string, method: string, path: string, opts: { token?: string; body?: string; localAddress?: string } = {}) {
+  const url = new URL(base);
+  return new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const headers: Record<string, string> = {};
+    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+    if (opts.body !== undefined) headers['content-type'] = 'application/json';
+    const req = httpRequest({ host: url.hostname, port: url.port, method, path, headers, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+async function auditEvents(runed: Runed, root: string, query = '') {
+  const res = await runed.request('GET', `/v1/audit?limit=1000${query}`, { token: root });
+  return res.body.items as Array<Record<string, any>>;
+}
+
+describe('runed under attack', () => {
+  let runed: Runed;
+  let root: string;
+
+  beforeAll(async () => {
+    runed = await Runed.start(['--set', 'auth.failedAuthLimit=100000', '--set', 'auth.failedAuthPerSecond=100000', '--log-level', 'debug']);
+    root = await runed.bootstrap();
+  });
+  afterAll(() => runed.cleanup());
+
+  describe('every spelling of a /v1 path is authenticated (item 7)', () => {
+    const families: [string, string, string?][] = [
+      ['GET', '/whoami'],
+      ['GET', '/users'],
+      ['POST', '/users', '{"name":"ci-stg"}'],
+      ['PUT', '/users/alice/policies/root'],
+      ['GET', '/serviceaccounts'],
+      ['POST', '/serviceaccounts', '{"name":"x"}'],
+      ['GET', '/policies'],
+      ['POST', '/policies/lint', '{"name":"p","rules":[]}'],
+      ['GET', '/tokens'],
+      ['POST', '/tokens', '{"name":"x","subjectName":"root"}'],
+      ['GET', '/namespaces'],
+      ['POST', '/namespaces', '{"name":"x"}'],
+      ['GET', '/registries'],
+      ['GET', '/audit'],
+      ['POST', '/authz/check', '{"verb":"get","resource":"users"}'],
+    ];
+    const spellings = (rest: string) => {
+      const [first = '', ...others] = rest.slice(1).split('/');
+      const encodedFirst = `%${first.charCodeAt(0).toString(16)}${first.slice(1)}`;
+      return [
+        `/v1${rest}`,
+        `/%761${rest}`,
+        `/%76%31${rest}`,
+        `/v1/${[encodedFirst, ...others].join('/')}`,
+        `//v1${rest}`,
+        `/v1/${rest}`,
+        `/v1/.${rest}`,
+        `/v1/../v1${rest}`,
+        `/x/../v1${rest}`,
+        `/V1${rest}`,
+        `/v1${rest.toUpperCase()}`,
+        `/v1${rest}/`,
+        `/v1${rest}?x=1`,
+        `/v1%2f${rest.slice(1)}`,
+      ];
+    };
+    for (const [method, rest, body] of families) {
+      it(`${method} /v1${rest} in every spelling answers 401 or 404 without a token, never the route`, async () => {
+        const wrong: string[] = [];
+        for (const path of spellings(rest)) {
+          const res = await rawRequest(runed.url, method, path, body === undefined ? {} : { body });
+          if (res.status !== 401 && res.status !== 404) wrong.push(`${method} ${path} → ${res.status} ${res.body}`);
+        }
+        expect(wrong).toEqual([]);
+      });
+    }
+
+    it('the decoded spelling with a token reaches the route', async () => {
+      const res = await rawRequest(runed.url, 'GET', '/%761/whoami', { token: root });
+      expect(res.status).toBe(200);
+      expect(JSON.parse(res.body).subject.name).toBe('root');
+    });
+  });
+
+  describe('authorization comes before existence (item 8)', () => {
+    it('a caller without the right learns nothing about which names are taken', async () => {
+      const svc = await runed.request('POST', '/v1/serviceaccounts', { token: root, body: { name: 'ci-stg', permissions: ['read'] } });
+      expect(svc.status).toBe(201);
+      const dev = await runed.userWithToken(root, 'dev-one', ['readwrite']);
+      const answers = [];
+      for (const name of ['ci-stg', 'root', 'never-seen']) {
+        const user = await runed.request('POST', '/v1/users', { token: dev, body: { name } });
+        const sa = await runed.request('POST', '/v1/serviceaccounts', { token: dev, body: { name } });
+        const check = await runed.request('POST', '/v1/authz/check', { token: dev, body: { subject: name, verb: 'get', resource: 'services' } });
+        answers.push([user.status, user.body.error.message.replace(name, 'NAME'), sa.status, check.status]);
+      }
+      expect(answers[0]).toEqual([403, expect.stringContaining('may not create users'), 403, 403]);
+      expect(answers[1]).toEqual(answers[0]);
+      expect(answers[2]).toEqual(answers[0]);
+    });
+  });
+
+  describe('a narrowed token is a boundary (item 9)', () => {
+    let narrowed: string;
+    let narrowedId: string;
+    let siblingId: string;
+    beforeAll(async () => {
+      const sibling = await runed.request('POST', '/v1/tokens', { token: root, body: { name: 'sibling' } });
+      siblingId = sibling.body.token.id;
+      const res = await runed.request('POST', '/v1/tokens', { token: root, body: { name: 'ro', policies: ['readonly'] } });
+      narrowed = res.body.secret;
+      narrowedId = res.body.token.id;
+    });
+
+    it('a token it mints carries its narrowing and cannot create users', async () => {
+      const minted = await runed.request('POST', '/v1/tokens', { token: narrowed, body: { name: 'x' } });
+      expect(minted.status).toBe(201);
+      expect(minted.body.token.policies).toEqual(['readonly']);
+      const tryUser = await runed.request('POST', '/v1/users', { token: minted.body.secret, body: { name: 'evil' } });
+      expect(tryUser.status).toBe(403);
+    });
+
+    it('asking for a stronger narrowing is refused with the missing rules', async () => {
+      // root holds "root": narrowing to it would be wider than the readonly token asking.
+      const res = await runed.request('POST', '/v1/tokens', { token: narrowed, body: { name: 'x', policies: ['root'] } });
+      expect(res.status).toBe(403);
+      expect(res.body.error.message).toContain('stronger than the token creating it');
+      expect(res.body.error.details.missingRules.length).toBeGreaterThan(0);
+      const attach = await runed.request('POST', '/v1/tokens', { token: narrowed, body: { name: 'x', policies: ['admin'] } });
+      expect(attach.status).toBe(403);
+      expect(attach.body.error.details.missingRules.length).toBeGreaterThan(0);
+    });
+
+    it('it cannot see, change or revoke its siblings, the root token included; itself it can', async () => {
+      expect((await runed.request('GET', `/v1/tokens/${siblingId}`, { token: narrowed })).status).toBe(404);
+      expect((await runed.request('PATCH', `/v1/tokens/${siblingId}`, { token: narrowed, body: { enabled: false } })).status).toBe(404);
+      expect((await runed.request('DELETE', `/v1/tokens/${siblingId}`, { token: narrowed })).status).toBe(404);
+      const list = await runed.request('GET', '/v1/tokens', { token: narrowed });
+      expect(list.body.items.map((t: { id: string }) => t.id)).toEqual([narrowedId]);
+      expect((await runed.request('GET', '/v1/whoami', { token: root })).status).toBe(200);
+      expect((await runed.request('GET', `/v1/tokens/${narrowedId}`, { token: narrowed })).status).toBe(200);
+    });
+  });
+
+  describe('tokens rights do not lead to root (item 10)', () => {
+    it('a holder of tokens:* cannot mint a token for root, or for anyone stronger than itself', async () => {
+      await runed.request('POST', '/v1/policies', { token: root, body: { name: 'token-admin', rules: [{ resource: 'tokens', verbs: ['*'] }] } });
+      const tm = await runed.userWithToken(root, 'token-manager', ['token-admin']);
+      const forRoot = await runed.request('POST', '/v1/tokens', { token: tm, body: { name: 'mine-now', subjectName: 'root' } });
+      expect(forRoot.status).toBe(403);
+      expect(forRoot.body.error.details.missingRules.length).toBeGreaterThan(0);
+      await runed.userWithToken(root, 'reader', ['readonly']);
+      expect((await runed.request('POST', '/v1/tokens', { token: tm, body: { name: 'r', subjectName: 'reader' } })).status).toBe(403);
+      // Narrowed to what the caller holds, the token is no stronger than the caller: allowed.
+      await runed.request('PUT', '/v1/users/root/policies/token-admin', { token: root });
+      const weak = await runed.request('POST', '/v1/tokens', { token: tm, body: { name: 'r', subjectName: 'root', policies: ['token-admin'] } });
+      expect(weak.status).toBe(201);
+      expect((await runed.request('POST', '/v1/users', { token: weak.body.secret, body: { name: 'evil' } })).status).toBe(403);
+    });
+
+    it('a service account holding tokens rights cannot either', async () => {
+      const sa = await runed.request('POST', '/v1/serviceaccounts', { token: root, body: { name: 'token-bot', permissions: ['read'] } });
+      await runed.request('PUT', '/v1/serviceaccounts/token-bot/policies/token-admin', { token: root });
+      const res = await runed.request('POST', '/v1/tokens', { token: sa.body.secret, body: { name: 'x', subjectName: 'root' } });
+      expect(res.status).toBe(403);
+    });
+  });
+
+  describe('root is always held by someone (item 11)', () => {
+    it('the last root holder cannot be deleted or lose root; with a second holder it can', async () => {
+      const other = await runed.userWithToken(root, 'other-admin', ['admin']);
+      const del = await runed.request('DELETE', '/v1/users/root', { token: other });
+      expect(del.status).toBe(409);
+      expect(del.body.error.message).toContain('no subject holding the "root" policy');
+      expect((await runed.request('DELETE', '/v1/users/root/policies/root', { token: root })).status).toBe(409);
+      expect((await runed.request('POST', '/v1/users', { token: root, body: { name: 'root', policies: ['admin'] } })).status).toBe(409);
+      expect((await runed.request('GET', '/v1/users/root', { token: root })).body.policies).toContain('root');
+
+      await runed.request('PUT', '/v1/users/other-admin/policies/root', { token: root });
+      const sa = await runed.request('POST', '/v1/serviceaccounts', { token: root, body: { name: 'root-bot', permissions: ['read'] } });
+      expect(sa.status).toBe(201);
+      await runed.request('PUT', '/v1/serviceaccounts/root-bot/policies/root', { token: root });
+      expect((await runed.request('DELETE', '/v1/users/other-admin/policies/root', { token: root })).status).toBe(200);
+      expect((await runed.request('DELETE', '/v1/serviceaccounts/root-bot', { token: root })).status).toBe(200);
+    });
+  });
+
+  describe('an owner cannot undo an administrator\'s disable (item 12)', () => {
+    it('re-enabling needs the tokens right unless the owner disabled it', async () => {
+      const alice = await runed.userWithToken(root, 'alice', ['readwrite']);
+      const second = await runed.request('POST', '/v1/tokens', { token: alice, body: { name: 'laptop' } });
+      const id = second.body.token.id;
+      expect((await runed.request('PATCH', `/v1/tokens/${id}`, { token: root, body: { enabled: false } })).status).toBe(200);
+      const undo = await runed.request('PATCH', `/v1/tokens/${id}`, { token: alice, body: { enabled: true } });
+      expect(undo.status).toBe(403);
+      expect(undo.body.error.message).toContain('disabled by an administrator');
+      expect((await runed.request('GET', '/v1/whoami', { token: second.body.secret })).status).toBe(401);
+      // What the owner disabled itself, it may enable again; the administrator always may.
+      const third = await runed.request('POST', '/v1/tokens', { token: alice, body: { name: 'phone' } });
+      expect((await runed.request('PATCH', `/v1/tokens/${third.body.token.id}`, { token: alice, body: { enabled: false } })).status).toBe(200);
+      expect((await runed.request('PATCH', `/v1/tokens/${third.body.token.id}`, { token: alice, body: { enabled: true } })).status).toBe(200);
+      expect((await runed.request('PATCH', `/v1/tokens/${id}`, { token: root, body: { enabled: true } })).status).toBe(200);
+      expect((await runed.request('GET', '/v1/whoami', { token: second.body.secret })).status).toBe(200);
+    });
+  });
+
+  describe('explain and enforcement agree (item 13)', () => {
+    it('an admin resource asked with a namespace gets the answer the route gives', async () => {
+      await runed.request('POST', '/v1/policies', { token: root, body: { name: 'users-in-dev', rules: [{ resource: 'users', verbs: ['list'], namespace: 'dev' }] } });
+      const carol = await runed.userWithToken(root, 'carol', ['users-in-dev']);
+      const check = await runed.request('POST', '/v1/authz/check', { token: carol, body: { verb: 'list', resource: 'users', namespace: 'dev' } });
+      const real = await runed.request('GET', '/v1/users', { token: carol });
+      expect(real.status).toBe(403);
+      expect(check.body.allowed).toBe(false);
+      expect(check.body.reason).toContain('cluster-scoped');
+    });
+  });
+
+  describe('type confusion is a 400 naming the field (item 6)', () => {
+    it('a registry name that is an object answers the same 400 on create and replace', async () => {
+      const reg = { server: 'ghcr.io', username: 'bot', password: 'pw' };
+      expect((await runed.request('POST', '/v1/registries', { token: root, body: { name: 'r1', ...reg } })).status).toBe(201);
+      const put = await runed.request('PUT', '/v1/registries/r1', { token: root, body: { name: { toString: 'x' } } });
+      const post = await runed.request('POST', '/v1/registries', { token: root, body: { name: { toString: 'x' }, ...reg } });
+      expect(put.status).toBe(400);
+      expect(put.body.error).toEqual(post.body.error);
+      expect(put.body.error.details.field).toBe('name');
+      for (const name of [['r1'], 7, true, { valueOf: 1 }]) {
+        expect((await runed.request('PUT', '/v1/registries/r1', { token: root, body: { name, ...reg } })).status).toBe(400);
+      }
+    });
+  });
+
+  describe('a pasted secret is never stored or logged (item 20)', () => {
+    it('a full bearer string in a path is refused and redacted from the answer, the audit and the log', async () => {
+      const victim = await runed.request('POST', '/v1/tokens', { token: root, body: { name: 'pasted' } });
+      const secret: string = victim.body.secret;
+      const tail = secret.slice(-30);
+      for (const method of ['GET', 'DELETE', 'PATCH'] as const) {
+        const res = await runed.request(method, `/v1/tokens/${secret}`, { token: root, ...(method === 'PATCH' ? { body: { enabled: false } } : {}) });
+        expect(res.status).toBe(400);
+        expect(JSON.stringify(res.body)).not.toContain(tail);
+        expect(res.body.error.message).toContain(`${victim.body.token.id}_[redacted]`);
+      }
+      expect((await runed.request('GET', `/v1/nowhere/${secret}`, { token: root })).status).toBe(404);
+      expect((await runed.request('GET', `/v1/tokens/${secret}`)).status).toBe(401);
+      expect(JSON.stringify(await auditEvents(runed, root))).not.toContain(tail);
+      expect(runed.logs).not.toContain(tail);
+      expect((await runed.request('GET', '/v1/whoami', { token: secret })).status).toBe(200);
+    });
+  });
+});
+
+describe('brute force (items 14–16)', () => {
+  it('requests without a token are counted and limited per address, and summarised in the audit', async () => {
+    const runed = await Runed.start(['--set', 'auth.failedAuthLimit=10', '--set', 'auth.failedAuthWindow=3s']);
+    try {
+      const root = await runed.bootstrap();
+      const statuses: number[] = [];
+      for (let i = 0; i < 40; i++) statuses.push((await runed.request('GET', '/v1/whoami')).status);
+      expect(statuses.slice(0, 10)).toEqual(Array(10).fill(401));
+      expect(statuses.slice(10)).toEqual(Array(30).fill(429));
+      expect((await runed.request('GET', '/v1/whoami', { token: root })).status).toBe(200);
+      // One event for the first failure, then one summary per window and reason: not 40 rows.
+      let events: Array<Record<string, any>> = [];
+      for (let tries = 0; tries < 200; tries++) {
+        events = (await auditEvents(runed, root)).filter((e) => e.action === 'authenticate');
+        if (events.some((e) => /rate_limited: 29 more/.test(e.message))) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const messages = events.map((e) => e.message);
+      expect(messages).toHaveLength(4);
+      expect(messages).toEqual(expect.arrayContaining(['missing', expect.stringMatching(/^missing: 9 more from 127\.0\.0\.0\/24/), 'rate_limited', expect.stringMatching(/^rate_limited: 29 more/)]));
+    } finally {
+      await runed.cleanup();
+    }
+  });
+
+  it('rotating loopback addresses of one /24 does not reset the count', async () => {
+    const runed = await Runed.start(['--set', 'auth.failedAuthLimit=20', '--set', 'auth.failedAuthWindow=1h']);
+    try {
+      const statuses: number[] = [];
+      for (let i = 1; i <= 60; i++) statuses.push((await rawRequest(runed.url, 'GET', '/v1/whoami', { token: 'rune_guess', localAddress: `127.0.0.${i}` })).status);
+      expect(statuses.filter((s) => s === 401)).toHaveLength(20);
+      expect(statuses.filter((s) => s === 429)).toHaveLength(40);
+    } finally {
+      await runed.cleanup();
+    }
+  });
+
+  it('a global ceiling limits failures spread over many networks', async () => {
+    const runed = await Runed.start(['--set', 'auth.failedAuthLimit=1000', '--set', 'auth.failedAuthPerSecond=30']);
+    try {
+      const root = await runed.bootstrap();
+      const statuses = await Promise.all(
+        Array.from({ length: 120 }, (_, i) => rawRequest(runed.url, 'GET', '/v1/whoami', { token: 'rune_guess', localAddress: `127.${i + 1}.0.1` }).then((r) => r.status)),
+      );
+      expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(0);
+      expect(statuses.every((s) => s === 401 || s === 429)).toBe(true);
+      expect((await runed.request('GET', '/v1/whoami', { token: root })).status).toBe(200);
+    } finally {
+      await runed.cleanup();
+    }
+  });
+});
+
+describe('no action without its record (item 19)', () => {
+  it('when the audit event cannot be written the change is rolled back and the answer is 503', async () => {
+    let runed = await Runed.start();
+    const root = await runed.bootstrap();
+    await runed.stop();
+    const db = new Database(join(runed.dataDir, 'runed.db'));
+    db.exec(`CREATE TRIGGER refuse_user_audit BEFORE INSERT ON audit_events WHEN NEW.resource = 'users' AND NEW.action = 'create'
+             BEGIN SELECT RAISE(ABORT, 'audit store refuses'); END`);
+    db.close();
+    runed = await Runed.start([], { dataDir: runed.dataDir });
+    try {
+      const res = await runed.request('POST', '/v1/users', { token: root, body: { name: 'ghost' } });
+      expect(res.status).toBe(503);
+      expect(res.body.error.message).toContain('the change was not made');
+      expect((await runed.request('GET', '/v1/users/ghost', { token: root })).status).toBe(404);
+      // Other changes, whose events can be written, go on.
+      expect((await runed.request('POST', '/v1/namespaces', { token: root, body: { name: 'still-fine' } })).status).toBe(201);
+    } finally {
+      await runed.cleanup();
+    }
+  });
+
+  it('after kill -9 during a burst, every token that exists has its audit event', async () => {
+    let runed = await Runed.start();
+    const root = await runed.bootstrap();
+    let stop = false;
+    let created = 0;
+    const worker = async () => {
+      while (!stop) {
+        try {
+          const r = await runed.request('POST', '/v1/tokens', { token: root, body: { name: 'burst' } });
+          if (r.status === 201) created++;
+        } catch {
+          return;
+        }
+      }
+    };
+    const workers = Array.from({ length: 4 }, worker);
+    while (created < 60) await new Promise((r) => setTimeout(r, 5));
+    await runed.stop('SIGKILL');
+    stop = true;
+    await Promise.all(workers);
+    const db = new Database(join(runed.dataDir, 'runed.db'), { readonly: true });
+    const orphans = db
+      .prepare(`SELECT id FROM tokens WHERE id NOT IN (SELECT ref FROM audit_events WHERE resource = 'tokens' AND action IN ('create', 'bootstrap') AND ref IS NOT NULL)`)
+      .all();
+    const tokens = (db.prepare('SELECT COUNT(*) AS n FROM tokens').get() as { n: number }).n;
+    db.close();
+    await runed.cleanup();
+    expect(tokens).toBeGreaterThanOrEqual(60);
+    expect(orphans).toEqual([]);
+  });
+});
