@@ -158,6 +158,7 @@ export class AuditLog {
       throw new AuditKeyError(`the audit key ${keyFile} is missing, but the audit trail is keyed with it: restore the file (a new key would leave every event unverifiable)`);
     }
     const { key, created } = loadKeyFile(keyFile);
+    const cannot = (e: unknown) => new AuditKeyError(`cannot open the audit head checkpoint file ${headFile}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
     try {
       const fd = openSync(headFile, 'wx', 0o600);
       // A key made now starts the keyed chain here; an old key with a missing file means the file was lost, which verify reports.
@@ -166,9 +167,13 @@ export class AuditLog {
       fsyncSync(fd);
       closeSync(fd);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw cannot(e);
     }
-    this.headFd = openSync(headFile, 'a', 0o600);
+    try {
+      this.headFd = openSync(headFile, 'a', 0o600);
+    } catch (e) {
+      throw cannot(e);
+    }
     this.key = key;
   }
 
