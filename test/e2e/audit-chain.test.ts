@@ -15,6 +15,12 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
+const tempDir = (prefix: string) => {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  dirs.push(d);
+  return d;
+};
+
 const verify = (dataDir: string, ...flags: string[]) => runRuned(['audit', 'verify', '--data-dir', dataDir, ...flags]);
 
 interface Row {
@@ -196,9 +202,25 @@ describe('audit chain: keyed, with its head checkpointed outside the database', 
     expect(recreated.stdout).toMatch(/the head checkpoint file \S+ was recreated at \S+ because it was missing: events removed before then cannot be detected/);
   });
 
+  it('the checkpoint file can live elsewhere; a start that cannot open it fails clearly and leaves nothing half-made', async () => {
+    const dataDir = tempDir('runed-headfile-');
+    const bad = runRuned(['--data-dir', dataDir, '--listen', '127.0.0.1:0', '--audit-head-file', '/nonexistent/dir/audit.head']);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toBe('runed: cannot open the audit head checkpoint file /nonexistent/dir/audit.head: ENOENT\n');
+    expect(existsSync(join(dataDir, 'audit.key'))).toBe(false);
+
+    const elsewhere = join(tempDir('runed-headfile-elsewhere-'), 'audit.head');
+    runed = await Runed.start(['--audit-head-file', elsewhere], { dataDir });
+    await runed.bootstrap();
+    await runed.stop();
+    expect(existsSync(join(dataDir, 'audit.head'))).toBe(false);
+    expect(readFileSync(elsewhere, 'utf8')).toMatch(/^# runed audit head checkpoints.*\n0 0{64}\n1 h1\$[0-9a-f]{64}\n$/);
+    expect(verify(dataDir, '--audit-head-file', elsewhere).stdout).toBe('audit trail intact: 1 event(s) verified\n');
+    expect(verify(dataDir).stdout).toContain(`the head checkpoint file ${join(dataDir, 'audit.head')} is missing`);
+  });
+
   it('an unkeyed trail of an older runed verifies, is keyed from the next start, and unkeyed events after that are refused', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'runed-legacy-'));
-    dirs.push(dataDir);
+    const dataDir = tempDir('runed-legacy-');
     // An older runed's trail: SHA-256 chained, no key, no checkpoint file.
     Store.open(dataDir, false).close();
     const db = new Database(join(dataDir, 'runed.db'));
@@ -236,8 +258,7 @@ describe('audit chain: keyed, with its head checkpointed outside the database', 
 
 describe('audit chain: appends inside a transaction', () => {
   function openStore() {
-    const dataDir = mkdtempSync(join(tmpdir(), 'runed-audit-tx-'));
-    dirs.push(dataDir);
+    const dataDir = tempDir('runed-audit-tx-');
     return { dataDir, store: Store.open(dataDir) };
   }
   const event = (ref: string) => ({ action: 'create', resource: 'users', ref, outcome: 'success' as const });

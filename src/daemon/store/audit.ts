@@ -154,15 +154,15 @@ export class AuditLog {
    */
   attach(keyFile: string, headFile: string): void {
     const head = this.head();
-    if (!existsSync(keyFile) && head?.hash.startsWith(KEYED_PREFIX)) {
+    const keyExisted = existsSync(keyFile);
+    if (!keyExisted && head?.hash.startsWith(KEYED_PREFIX)) {
       throw new AuditKeyError(`the audit key ${keyFile} is missing, but the audit trail is keyed with it: restore the file (a new key would leave every event unverifiable)`);
     }
-    const { key, created } = loadKeyFile(keyFile);
     const cannot = (e: unknown) => new AuditKeyError(`cannot open the audit head checkpoint file ${headFile}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
     try {
       const fd = openSync(headFile, 'wx', 0o600);
-      // A key made now starts the keyed chain here; an old key with a missing file means the file was lost, which verify reports.
-      const header = created ? HEAD_FILE_HEADER : `# recreated ${new Date().toISOString()}: the previous checkpoint file was missing`;
+      // With no key yet the keyed chain starts here; a key without its file means the file was lost, which verify reports.
+      const header = keyExisted ? `# recreated ${new Date().toISOString()}: the previous checkpoint file was missing` : HEAD_FILE_HEADER;
       writeSync(fd, `${header}\n${head?.id ?? 0} ${head?.hash ?? GENESIS_HASH}\n`);
       fsyncSync(fd);
       closeSync(fd);
@@ -174,7 +174,8 @@ export class AuditLog {
     } catch (e) {
       throw cannot(e);
     }
-    this.key = key;
+    // The key after the file: a start that fails on the file leaves no key behind to make the next start look like a lost file.
+    this.key = loadKeyFile(keyFile).key;
   }
 
   close(): void {
