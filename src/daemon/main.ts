@@ -7,7 +7,7 @@ import { KeyFileError, loadKeyFile, loadServerKey } from './crypto.js';
 import { KekError, Keyring, rotateKek, SealError, unseal } from './kek.js';
 import { BOOTSTRAPPED_KEY } from './routes/bootstrap.js';
 import { buildDaemon } from './server.js';
-import { AuditKeyError } from './store/audit.js';
+import { AuditKeyError, type AuditHead } from './store/audit.js';
 import { auditFilesIn, Store, type AuditFiles } from './store/index.js';
 
 export const ADDR_FILE = 'runed.addr';
@@ -21,7 +21,8 @@ Usage:
   runed [serve] [flags]          start the daemon (default ${'127.0.0.1:7863'})
   runed reset-bootstrap [flags]  allow one more bootstrap (recovers a lost root token)
   runed audit verify [flags]     check the audit trail's keyed hash chain and head checkpoints;
-                                 lists every broken event and how it knows
+                                 lists every broken event and how it knows; --expect-head ID:HASH
+                                 (repeatable) also checks a head taken from the daemon's log
   runed kek rotate [flags]       re-wrap every registry secret under a new key-encryption key
   runed registry credentials NAME [flags]
                                  print a registry's docker auth config, for the host's runtime
@@ -215,7 +216,25 @@ function resetBootstrap(config: DaemonConfig): void {
   }
 }
 
-function auditVerify(config: DaemonConfig): void {
+/** `--expect-head ID:HASH` (repeatable): a head taken from the daemon's log, outside the data dir. */
+function takeExpectedHeads(args: string[]): { rest: string[]; heads: AuditHead[] } {
+  const rest: string[] = [];
+  const heads: AuditHead[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg !== '--expect-head' && !arg.startsWith('--expect-head=')) {
+      rest.push(arg);
+      continue;
+    }
+    const value = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : args[++i];
+    const m = value === undefined ? null : /^(\d+):(\S+)$/.exec(value);
+    if (!m) fail('--expect-head takes ID:HASH as logged in "auditHead", e.g. --expect-head \'730:h1$…\'');
+    heads.push({ id: Number(m[1]), hash: m[2]! });
+  }
+  return { rest, heads };
+}
+
+function auditVerify(config: DaemonConfig, expectedHeads: AuditHead[]): void {
   // Read-only: no key is created, and a missing one is reported, not replaced.
   const store = Store.open(config.dataDir, false);
   try {
@@ -227,7 +246,7 @@ function auditVerify(config: DaemonConfig): void {
       if (e instanceof KeyFileError) fail(e.message, 1);
       throw e;
     }
-    const report = store.audit.verify({ key, keyFile, headFile });
+    const report = store.audit.verify({ key, keyFile, headFile, expectedHeads });
     const warnings = report.warnings.map((w) => `warning: ${w}\n`).join('');
     if (report.ok) {
       process.stdout.write(`audit trail intact: ${report.events} event(s) verified\n${warnings}`);
@@ -325,6 +344,8 @@ export async function main(argv: string[]): Promise<void> {
       args = args.slice(1);
     }
   }
+  let expectedHeads: AuditHead[] = [];
+  if (command === 'audit') ({ rest: args, heads: expectedHeads } = takeExpectedHeads(args));
   let config: DaemonConfig;
   try {
     config = loadConfig(args);
@@ -340,8 +361,8 @@ export async function main(argv: string[]): Promise<void> {
       resetBootstrap(config);
       return;
     case 'audit':
-      if (sub !== 'verify') fail('usage: runed audit verify [--data-dir DIR]');
-      auditVerify(config);
+      if (sub !== 'verify') fail('usage: runed audit verify [--data-dir DIR] [--expect-head ID:HASH]');
+      auditVerify(config, expectedHeads);
       return;
     case 'kek':
       if (sub !== 'rotate') fail('usage: runed kek rotate [--data-dir DIR]');

@@ -152,6 +152,33 @@ describe('audit chain: keyed, with its head checkpointed outside the database', 
     expect(result.stdout).toContain(`but the database has no events: event(s) 1–${lastId} were removed`);
   });
 
+  it('cutting the database and the checkpoint file alike is caught by a head taken from the log', async () => {
+    runed = await Runed.start();
+    await runed.bootstrap();
+    for (let i = 0; i < 12; i++) await runed.request('GET', '/v1/whoami');
+    await runed.stop();
+    const logged = [...runed.logs.matchAll(/"auditHead":\{"id":(\d+),"hash":"([^"]+)"\}/g)].at(-1)!;
+    const [lastId, lastHash] = [Number(logged[1]), logged[2]!];
+    const dataDir = runed.dataDir;
+    const db = new Database(join(dataDir, 'runed.db'));
+    db.prepare('DELETE FROM audit_events WHERE id > 5').run();
+    db.prepare("UPDATE meta SET value = (SELECT hash FROM audit_events WHERE id = 5) WHERE key = 'audit_head'").run();
+    db.close();
+    const headFile = join(dataDir, 'audit.head');
+    const kept = readFileSync(headFile, 'utf8').split('\n').filter((l) => !/^\d+ /.test(l) || Number(l.split(' ')[0]) <= 5);
+    writeFileSync(headFile, kept.join('\n'));
+    // From the data dir alone the cut is consistent: this is the limit the log line is for.
+    expect(verify(dataDir).stdout).toBe('audit trail intact: 5 event(s) verified\n');
+    const withLog = verify(dataDir, '--expect-head', `${lastId}:${lastHash}`);
+    expect(withLog.status).toBe(1);
+    expect(withLog.stdout).toBe(
+      'audit trail BROKEN: 1 problem(s) in 5 event(s)\n' +
+        `  the head given with --expect-head (event ${lastId}, hash ${lastHash}) is beyond the database's last event 5: event(s) 6–${lastId} were removed\n`,
+    );
+    expect(verify(dataDir, '--expect-head', `5:${lastHash}`).stdout).toContain(`  event 5: the head given with --expect-head (event 5, hash ${lastHash}) names it, the database has `);
+    expect(verify(dataDir, '--expect-head', 'nonsense').stderr).toMatch(/--expect-head takes ID:HASH/);
+  });
+
   it('forging an event and recomputing the chain after it fails without the key, with either hash', async () => {
     const { dataDir, lastId } = await trailOf(30);
     const from = 20;

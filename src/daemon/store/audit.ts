@@ -102,6 +102,8 @@ export interface VerifyKeys {
   key: Buffer | undefined;
   keyFile: string;
   headFile: string;
+  /** Heads known from elsewhere (the daemon's log): each must still be in the chain, unchanged. */
+  expectedHeads?: AuditHead[];
 }
 
 const HEAD_FILE_HEADER = '# runed audit head checkpoints, append-only: "<event id> <hash>" per committed head; the first line is where the keyed chain starts';
@@ -271,7 +273,7 @@ export class AuditLog {
    * Walks the whole chain and the head checkpoint file; reports every broken event, with how it is
    * known. Events before the keyed chain started are checked by the unkeyed rule they were written with.
    */
-  verify({ key, keyFile, headFile }: VerifyKeys): VerifyReport {
+  verify({ key, keyFile, headFile, expectedHeads = [] }: VerifyKeys): VerifyReport {
     const byEvent = new Map<number, string[]>();
     const general: string[] = [];
     const warnings: string[] = [];
@@ -335,11 +337,19 @@ export class AuditLog {
           `event(s) ${lastId + 1}–${newest.id} were removed`,
       );
     } else if (checkpoints.lines.length > 0) {
-      const checkpointed = Math.max(...checkpoints.lines.map((l) => l.id));
+      const checkpointed = checkpoints.lines.reduce((max, l) => Math.max(max, l.id), 0);
       // A crash between a commit and its checkpoint leaves that commit's events unrecorded: a warning, since their HMACs still verify.
       if (checkpointed < lastId) {
         warnings.push(`${lastId - checkpointed} event(s) after event ${checkpointed}, the last head in ${headFile}, are not checkpointed: expected only for the last commit before a crash; their removal would not show`);
       }
+    }
+
+    for (const given of expectedHeads) {
+      const stored = given.id === 0 ? GENESIS_HASH : lookup.get(given.id)?.hash;
+      const what = `the head given with --expect-head (event ${given.id}, hash ${given.hash})`;
+      if (given.id > lastId) general.push(`${what} is beyond the database's ${count ? `last event ${lastId}` : 'empty trail'}: event(s) ${lastId + 1}–${given.id} were removed`);
+      else if (stored === undefined) flag(given.id, `${what} names it, but it is missing from the database: it was removed`);
+      else if (stored !== given.hash) flag(given.id, `${what} names it, the database has ${stored}: it was rewritten`);
     }
 
     const breaks: AuditBreak[] = [...byEvent.entries()].sort(([a], [b]) => a - b).map(([id, reasons]) => ({ id, reasons }));
