@@ -26,6 +26,10 @@ export interface DaemonConfig {
   cors: { allowedOrigins: string[] };
   log: { level: string };
   limits: { bodyBytes: number };
+  /** Key files; unset = in the data dir. Kept elsewhere, a backup of the data dir holds no key. */
+  keys: { kekFile?: string; serverKeyFile?: string; auditKeyFile?: string };
+  /** The audit head checkpoint file; unset = `<dataDir>/audit.head`. */
+  audit: { headFile?: string };
 }
 
 type Kind = 'string' | 'bool' | 'duration' | 'int' | 'list' | 'level';
@@ -53,6 +57,10 @@ const SETTINGS: Setting[] = [
   { key: 'cors.allowedOrigins', kind: 'list' },
   { key: 'log.level', kind: 'level', flag: '--log-level' },
   { key: 'limits.bodyBytes', kind: 'int' },
+  { key: 'keys.kekFile', kind: 'string', flag: '--kek-file' },
+  { key: 'keys.serverKeyFile', kind: 'string', flag: '--server-key-file' },
+  { key: 'keys.auditKeyFile', kind: 'string', flag: '--audit-key-file' },
+  { key: 'audit.headFile', kind: 'string', flag: '--audit-head-file' },
 ];
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -80,6 +88,8 @@ export function defaults(): DaemonConfig {
     cors: { allowedOrigins: [] },
     log: { level: 'info' },
     limits: { bodyBytes: 1024 * 1024 },
+    keys: {},
+    audit: {},
   };
 }
 
@@ -213,6 +223,8 @@ export function loadConfig(args: string[], env: NodeJS.ProcessEnv = process.env)
     assign(config, key, convert(setting, value, setting.flag ?? `--set ${key}`));
   }
   config.dataDir = resolve(config.dataDir);
+  for (const k of ['kekFile', 'serverKeyFile', 'auditKeyFile'] as const) if (config.keys[k]) config.keys[k] = resolve(config.keys[k]);
+  if (config.audit.headFile) config.audit.headFile = resolve(config.audit.headFile);
   parseListen(config.listen);
   const { tokenDefaultTtl, tokenMaxTtl } = config.auth;
   if (tokenDefaultTtl !== undefined && tokenMaxTtl !== undefined && tokenDefaultTtl > tokenMaxTtl) {

@@ -5,13 +5,15 @@ import { join } from 'node:path';
 export const SERVER_KEY_FILE = 'server.key';
 const HASH_VERSION = 'v1';
 
+export class KeyFileError extends Error {}
+
 /**
- * Loads the HMAC key that token secrets are hashed with, creating it (32 random bytes, 0600) on
- * first start. Written with O_EXCL so two starting daemons cannot both write one.
+ * Loads a 32-byte key from `file`, creating it (random, base64, 0600) if it is missing and
+ * `create` allows. Written with O_EXCL so two starting processes cannot both write one.
  */
-export function loadServerKey(dataDir: string): Buffer {
-  const file = join(dataDir, SERVER_KEY_FILE);
-  if (!existsSync(file)) {
+export function loadKeyFile(file: string, create = true): { key: Buffer; created: boolean } {
+  let created = false;
+  if (create && !existsSync(file)) {
     try {
       const fd = openSync(file, 'wx', 0o600);
       try {
@@ -19,13 +21,26 @@ export function loadServerKey(dataDir: string): Buffer {
       } finally {
         closeSync(fd);
       }
+      created = true;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST') throw new KeyFileError(`cannot create the key file ${file}: ${code ?? (e as Error).message}`);
     }
   }
-  const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
-  if (key.length !== 32) throw new Error(`${file} is damaged: expected a base64 32-byte key`);
-  return key;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new KeyFileError(`cannot read the key file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const key = Buffer.from(text.trim(), 'base64');
+  if (key.length !== 32) throw new KeyFileError(`${file} is damaged: expected a base64 32-byte key`);
+  return { key, created };
+}
+
+/** The HMAC key token secrets are hashed with: `<dataDir>/server.key` unless keys.serverKeyFile puts it elsewhere. */
+export function loadServerKey(dataDir: string, file = join(dataDir, SERVER_KEY_FILE)): Buffer {
+  return loadKeyFile(file).key;
 }
 
 /** `v1$` + base64url(HMAC-SHA-256(key, id:secret)): the version prefix lets the algorithm change later. */

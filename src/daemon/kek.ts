@@ -1,14 +1,25 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { RuneError } from '../core/errors.js';
 import type { Store } from './store/index.js';
 
 export const KEK_FILE = 'kek';
-const KEK_NEW_FILE = 'kek.new';
 const KEK_ID_KEY = 'kek_id';
 
-/** A problem with the key-encryption key that must stop the daemon with a clear message. */
-export class KekError extends Error {}
+/** Where a rotation puts the new key until it is in place (file mode) or a running env-mode daemon has read it. */
+export const pendingKekFile = (kekFile: string) => `${kekFile}.new`;
+
+/**
+ * A problem with the key-encryption key: it stops the daemon at start with a clear message, and
+ * answers 503 (never 500) to a request that needs a key the running daemon cannot find.
+ */
+export class KekError extends RuneError {
+  constructor(message: string) {
+    super('unavailable', message);
+    this.name = 'KekError';
+  }
+}
 
 /** A sealed value could not be opened: tampered, or sealed under another key. Never garbage. */
 export class SealError extends Error {}
@@ -73,18 +84,25 @@ export function rewrap(oldKek: Buffer, newKek: Buffer, name: string, wrappedKey:
 }
 
 /**
- * The KEK, from RUNE_KEK or `<dataDir>/kek` (generated 0600 on first start). It must match the
- * key this data dir's secrets were sealed with; a missing or wrong key is a KekError, never garbage.
- * `get()` notices a rotation done by `runed kek rotate` while the daemon runs and picks up the new key.
+ * The KEK, from RUNE_KEK or the key file (`<dataDir>/kek` unless keys.kekFile; generated 0600 on
+ * first start). It must match the key this data dir's secrets were sealed with; a missing or wrong
+ * key is a KekError, never garbage. `get()` notices a rotation done by `runed kek rotate` while
+ * the daemon runs and picks up the new key, in both modes.
  */
 export class Keyring {
   private kek: Buffer;
+  readonly kekFile: string;
+  private readonly acceptHandOver: boolean;
 
+  /** `acceptHandOver`: only the serving daemon takes (and deletes) a key an env-mode rotation left for it. */
   constructor(
     private readonly dataDir: string,
     private readonly store: Store,
     private readonly env: NodeJS.ProcessEnv = process.env,
+    options: { kekFile?: string | undefined; acceptHandOver?: boolean } = {},
   ) {
+    this.kekFile = options.kekFile ?? join(dataDir, KEK_FILE);
+    this.acceptHandOver = options.acceptHandOver ?? false;
     this.kek = this.load();
   }
 
@@ -100,16 +118,24 @@ export class Keyring {
 
   private load(): Buffer {
     const expected = this.store.getMeta(KEK_ID_KEY);
-    const file = join(this.dataDir, KEK_FILE);
+    const file = this.kekFile;
+    const pending = pendingKekFile(file);
+    const pendingKek = () => (existsSync(pending) ? decodeKek(readFileSync(pending, 'utf8'), pending) : undefined);
     let kek: Buffer;
     if (this.env.RUNE_KEK) {
       kek = decodeKek(this.env.RUNE_KEK, 'RUNE_KEK');
+      if (expected !== undefined && kekId(kek) !== expected && this.acceptHandOver) {
+        const next = pendingKek();
+        if (next && kekId(next) === expected) {
+          kek = next; // handed over by an online rotation: held in memory only, so the file goes
+          rmSync(pending, { force: true });
+        }
+      }
     } else if (existsSync(file)) {
       kek = decodeKek(readFileSync(file, 'utf8'), file);
-      const pending = join(this.dataDir, KEK_NEW_FILE);
-      if (expected !== undefined && kekId(kek) !== expected && existsSync(pending)) {
-        const next = decodeKek(readFileSync(pending, 'utf8'), pending);
-        if (kekId(next) === expected) kek = next; // a rotation committed but had not renamed its file yet
+      if (expected !== undefined && kekId(kek) !== expected) {
+        const next = pendingKek();
+        if (next && kekId(next) === expected) kek = next; // a rotation committed but had not renamed its file yet
       }
     } else if (expected !== undefined) {
       throw new KekError(`the key-encryption key ${file} is missing, but secrets in ${this.dataDir} are sealed with key ${expected}: restore the file or set RUNE_KEK`);
@@ -127,26 +153,35 @@ export class Keyring {
 
 /**
  * Re-wraps every data key under a new KEK in one transaction; readers see the old or the new
- * state, never a mix. With a file KEK the new key is written to kek.new first and renamed after.
+ * state, never a mix. With a file KEK the new key is written to `<kekFile>.new` first and renamed
+ * after. With RUNE_KEK and `handOver` (a daemon is running), the new key is left 0600 in
+ * `<kekFile>.new` for that daemon, which reads it and deletes it.
  */
-export function rotateKek(dataDir: string, store: Store, keyring: Keyring, newKekText?: string): { rewrapped: number; kekId: string } {
+export function rotateKek(store: Store, keyring: Keyring, newKekText?: string, handOver = false): { rewrapped: number; kekId: string; pending?: string } {
   const oldKek = keyring.get();
   const newKek = newKekText ? decodeKek(newKekText, 'RUNE_NEW_KEK') : randomBytes(32);
   if (kekId(newKek) === kekId(oldKek)) throw new KekError('the new key-encryption key is the same as the current one');
-  const pending = join(dataDir, KEK_NEW_FILE);
-  if (!keyring.fromEnv) {
+  const pending = pendingKekFile(keyring.kekFile);
+  const writePending = !keyring.fromEnv || handOver;
+  if (writePending) {
     rmSync(pending, { force: true });
     writeKeyFile(pending, newKek);
   }
-  const rewrapped = store.transaction(() => {
-    let n = 0;
-    for (const row of store.registries.sealedRows()) {
-      store.registries.setWrappedKey(row.name, rewrap(oldKek, newKek, row.name, row.wrapped_key), kekId(newKek));
-      n++;
-    }
-    store.setMeta(KEK_ID_KEY, kekId(newKek));
-    return n;
-  });
-  if (!keyring.fromEnv) renameSync(pending, join(dataDir, KEK_FILE));
-  return { rewrapped, kekId: kekId(newKek) };
+  let rewrapped: number;
+  try {
+    rewrapped = store.transaction(() => {
+      let n = 0;
+      for (const row of store.registries.sealedRows()) {
+        store.registries.setWrappedKey(row.name, rewrap(oldKek, newKek, row.name, row.wrapped_key), kekId(newKek));
+        n++;
+      }
+      store.setMeta(KEK_ID_KEY, kekId(newKek));
+      return n;
+    });
+  } catch (e) {
+    if (writePending) rmSync(pending, { force: true }); // nothing was rotated: no new key may be left behind
+    throw e;
+  }
+  if (!keyring.fromEnv) renameSync(pending, keyring.kekFile);
+  return { rewrapped, kekId: kekId(newKek), ...(keyring.fromEnv && handOver ? { pending } : {}) };
 }

@@ -1,12 +1,14 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { prepareDataDir } from './store/db.js';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, parseListen, SETTINGS_HELP, type DaemonConfig } from './config.js';
-import { loadServerKey } from './crypto.js';
-import { KEK_FILE, KekError, Keyring, rotateKek, SealError, unseal } from './kek.js';
+import { KeyFileError, loadKeyFile, loadServerKey } from './crypto.js';
+import { KekError, Keyring, rotateKek, SealError, unseal } from './kek.js';
 import { BOOTSTRAPPED_KEY } from './routes/bootstrap.js';
 import { buildDaemon } from './server.js';
-import { Store } from './store/index.js';
+import { AuditKeyError, type AuditHead } from './store/audit.js';
+import { auditFilesIn, Store, type AuditFiles } from './store/index.js';
 
 export const ADDR_FILE = 'runed.addr';
 const LOCK_FILE = 'runed.lock';
@@ -18,7 +20,9 @@ const HELP = `runed — the rune admin daemon
 Usage:
   runed [serve] [flags]          start the daemon (default ${'127.0.0.1:7863'})
   runed reset-bootstrap [flags]  allow one more bootstrap (recovers a lost root token)
-  runed audit verify [flags]     check the audit trail's hash chain; names the first broken event
+  runed audit verify [flags]     check the audit trail's keyed hash chain and head checkpoints;
+                                 lists every broken event and how it knows; --expect-head ID:HASH
+                                 (repeatable) also checks a head taken from the daemon's log
   runed kek rotate [flags]       re-wrap every registry secret under a new key-encryption key
   runed registry credentials NAME [flags]
                                  print a registry's docker auth config, for the host's runtime
@@ -33,6 +37,8 @@ Flags:
   --token-max-ttl DUR        longest TTL a token may have, e.g. 90d
   --tls-cert-file FILE, --tls-key-file FILE
   --log-level LEVEL          fatal, error, warn, info, debug, trace, silent
+  --kek-file FILE, --server-key-file FILE, --audit-key-file FILE, --audit-head-file FILE
+                             keep keys (and the audit head checkpoints) outside the data dir
   --set KEY=VALUE            any setting below
 
 Settings (config file key, environment variable, flag); precedence: file < environment < flags:
@@ -52,6 +58,40 @@ function fail(message: string, code = 2): never {
   process.exit(code);
 }
 
+/** The audit key and head checkpoint files: in the data dir unless configured elsewhere. */
+function auditFiles(config: DaemonConfig): AuditFiles {
+  const inDataDir = auditFilesIn(config.dataDir);
+  return { keyFile: config.keys.auditKeyFile ?? inDataDir.keyFile, headFile: config.audit.headFile ?? inDataDir.headFile };
+}
+
+/** Opens the keyed store, or stops with a clear message when a key file cannot be used. */
+function openStore(config: DaemonConfig): Store {
+  try {
+    return Store.open(config.dataDir, auditFiles(config));
+  } catch (e) {
+    if (e instanceof AuditKeyError || e instanceof KeyFileError) fail(e.message, 1);
+    throw e;
+  }
+}
+
+const keyringFor = (config: DaemonConfig, store: Store, acceptHandOver = false) =>
+  new Keyring(config.dataDir, store, process.env, { kekFile: config.keys.kekFile, acceptHandOver });
+
+/** The pid of the live runed holding the data dir's lock, if any. */
+function lockHolder(dataDir: string): number | undefined {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(join(dataDir, LOCK_FILE), 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+  try {
+    return pid > 0 && pid !== process.pid && process.kill(pid, 0) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** One runed per data dir: its caches assume it is the only writer of identities and tokens. */
 function lockDataDir(dataDir: string): () => void {
   prepareDataDir(dataDir);
@@ -62,14 +102,8 @@ function lockDataDir(dataDir: string): () => void {
       return () => rmSync(file, { force: true });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const pid = Number(readFileSync(file, 'utf8').trim());
-      let alive = false;
-      try {
-        alive = pid > 0 && pid !== process.pid && process.kill(pid, 0);
-      } catch {
-        alive = false;
-      }
-      if (alive) fail(`another runed (pid ${pid}) is already using ${dataDir}`, 1);
+      const pid = lockHolder(dataDir);
+      if (pid !== undefined) fail(`another runed (pid ${pid}) is already using ${dataDir}`, 1);
       rmSync(file, { force: true }); // left by a runed that was killed
     }
   }
@@ -78,18 +112,30 @@ function lockDataDir(dataDir: string): () => void {
 
 async function serve(config: DaemonConfig): Promise<void> {
   const releaseLock = lockDataDir(config.dataDir);
-  const store = Store.open(config.dataDir);
-  const serverKey = loadServerKey(config.dataDir);
-  let daemon: ReturnType<typeof buildDaemon>;
+  let store: Store;
   try {
-    daemon = buildDaemon(config, store, serverKey);
+    store = Store.open(config.dataDir, auditFiles(config));
+  } catch (e) {
+    releaseLock();
+    if (e instanceof AuditKeyError || e instanceof KeyFileError) fail(e.message, 1);
+    throw e;
+  }
+  let daemon: ReturnType<typeof buildDaemon>;
+  let keyring: Keyring;
+  try {
+    const serverKey = loadServerKey(config.dataDir, config.keys.serverKeyFile);
+    keyring = keyringFor(config, store, true);
+    daemon = buildDaemon(config, store, serverKey, { keyring });
   } catch (e) {
     store.close();
     releaseLock();
-    if (e instanceof KekError) fail(e.message, 1);
+    if (e instanceof KekError || e instanceof KeyFileError) fail(e.message, 1);
     throw e;
   }
   const { app, state } = daemon;
+  // Each checkpointed audit head also goes to the log, a copy outside the data dir.
+  store.audit.onCheckpoint = (head) => app.log.info({ auditHead: head }, 'audit head');
+  store.audit.onCheckpointError = (err) => app.log.error({ err }, 'could not write the audit head checkpoint');
   const { host, port } = parseListen(config.listen);
   const addrFile = join(config.dataDir, ADDR_FILE);
 
@@ -140,10 +186,21 @@ async function serve(config: DaemonConfig): Promise<void> {
   }, config.auth.sweepInterval);
   timer.unref();
   setInterval(() => daemon.flush(), 1000).unref();
+  // Takes a key an online rotation hands over (RUNE_KEK mode) within a second, without a request needing it.
+  let kekProblem = '';
+  setInterval(() => {
+    try {
+      keyring.get();
+      kekProblem = '';
+    } catch (err) {
+      if ((err as Error).message !== kekProblem) app.log.error({ err }, 'registry secrets are unavailable');
+      kekProblem = (err as Error).message;
+    }
+  }, 1000).unref();
 }
 
 function resetBootstrap(config: DaemonConfig): void {
-  const store = Store.open(config.dataDir);
+  const store = openStore(config);
   try {
     const was = store.getMeta(BOOTSTRAPPED_KEY);
     store.transaction(() => store.deleteMeta(BOOTSTRAPPED_KEY));
@@ -159,33 +216,78 @@ function resetBootstrap(config: DaemonConfig): void {
   }
 }
 
-function auditVerify(config: DaemonConfig): void {
-  const store = Store.open(config.dataDir);
+/** `--expect-head ID:HASH` (repeatable): a head taken from the daemon's log, outside the data dir. */
+function takeExpectedHeads(args: string[]): { rest: string[]; heads: AuditHead[] } {
+  const rest: string[] = [];
+  const heads: AuditHead[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg !== '--expect-head' && !arg.startsWith('--expect-head=')) {
+      rest.push(arg);
+      continue;
+    }
+    const value = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : args[++i];
+    const m = value === undefined ? null : /^(\d+):(\S+)$/.exec(value);
+    if (!m) fail('--expect-head takes ID:HASH as logged in "auditHead", e.g. --expect-head \'730:h1$…\'');
+    heads.push({ id: Number(m[1]), hash: m[2]! });
+  }
+  return { rest, heads };
+}
+
+function auditVerify(config: DaemonConfig, expectedHeads: AuditHead[]): void {
+  // Read-only: no key is created, and a missing one is reported, not replaced.
+  const store = Store.open(config.dataDir, false);
   try {
-    const result = store.audit.verify();
-    if (result.ok) {
-      process.stdout.write(`audit trail intact: ${result.events} event(s) verified\n`);
+    const { keyFile, headFile } = auditFiles(config);
+    let key: Buffer | undefined;
+    try {
+      key = existsSync(keyFile) ? loadKeyFile(keyFile, false).key : undefined;
+    } catch (e) {
+      if (e instanceof KeyFileError) fail(e.message, 1);
+      throw e;
+    }
+    const report = store.audit.verify({ key, keyFile, headFile, expectedHeads });
+    const warnings = report.warnings.map((w) => `warning: ${w}\n`).join('');
+    if (report.ok) {
+      process.stdout.write(`audit trail intact: ${report.events} event(s) verified\n${warnings}`);
       return;
     }
-    process.stdout.write(`audit trail BROKEN at event ${result.brokenAt}: ${result.reason}\n`);
+    const lines = report.breaks.map((b) => `  ${b.id !== undefined ? `event ${b.id}: ` : ''}${b.reasons.join('; ')}\n`).join('');
+    process.stdout.write(`audit trail BROKEN: ${report.breaks.length} problem(s) in ${report.events} event(s)\n${lines}${warnings}`);
     process.exitCode = 1;
   } finally {
     store.close();
   }
 }
 
-function kekRotate(config: DaemonConfig): void {
-  const store = Store.open(config.dataDir);
+/** How long `kek rotate` waits for a running RUNE_KEK-mode daemon to take the new key (it polls every second). */
+const HAND_OVER_WAIT_MS = 10_000;
+
+async function kekRotate(config: DaemonConfig): Promise<void> {
+  const store = openStore(config);
   try {
-    const keyring = new Keyring(config.dataDir, store);
+    const keyring = keyringFor(config, store);
     if (keyring.fromEnv && !process.env.RUNE_NEW_KEK) {
       fail('RUNE_KEK is set: give the new key in RUNE_NEW_KEK (32 bytes, base64), then set RUNE_KEK to it for future starts', 2);
     }
-    const result = rotateKek(config.dataDir, store, keyring, process.env.RUNE_NEW_KEK);
+    const daemonPid = lockHolder(config.dataDir);
+    const result = rotateKek(store, keyring, process.env.RUNE_NEW_KEK, daemonPid !== undefined);
     store.audit.append({ actor: HOST_ACTOR, action: 'rotate', resource: 'registries', outcome: 'success', message: `key-encryption key rotated to ${result.kekId}; ${result.rewrapped} data key(s) re-wrapped` });
+    let handOver = '';
+    if (result.pending) {
+      const deadline = Date.now() + HAND_OVER_WAIT_MS;
+      while (existsSync(result.pending) && Date.now() < deadline) await sleep(50);
+      if (existsSync(result.pending)) {
+        rmSync(result.pending, { force: true });
+        handOver = `The running runed (pid ${daemonPid}) did not take the new key: it answers 503 to registry secret operations until it restarts with the new RUNE_KEK.\n`;
+      } else {
+        handOver = `The running runed (pid ${daemonPid}) took the new key; no copy of it is left on disk.\n`;
+      }
+    }
     process.stdout.write(
       `re-wrapped ${result.rewrapped} data key(s) under the new key-encryption key (id ${result.kekId}).\n` +
-        (keyring.fromEnv ? 'Set RUNE_KEK to the value of RUNE_NEW_KEK before runed next starts.\n' : `The new key is in ${join(config.dataDir, KEK_FILE)}; the old one opens nothing now.\n`),
+        handOver +
+        (keyring.fromEnv ? 'Set RUNE_KEK to the value of RUNE_NEW_KEK before runed next starts.\n' : `The new key is in ${keyring.kekFile}; the old one opens nothing now.\n`),
     );
   } catch (e) {
     if (e instanceof KekError || e instanceof SealError) fail(e.message, 1);
@@ -197,7 +299,7 @@ function kekRotate(config: DaemonConfig): void {
 
 function registryCredentials(config: DaemonConfig, name: string | undefined): void {
   if (!name) fail('usage: runed registry credentials NAME [--data-dir DIR]');
-  const store = Store.open(config.dataDir);
+  const store = openStore(config);
   try {
     const row = store.registries.get(name);
     if (!row) fail(`registry "${name}" not found`, 1);
@@ -205,7 +307,7 @@ function registryCredentials(config: DaemonConfig, name: string | undefined): vo
       process.stdout.write(JSON.stringify({ type: 'ecr', server: row.server, region: row.region, note: "credentials come from the host's AWS environment" }, null, 2) + '\n');
       return;
     }
-    const password = unseal(new Keyring(config.dataDir, store).get(), row.name, { sealed: row.sealed!, wrappedKey: row.wrapped_key! });
+    const password = unseal(keyringFor(config, store).get(), row.name, { sealed: row.sealed!, wrappedKey: row.wrapped_key! });
     const auth = Buffer.from(`${row.username}:${password}`).toString('base64');
     process.stdout.write(JSON.stringify({ auths: { [row.server]: { auth } } }, null, 2) + '\n');
     store.audit.append({ actor: HOST_ACTOR, action: 'read-credentials', resource: 'registries', ref: row.name, outcome: 'success' });
@@ -242,6 +344,8 @@ export async function main(argv: string[]): Promise<void> {
       args = args.slice(1);
     }
   }
+  let expectedHeads: AuditHead[] = [];
+  if (command === 'audit') ({ rest: args, heads: expectedHeads } = takeExpectedHeads(args));
   let config: DaemonConfig;
   try {
     config = loadConfig(args);
@@ -257,12 +361,12 @@ export async function main(argv: string[]): Promise<void> {
       resetBootstrap(config);
       return;
     case 'audit':
-      if (sub !== 'verify') fail('usage: runed audit verify [--data-dir DIR]');
-      auditVerify(config);
+      if (sub !== 'verify') fail('usage: runed audit verify [--data-dir DIR] [--expect-head ID:HASH]');
+      auditVerify(config, expectedHeads);
       return;
     case 'kek':
       if (sub !== 'rotate') fail('usage: runed kek rotate [--data-dir DIR]');
-      kekRotate(config);
+      await kekRotate(config);
       return;
     case 'registry':
       if (sub !== 'credentials') fail('usage: runed registry credentials NAME [--data-dir DIR]');

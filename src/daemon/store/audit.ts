@@ -1,4 +1,6 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
+import { closeSync, existsSync, fdatasyncSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { loadKeyFile } from '../crypto.js';
 import type { Db } from './db.js';
 import { pageOf, type Page } from '../paging.js';
 
@@ -27,11 +29,25 @@ interface AuditRow {
 }
 
 export const GENESIS_HASH = '0'.repeat(64);
+/** Prefix of a keyed hash: HMAC-SHA-256 under the audit key. Unprefixed 64-hex hashes are the unkeyed SHA-256 of older runeds. */
+export const KEYED_PREFIX = 'h1$';
 
-/** The hash of an event: SHA-256 over its previous hash and its fields in a fixed order. */
-function hashOf(row: Omit<AuditRow, 'id' | 'hash'>): string {
-  const fields = [row.prev_hash, row.time, row.actor_name, row.actor_type, row.token_id, row.action, row.resource, row.ref, row.namespace, row.outcome, row.message, row.remote_addr];
-  return createHash('sha256').update(JSON.stringify(fields)).digest('hex');
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** A lone surrogate does not survive SQLite's UTF-8, so it is stored (and hashed) as U+FFFD. */
+export const wellFormed = (s: string): string => s.replace(LONE_SURROGATE, '\uFFFD');
+
+const chainFields = (row: Omit<AuditRow, 'id' | 'hash'>) =>
+  JSON.stringify([row.prev_hash, row.time, row.actor_name, row.actor_type, row.token_id, row.action, row.resource, row.ref, row.namespace, row.outcome, row.message, row.remote_addr]);
+
+/** The unkeyed hash of events written before the chain was keyed: SHA-256 over the previous hash and the fields. */
+function legacyHashOf(row: Omit<AuditRow, 'id' | 'hash'>): string {
+  return createHash('sha256').update(chainFields(row)).digest('hex');
+}
+
+/** The keyed hash: HMAC-SHA-256 under the audit key, so the chain cannot be recomputed without it. */
+function keyedHashOf(key: Buffer, row: Omit<AuditRow, 'id' | 'hash'>): string {
+  return KEYED_PREFIX + createHmac('sha256', key).update(chainFields(row)).digest('hex');
 }
 
 function toRecord(row: AuditRow): AuditRecord {
@@ -60,38 +76,181 @@ export interface AuditFilter {
   since?: number;
 }
 
+/** The audit key is missing or is not the one the trail was keyed with: the daemon must not start. */
+export class AuditKeyError extends Error {}
+
+export interface AuditHead {
+  id: number;
+  hash: string;
+}
+
+/** One broken event (or, without an id, a problem with the chain as a whole) and how verify knows. */
+export interface AuditBreak {
+  id?: number;
+  reasons: string[];
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  events: number;
+  breaks: AuditBreak[];
+  warnings: string[];
+}
+
+export interface VerifyKeys {
+  /** The audit key; undefined when its file does not exist. */
+  key: Buffer | undefined;
+  keyFile: string;
+  headFile: string;
+  /** Heads known from elsewhere (the daemon's log): each must still be in the chain, unchanged. */
+  expectedHeads?: AuditHead[];
+}
+
+const HEAD_FILE_HEADER = '# runed audit head checkpoints, append-only: "<event id> <hash>" per committed head; the first line is where the keyed chain starts';
+
+interface Checkpoints {
+  exists: boolean;
+  /** The first checkpoint: the head when the chain was keyed. Events after it must carry keyed hashes. */
+  marker?: AuditHead;
+  lines: (AuditHead & { line: number })[];
+  recreated: string[];
+  malformed: number[];
+}
+
+function readCheckpoints(file: string): Checkpoints {
+  if (!existsSync(file)) return { exists: false, lines: [], recreated: [], malformed: [] };
+  const result: Checkpoints = { exists: true, lines: [], recreated: [], malformed: [] };
+  readFileSync(file, 'utf8').split('\n').forEach((text, i) => {
+    if (text === '') return;
+    if (text.startsWith('# recreated ')) result.recreated.push(text.slice(12).split(':', 1)[0]!);
+    if (text.startsWith('#')) return;
+    const m = /^(\d+) (\S+)$/.exec(text);
+    if (!m) return void result.malformed.push(i + 1);
+    const entry = { id: Number(m[1]), hash: m[2]!, line: i + 1 };
+    result.marker ??= entry;
+    result.lines.push(entry);
+  });
+  return result;
+}
+
 export class AuditLog {
+  private key: Buffer | undefined;
+  private headFd: number | undefined;
+  private lastCheckpointId = -1;
+  private checkpointDue = false;
+  /** Told every checkpointed head (the daemon logs it, a copy of the head outside the data dir). */
+  onCheckpoint: (head: AuditHead) => void = () => {};
+  /** A checkpoint that cannot be written after its commit is reported here, never thrown at a caller whose change is done. */
+  onCheckpointError: (err: unknown) => void = (err) => process.stderr.write(`runed: could not write the audit head checkpoint: ${String(err)}\n`);
+
   constructor(private readonly db: Db) {}
 
-  /** Appends one event in its own IMMEDIATE transaction, so the chain stays linear across processes. */
+  /** The newest event, or undefined for an empty trail. */
+  head(): AuditHead | undefined {
+    return this.db.prepare<[], AuditHead>('SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1').get();
+  }
+
+  /**
+   * Keys the chain with the key in `keyFile` (created 0600 if missing, unless the trail is keyed
+   * already) and opens the head checkpoint file, starting it at the current head when it is new.
+   */
+  attach(keyFile: string, headFile: string): void {
+    const head = this.head();
+    const keyExisted = existsSync(keyFile);
+    if (!keyExisted && head?.hash.startsWith(KEYED_PREFIX)) {
+      throw new AuditKeyError(`the audit key ${keyFile} is missing, but the audit trail is keyed with it: restore the file (a new key would leave every event unverifiable)`);
+    }
+    const cannot = (e: unknown) => new AuditKeyError(`cannot open the audit head checkpoint file ${headFile}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    try {
+      const fd = openSync(headFile, 'wx', 0o600);
+      // With no key yet the keyed chain starts here; a key without its file means the file was lost, which verify reports.
+      const header = keyExisted ? `# recreated ${new Date().toISOString()}: the previous checkpoint file was missing` : HEAD_FILE_HEADER;
+      writeSync(fd, `${header}\n${head?.id ?? 0} ${head?.hash ?? GENESIS_HASH}\n`);
+      fsyncSync(fd);
+      closeSync(fd);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw cannot(e);
+    }
+    try {
+      this.headFd = openSync(headFile, 'a', 0o600);
+    } catch (e) {
+      throw cannot(e);
+    }
+    // The key after the file: a start that fails on the file leaves no key behind to make the next start look like a lost file.
+    this.key = loadKeyFile(keyFile).key;
+  }
+
+  close(): void {
+    if (this.headFd !== undefined) closeSync(this.headFd);
+    this.headFd = undefined;
+  }
+
+  /**
+   * Appends one event. On its own it is one IMMEDIATE transaction (the chain stays linear across
+   * processes); inside an open transaction it is a savepoint of it, commits with it, and is
+   * checkpointed by flushCheckpoint() after the outermost commit (Store.transaction calls it).
+   */
   append(event: AuditEvent, now = Date.now()): void {
-    this.db
-      .transaction(() => {
-        const last = this.db.prepare<[], { hash: string }>('SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1').get();
+    const key = this.key;
+    if (!key) throw new Error('the audit log has no key: open the store with its audit key file');
+    const nested = this.db.inTransaction;
+    const text = (s: string | undefined) => (s === undefined ? null : wellFormed(s));
+    const written = this.db
+      .transaction((): AuditHead => {
         const row: Omit<AuditRow, 'id' | 'hash'> = {
           time: now,
-          actor_name: event.actor?.name ?? null,
-          actor_type: event.actor?.type ?? null,
-          token_id: event.actor?.tokenId ?? null,
-          action: event.action,
-          resource: event.resource,
-          ref: event.ref ?? null,
-          namespace: event.namespace ?? null,
+          actor_name: text(event.actor?.name),
+          actor_type: text(event.actor?.type),
+          token_id: text(event.actor?.tokenId),
+          action: wellFormed(event.action),
+          resource: wellFormed(event.resource),
+          ref: text(event.ref),
+          namespace: text(event.namespace),
           outcome: event.outcome,
-          message: event.message ?? '',
-          remote_addr: event.remoteAddr ?? null,
-          prev_hash: last?.hash ?? GENESIS_HASH,
+          message: wellFormed(event.message ?? ''),
+          remote_addr: text(event.remoteAddr),
+          prev_hash: this.head()?.hash ?? GENESIS_HASH,
         };
-        const hash = hashOf(row);
-        this.db
+        const hash = keyedHashOf(key, row);
+        const info = this.db
           .prepare(
             `INSERT INTO audit_events (time, actor_name, actor_type, token_id, action, resource, ref, namespace, outcome, message, remote_addr, prev_hash, hash)
              VALUES (@time, @actor_name, @actor_type, @token_id, @action, @resource, @ref, @namespace, @outcome, @message, @remote_addr, @prev_hash, @hash)`,
           )
           .run({ ...row, hash });
         this.db.prepare("INSERT INTO meta (key, value) VALUES ('audit_head', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(hash);
+        return { id: Number(info.lastInsertRowid), hash };
       })
       .immediate();
+    // Still inside someone's transaction, the event may yet roll back: the file must never name it before it commits.
+    if (nested) this.checkpointDue = true;
+    else this.checkpoint(written);
+  }
+
+  /** After the outermost commit or rollback: checkpoints the committed head if an event was appended inside it. */
+  flushCheckpoint(): void {
+    if (!this.checkpointDue || this.db.inTransaction) return;
+    this.checkpointDue = false;
+    let head: AuditHead | undefined;
+    try {
+      head = this.head();
+    } catch (err) {
+      return this.onCheckpointError(err);
+    }
+    if (head) this.checkpoint(head);
+  }
+
+  /** One line per committed head, fsync'd: the file is never ahead of the database, at most one commit behind. */
+  private checkpoint(head: AuditHead): void {
+    if (head.id <= this.lastCheckpointId || this.headFd === undefined) return;
+    try {
+      writeSync(this.headFd, `${head.id} ${head.hash}\n`);
+      fdatasyncSync(this.headFd);
+      this.lastCheckpointId = head.id;
+    } catch (err) {
+      return this.onCheckpointError(err);
+    }
+    this.onCheckpoint(head);
   }
 
   /** Newest first. */
@@ -110,24 +269,91 @@ export class AuditLog {
     return pageOf(rows, page.limit, (r) => [r.id], toRecord);
   }
 
-  /** Walks the whole chain; answers the first event whose link or hash does not hold. */
-  verify(): { ok: true; events: number } | { ok: false; events: number; brokenAt: number; reason: string } {
+  /**
+   * Walks the whole chain and the head checkpoint file; reports every broken event, with how it is
+   * known. Events before the keyed chain started are checked by the unkeyed rule they were written with.
+   */
+  verify({ key, keyFile, headFile, expectedHeads = [] }: VerifyKeys): VerifyReport {
+    const byEvent = new Map<number, string[]>();
+    const general: string[] = [];
+    const warnings: string[] = [];
+    const flag = (id: number, reason: string) => (byEvent.get(id) ?? byEvent.set(id, []).get(id)!).push(reason);
+    const checkpoints = readCheckpoints(headFile);
+    const markerId = checkpoints.marker?.id;
+
     let prev = GENESIS_HASH;
     let count = 0;
     let lastId = 0;
+    let keyed = 0;
+    let unverifiable = 0;
     for (const row of this.db.prepare<[], AuditRow>('SELECT * FROM audit_events ORDER BY id').iterate()) {
       count++;
-      if (row.prev_hash !== prev) return { ok: false, events: count, brokenAt: row.id, reason: `event ${row.id} does not link to the event before it (an event was removed or altered)` };
-      const { id: _id, hash, ...rest } = row;
-      if (hashOf(rest) !== hash) return { ok: false, events: count, brokenAt: row.id, reason: `event ${row.id} was altered after it was written` };
+      const { id, hash, ...rest } = row;
+      if (row.prev_hash !== prev) flag(id, `it does not link to the event before it (${lastId ? `event ${lastId}` : 'the start'}): an event was removed or altered`);
+      if (hash.startsWith(KEYED_PREFIX)) {
+        keyed++;
+        if (markerId !== undefined && id <= markerId) flag(id, `it carries a keyed hash, yet the checkpoint file says the keyed chain starts after event ${markerId}: the checkpoint file was replaced`);
+        if (!key) unverifiable++;
+        else if (keyedHashOf(key, rest) !== hash) flag(id, 'it was altered after it was written: its HMAC does not verify under the audit key');
+      } else if (keyed > 0 || (markerId !== undefined && id > markerId)) {
+        flag(id, 'it carries an unkeyed hash after the chain was keyed: it was written without the audit key');
+      } else if (legacyHashOf(rest) !== hash) {
+        const hint = Object.values(rest).some((v) => typeof v === 'string' && v.includes('\uFFFD')) ? ' (or it held a lone surrogate, which runeds before the keyed chain stored differently from how they hashed it)' : '';
+        flag(id, `it was altered after it was written: its SHA-256 does not match${hint}`);
+      }
       prev = hash;
-      lastId = row.id;
+      lastId = id;
     }
-    // The head is written with every event, so cutting events off the end shows too.
-    const head = this.db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'audit_head'").get()?.value;
-    if (head !== undefined && head !== prev) {
-      return { ok: false, events: count, brokenAt: lastId + 1, reason: 'the newest events were removed: the chain ends before the recorded head' };
+
+    if (unverifiable > 0) general.push(`the audit key ${keyFile} is missing: ${unverifiable} keyed event(s) cannot be checked`);
+    const metaHead = this.db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'audit_head'").get()?.value;
+    if (metaHead !== undefined && metaHead !== prev) {
+      general.push(`the database's recorded head (meta audit_head ${metaHead}) is not its last event's hash (${count ? `event ${lastId}: ${prev}` : 'no events'}): the newest events were removed`);
     }
-    return { ok: true, events: count };
+
+    if (!checkpoints.exists) {
+      if (key || keyed > 0) general.push(`the head checkpoint file ${headFile} is missing: a truncated or rewritten chain cannot be ruled out`);
+      else warnings.push(`the chain is not keyed (written by an older runed): its next start keys it and starts ${headFile}`);
+    }
+    for (const at of checkpoints.recreated) general.push(`the head checkpoint file ${headFile} was recreated at ${at} because it was missing: events removed before then cannot be detected`);
+    for (const line of checkpoints.malformed) general.push(`line ${line} of the head checkpoint file ${headFile} is malformed`);
+    const lookup = this.db.prepare<[number], { hash: string }>('SELECT hash FROM audit_events WHERE id = ?');
+    let newest: AuditHead | undefined;
+    for (const cp of checkpoints.lines) {
+      if (cp.id > lastId) {
+        if (!newest || cp.id > newest.id) newest = cp;
+        continue;
+      }
+      const stored = cp.id === 0 ? GENESIS_HASH : lookup.get(cp.id)?.hash;
+      if (stored === undefined) flag(cp.id, `the head checkpoint file records it (line ${cp.line}, hash ${cp.hash}), but it is missing from the database: it was removed`);
+      else if (stored !== cp.hash) {
+        if (cp.id === 0) general.push(`line ${cp.line} of the head checkpoint file ${headFile} records an empty chain with hash ${cp.hash}: the file was altered`);
+        else flag(cp.id, `the head checkpoint file records it with hash ${cp.hash} (line ${cp.line}), the database has ${stored}: it was rewritten`);
+      }
+    }
+    if (newest) {
+      general.push(
+        `the head checkpoint file ${headFile} records event ${newest.id} with hash ${newest.hash}, but the database ${count ? `ends at event ${lastId}` : 'has no events'}: ` +
+          `event(s) ${lastId + 1}–${newest.id} were removed`,
+      );
+    } else if (checkpoints.lines.length > 0) {
+      const checkpointed = checkpoints.lines.reduce((max, l) => Math.max(max, l.id), 0);
+      // A crash between a commit and its checkpoint leaves that commit's events unrecorded: a warning, since their HMACs still verify.
+      if (checkpointed < lastId) {
+        warnings.push(`${lastId - checkpointed} event(s) after event ${checkpointed}, the last head in ${headFile}, are not checkpointed: expected only for the last commit before a crash; their removal would not show`);
+      }
+    }
+
+    for (const given of expectedHeads) {
+      const stored = given.id === 0 ? GENESIS_HASH : lookup.get(given.id)?.hash;
+      const what = `the head given with --expect-head (event ${given.id}, hash ${given.hash})`;
+      if (given.id > lastId) general.push(`${what} is beyond the database's ${count ? `last event ${lastId}` : 'empty trail'}: event(s) ${lastId + 1}–${given.id} were removed`);
+      else if (stored === undefined) flag(given.id, `${what} names it, but it is missing from the database: it was removed`);
+      else if (stored !== given.hash) flag(given.id, `${what} names it, the database has ${stored}: it was rewritten`);
+    }
+
+    const breaks: AuditBreak[] = [...byEvent.entries()].sort(([a], [b]) => a - b).map(([id, reasons]) => ({ id, reasons }));
+    for (const reason of general) breaks.push({ reasons: [reason] });
+    return { ok: breaks.length === 0, events: count, breaks, warnings };
   }
 }

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { BUILTIN_POLICIES, SEEDED_NAMESPACES } from '../../core/builtins.js';
 import { AuditLog } from './audit.js';
 import { openDb, type Db } from './db.js';
@@ -6,6 +7,16 @@ import { Policies } from './policies.js';
 import { Registries } from './registries.js';
 import { Subjects } from './subjects.js';
 import { Tokens } from './tokens.js';
+
+export const AUDIT_KEY_FILE = 'audit.key';
+export const AUDIT_HEAD_FILE = 'audit.head';
+
+export interface AuditFiles {
+  keyFile: string;
+  headFile: string;
+}
+
+export const auditFilesIn = (dataDir: string): AuditFiles => ({ keyFile: join(dataDir, AUDIT_KEY_FILE), headFile: join(dataDir, AUDIT_HEAD_FILE) });
 
 export class Store {
   readonly subjects: Subjects;
@@ -24,9 +35,19 @@ export class Store {
     this.registries = new Registries(db);
   }
 
-  static open(dataDir: string): Store {
+  /**
+   * Opens the store in `dataDir`. `audit` names the audit key and head checkpoint files (default:
+   * in the data dir); `false` opens it unkeyed, for reading only (audit verify).
+   */
+  static open(dataDir: string, audit: AuditFiles | false = auditFilesIn(dataDir)): Store {
     const store = new Store(openDb(dataDir));
-    store.seed();
+    try {
+      store.seed();
+      if (audit) store.audit.attach(audit.keyFile, audit.headFile);
+    } catch (e) {
+      store.close();
+      throw e;
+    }
     return store;
   }
 
@@ -47,6 +68,8 @@ export class Store {
       return this.db.transaction(fn).immediate();
     } finally {
       this.generation++;
+      // After the outermost commit (or rollback) only: the checkpoint names committed events alone.
+      if (!this.db.inTransaction) this.audit.flushCheckpoint();
     }
   }
 
@@ -82,5 +105,6 @@ export class Store {
       // another process holds the database; the next writer checkpoints instead
     }
     this.db.close();
+    this.audit.close();
   }
 }

@@ -1,0 +1,338 @@
+import Database from 'better-sqlite3';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Store } from '../../src/daemon/store/index.js';
+import { Runed, runRuned } from '../helpers/runed.js';
+
+let runed: Runed | undefined;
+const dirs: string[] = [];
+afterEach(async () => {
+  await runed?.cleanup();
+  runed = undefined;
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+const tempDir = (prefix: string) => {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  dirs.push(d);
+  return d;
+};
+
+const verify = (dataDir: string, ...flags: string[]) => runRuned(['audit', 'verify', '--data-dir', dataDir, ...flags]);
+
+interface Row {
+  id: number;
+  time: number;
+  actor_name: string | null;
+  actor_type: string | null;
+  token_id: string | null;
+  action: string;
+  resource: string;
+  ref: string | null;
+  namespace: string | null;
+  outcome: string;
+  message: string;
+  remote_addr: string | null;
+  prev_hash: string;
+  hash: string;
+}
+
+const fieldsOf = (r: Row) =>
+  JSON.stringify([r.prev_hash, r.time, r.actor_name, r.actor_type, r.token_id, r.action, r.resource, r.ref, r.namespace, r.outcome, r.message, r.remote_addr]);
+const sha256Of = (r: Row) => createHash('sha256').update(fieldsOf(r)).digest('hex');
+const hmacOf = (key: Buffer) => (r: Row) => 'h1$' + createHmac('sha256', key).update(fieldsOf(r)).digest('hex');
+
+/** What an attacker with write access to the database does: edit event `from`, then recompute every hash after it. */
+function forgeFrom(dataDir: string, from: number, hashOf: (r: Row) => string) {
+  const db = new Database(join(dataDir, 'runed.db'));
+  const rows = db.prepare('SELECT * FROM audit_events ORDER BY id').all() as Row[];
+  let prev = rows.find((r) => r.id === from - 1)!.hash;
+  for (const row of rows.filter((r) => r.id >= from)) {
+    if (row.id === from) row.message = 'nothing happened here';
+    row.prev_hash = prev;
+    row.hash = hashOf(row);
+    db.prepare('UPDATE audit_events SET message = ?, prev_hash = ?, hash = ? WHERE id = ?').run(row.message, row.prev_hash, row.hash, row.id);
+    prev = row.hash;
+  }
+  db.prepare("UPDATE meta SET value = ? WHERE key = 'audit_head'").run(prev);
+  db.close();
+}
+
+/** A daemon with `n` failed authentications (each one an audit event) after its bootstrap, stopped. */
+async function trailOf(n: number) {
+  runed = await Runed.start();
+  const root = await runed.bootstrap();
+  for (let i = 0; i < n; i++) await runed.request('GET', '/v1/whoami'); // no token: audited, never rate limited
+  const last = (await runed.request('GET', '/v1/audit?limit=1', { token: root })).body.items[0];
+  await runed.stop();
+  return { dataDir: runed.dataDir, lastId: last.id as number, lastHash: last.hash as string };
+}
+
+const headLines = (dataDir: string) => readFileSync(join(dataDir, 'audit.head'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
+
+describe('audit chain: what it stores hashes the same when read back', () => {
+  it('a lone surrogate in a refused request does not break verification', async () => {
+    runed = await Runed.start();
+    const root = await runed.bootstrap();
+    for (const [method, path, data] of [
+      ['POST', '/v1/namespaces', '{"name":"\\ud800"}'],
+      ['POST', '/v1/users', '{"name":"x\\udc00y","email":"\\ud83d"}'],
+      ['POST', '/v1/policies', '{"name":"p\\udfff\\ud800","rules":[]}'],
+    ] as const) {
+      const res = await runed.request(method, path, { token: root, raw: { contentType: 'application/json', data } });
+      expect(res.status, JSON.stringify(res.body)).toBe(400);
+    }
+    const refused = (await runed.request('GET', '/v1/audit?outcome=error', { token: root })).body.items;
+    expect(refused.length).toBe(3);
+    const result = verify(runed.dataDir);
+    expect(result.stdout).toMatch(/^audit trail intact: \d+ event\(s\) verified\n$/);
+    expect(result.status).toBe(0);
+  });
+});
+
+describe('audit chain: verify reports every break', () => {
+  it('two altered events are both named, with the reason', async () => {
+    const { dataDir } = await trailOf(6);
+    const db = new Database(join(dataDir, 'runed.db'));
+    db.prepare("UPDATE audit_events SET message = 'edited' WHERE id IN (3, 6)").run();
+    db.close();
+    const result = verify(dataDir);
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe(
+      'audit trail BROKEN: 2 problem(s) in 7 event(s)\n' +
+        '  event 3: it was altered after it was written: its HMAC does not verify under the audit key\n' +
+        '  event 6: it was altered after it was written: its HMAC does not verify under the audit key\n',
+    );
+  });
+});
+
+describe('audit chain: keyed, with its head checkpointed outside the database', () => {
+  it('hashes are HMACs under a 0600 audit key; every head is appended to audit.head and logged', async () => {
+    runed = await Runed.start();
+    const root = await runed.bootstrap();
+    await runed.request('GET', '/v1/whoami');
+    const events = (await runed.request('GET', '/v1/audit', { token: root })).body.items;
+    expect(events.every((e: { hash: string }) => /^h1\$[0-9a-f]{64}$/.test(e.hash))).toBe(true);
+    for (const f of ['audit.key', 'audit.head']) expect(statSync(join(runed.dataDir, f)).mode & 0o777).toBe(0o600);
+    const [marker, ...heads] = headLines(runed.dataDir);
+    expect(marker).toBe(`0 ${'0'.repeat(64)}`); // a new data dir: the keyed chain starts at the beginning
+    expect(heads).toEqual([...events].reverse().map((e: { id: number; hash: string }) => `${e.id} ${e.hash}`));
+    for (const e of events) expect(runed.logs).toContain(`"auditHead":{"id":${e.id},"hash":"${e.hash}"},"msg":"audit head"`);
+  });
+
+  it('deleting the newest events and rewriting the recorded head is detected, and verify says how', async () => {
+    const { dataDir, lastId, lastHash } = await trailOf(40);
+    const keep = lastId - 23;
+    const db = new Database(join(dataDir, 'runed.db'));
+    db.prepare('DELETE FROM audit_events WHERE id > ?').run(keep);
+    const newHead = (db.prepare('SELECT hash FROM audit_events WHERE id = ?').get(keep) as { hash: string }).hash;
+    db.prepare("UPDATE meta SET value = ? WHERE key = 'audit_head'").run(newHead);
+    db.close();
+    const result = verify(dataDir);
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe(
+      `audit trail BROKEN: 1 problem(s) in ${keep} event(s)\n` +
+        `  the head checkpoint file ${join(dataDir, 'audit.head')} records event ${lastId} with hash ${lastHash}, but the database ends at event ${keep}: event(s) ${keep + 1}–${lastId} were removed\n`,
+    );
+  });
+
+  it('deleting every event is detected', async () => {
+    const { dataDir, lastId } = await trailOf(5);
+    const db = new Database(join(dataDir, 'runed.db'));
+    db.prepare('DELETE FROM audit_events').run();
+    db.prepare("DELETE FROM meta WHERE key = 'audit_head'").run();
+    db.close();
+    const result = verify(dataDir);
+    expect(result.status).toBe(1);
+    expect(result.stdout).toMatch(new RegExp(`^audit trail BROKEN: \\d+ problem\\(s\\) in 0 event\\(s\\)\\n`));
+    expect(result.stdout).toContain(`records event ${lastId} with hash `);
+    expect(result.stdout).toContain(`but the database has no events: event(s) 1–${lastId} were removed`);
+  });
+
+  it('cutting the database and the checkpoint file alike is caught by a head taken from the log', async () => {
+    runed = await Runed.start();
+    await runed.bootstrap();
+    for (let i = 0; i < 12; i++) await runed.request('GET', '/v1/whoami');
+    await runed.stop();
+    const logged = [...runed.logs.matchAll(/"auditHead":\{"id":(\d+),"hash":"([^"]+)"\}/g)].at(-1)!;
+    const [lastId, lastHash] = [Number(logged[1]), logged[2]!];
+    const dataDir = runed.dataDir;
+    const db = new Database(join(dataDir, 'runed.db'));
+    db.prepare('DELETE FROM audit_events WHERE id > 5').run();
+    db.prepare("UPDATE meta SET value = (SELECT hash FROM audit_events WHERE id = 5) WHERE key = 'audit_head'").run();
+    db.close();
+    const headFile = join(dataDir, 'audit.head');
+    const kept = readFileSync(headFile, 'utf8').split('\n').filter((l) => !/^\d+ /.test(l) || Number(l.split(' ')[0]) <= 5);
+    writeFileSync(headFile, kept.join('\n'));
+    // From the data dir alone the cut is consistent: this is the limit the log line is for.
+    expect(verify(dataDir).stdout).toBe('audit trail intact: 5 event(s) verified\n');
+    const withLog = verify(dataDir, '--expect-head', `${lastId}:${lastHash}`);
+    expect(withLog.status).toBe(1);
+    expect(withLog.stdout).toBe(
+      'audit trail BROKEN: 1 problem(s) in 5 event(s)\n' +
+        `  the head given with --expect-head (event ${lastId}, hash ${lastHash}) is beyond the database's last event 5: event(s) 6–${lastId} were removed\n`,
+    );
+    expect(verify(dataDir, '--expect-head', `5:${lastHash}`).stdout).toContain(`  event 5: the head given with --expect-head (event 5, hash ${lastHash}) names it, the database has `);
+    expect(verify(dataDir, '--expect-head', 'nonsense').stderr).toMatch(/--expect-head takes ID:HASH/);
+  });
+
+  it('forging an event and recomputing the chain after it fails without the key, with either hash', async () => {
+    const { dataDir, lastId } = await trailOf(30);
+    const from = 20;
+    forgeFrom(dataDir, from, sha256Of);
+    const unkeyed = verify(dataDir);
+    expect(unkeyed.status).toBe(1);
+    for (let id = from; id <= lastId; id++) expect(unkeyed.stdout).toContain(`\n  event ${id}: it carries an unkeyed hash after the chain was keyed`);
+    expect(unkeyed.stdout).not.toContain(`event ${from - 1}:`);
+
+    forgeFrom(dataDir, from, hmacOf(randomBytes(32)));
+    const guessed = verify(dataDir);
+    expect(guessed.status).toBe(1);
+    for (let id = from; id <= lastId; id++) expect(guessed.stdout).toContain(`\n  event ${id}: it was altered after it was written: its HMAC does not verify under the audit key`);
+  });
+
+  it('even with the key, a rewritten event disagrees with the checkpoint file', async () => {
+    const { dataDir, lastId } = await trailOf(10);
+    const key = Buffer.from(readFileSync(join(dataDir, 'audit.key'), 'utf8').trim(), 'base64');
+    forgeFrom(dataDir, 8, hmacOf(key));
+    const result = verify(dataDir);
+    expect(result.status).toBe(1);
+    expect(result.stdout).not.toContain('HMAC does not verify');
+    for (let id = 8; id <= lastId; id++) expect(result.stdout).toMatch(new RegExp(`\\n  event ${id}: the head checkpoint file records it with hash \\S+ \\(line \\d+\\), the database has \\S+: it was rewritten\\n`));
+  });
+
+  it('a missing checkpoint file or audit key is reported, and runed will not start without its key', async () => {
+    const { dataDir } = await trailOf(2);
+    const key = readFileSync(join(dataDir, 'audit.key'));
+    rmSync(join(dataDir, 'audit.key'));
+    const noKey = verify(dataDir);
+    expect(noKey.status).toBe(1);
+    expect(noKey.stdout).toContain(`the audit key ${join(dataDir, 'audit.key')} is missing: 3 keyed event(s) cannot be checked`);
+    const start = runRuned(['--data-dir', dataDir, '--listen', '127.0.0.1:0']);
+    expect(start.status).toBe(1);
+    expect(start.stderr).toBe(`runed: the audit key ${join(dataDir, 'audit.key')} is missing, but the audit trail is keyed with it: restore the file (a new key would leave every event unverifiable)\n`);
+    expect(existsSync(join(dataDir, 'audit.key'))).toBe(false);
+    writeFileSync(join(dataDir, 'audit.key'), key, { mode: 0o600 });
+
+    rmSync(join(dataDir, 'audit.head'));
+    const noHead = verify(dataDir);
+    expect(noHead.status).toBe(1);
+    expect(noHead.stdout).toContain(`the head checkpoint file ${join(dataDir, 'audit.head')} is missing: a truncated or rewritten chain cannot be ruled out`);
+    // A restart starts a new file, but marks it: what was removed before it can no longer be told.
+    runed = await Runed.start([], { dataDir });
+    await runed.stop();
+    const recreated = verify(dataDir);
+    expect(recreated.status).toBe(1);
+    expect(recreated.stdout).toMatch(/the head checkpoint file \S+ was recreated at \S+ because it was missing: events removed before then cannot be detected/);
+  });
+
+  it('the checkpoint file can live elsewhere; a start that cannot open it fails clearly and leaves nothing half-made', async () => {
+    const dataDir = tempDir('runed-headfile-');
+    const bad = runRuned(['--data-dir', dataDir, '--listen', '127.0.0.1:0', '--audit-head-file', '/nonexistent/dir/audit.head']);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toBe('runed: cannot open the audit head checkpoint file /nonexistent/dir/audit.head: ENOENT\n');
+    expect(existsSync(join(dataDir, 'audit.key'))).toBe(false);
+
+    const elsewhere = join(tempDir('runed-headfile-elsewhere-'), 'audit.head');
+    runed = await Runed.start(['--audit-head-file', elsewhere], { dataDir });
+    await runed.bootstrap();
+    await runed.stop();
+    expect(existsSync(join(dataDir, 'audit.head'))).toBe(false);
+    expect(readFileSync(elsewhere, 'utf8')).toMatch(/^# runed audit head checkpoints.*\n0 0{64}\n1 h1\$[0-9a-f]{64}\n$/);
+    expect(verify(dataDir, '--audit-head-file', elsewhere).stdout).toBe('audit trail intact: 1 event(s) verified\n');
+    expect(verify(dataDir).stdout).toContain(`the head checkpoint file ${join(dataDir, 'audit.head')} is missing`);
+  });
+
+  it('an unkeyed trail of an older runed verifies, is keyed from the next start, and unkeyed events after that are refused', async () => {
+    const dataDir = tempDir('runed-legacy-');
+    // An older runed's trail: SHA-256 chained, no key, no checkpoint file.
+    Store.open(dataDir, false).close();
+    const db = new Database(join(dataDir, 'runed.db'));
+    let prev = '0'.repeat(64);
+    for (let i = 1; i <= 3; i++) {
+      const row = { id: i, time: 1_700_000_000_000 + i, actor_name: 'root', actor_type: 'user', token_id: null, action: 'create', resource: 'users', ref: `u${i}`, namespace: null, outcome: 'success', message: '', remote_addr: '127.0.0.1', prev_hash: prev, hash: '' };
+      row.hash = sha256Of(row);
+      db.prepare('INSERT INTO audit_events VALUES (@id, @time, @actor_name, @actor_type, @token_id, @action, @resource, @ref, @namespace, @outcome, @message, @remote_addr, @prev_hash, @hash)').run(row);
+      prev = row.hash;
+    }
+    db.prepare("INSERT INTO meta (key, value) VALUES ('audit_head', ?)").run(prev);
+    db.close();
+    const old = verify(dataDir);
+    expect(old.stdout).toBe(`audit trail intact: 3 event(s) verified\nwarning: the chain is not keyed (written by an older runed): its next start keys it and starts ${join(dataDir, 'audit.head')}\n`);
+    expect(old.status).toBe(0);
+
+    runed = await Runed.start([], { dataDir });
+    await runed.bootstrap();
+    await runed.stop();
+    expect(headLines(dataDir)[0]).toBe(`3 ${prev}`); // the keyed chain starts after the older runed's last event
+    const upgraded = verify(dataDir);
+    expect(upgraded.stdout).toBe('audit trail intact: 4 event(s) verified\n');
+
+    const db2 = new Database(join(dataDir, 'runed.db'));
+    const head = db2.prepare('SELECT * FROM audit_events ORDER BY id DESC LIMIT 1').get() as Row;
+    const forged = { ...head, id: head.id + 1, message: 'forged', prev_hash: head.hash };
+    forged.hash = sha256Of(forged);
+    db2.prepare('INSERT INTO audit_events VALUES (@id, @time, @actor_name, @actor_type, @token_id, @action, @resource, @ref, @namespace, @outcome, @message, @remote_addr, @prev_hash, @hash)').run(forged);
+    db2.close();
+    const downgraded = verify(dataDir);
+    expect(downgraded.status).toBe(1);
+    expect(downgraded.stdout).toContain(`  event ${forged.id}: it carries an unkeyed hash after the chain was keyed: it was written without the audit key\n`);
+  });
+});
+
+describe('audit chain: appends inside a transaction', () => {
+  function openStore() {
+    const dataDir = tempDir('runed-audit-tx-');
+    return { dataDir, store: Store.open(dataDir) };
+  }
+  const event = (ref: string) => ({ action: 'create', resource: 'users', ref, outcome: 'success' as const });
+
+  it('an event appended in a transaction is checkpointed only after the commit, and not at all if it rolls back', () => {
+    const { dataDir, store } = openStore();
+    try {
+      store.audit.append(event('first'));
+      const before = headLines(dataDir);
+      store.transaction(() => {
+        store.audit.append(event('second'));
+        store.audit.append(event('third'));
+        expect(headLines(dataDir)).toEqual(before); // not yet committed: the file must not claim it
+      });
+      const afterCommit = headLines(dataDir);
+      expect(afterCommit.length).toBe(before.length + 1);
+      expect(afterCommit.at(-1)).toBe(`${store.audit.head()!.id} ${store.audit.head()!.hash}`);
+
+      expect(() =>
+        store.transaction(() => {
+          store.audit.append(event('rolled-back'));
+          throw new Error('the change fails');
+        }),
+      ).toThrow('the change fails');
+      expect(headLines(dataDir)).toEqual(afterCommit);
+      expect(store.audit.head()!.id).toBe(3);
+    } finally {
+      store.close();
+    }
+    expect(verify(dataDir).stdout).toBe('audit trail intact: 3 event(s) verified\n');
+  });
+
+  it('a commit whose checkpoint was lost in a crash is a warning, and the next checkpoint covers it', () => {
+    const { dataDir, store } = openStore();
+    try {
+      store.audit.append(event('a'));
+      // A crash between commit and checkpoint: the event is committed, its line never written.
+      store.db.transaction(() => store.audit.append(event('b'))).immediate();
+      const crashed = verify(dataDir);
+      expect(crashed.status).toBe(0);
+      expect(crashed.stdout).toBe(
+        `audit trail intact: 2 event(s) verified\nwarning: 1 event(s) after event 1, the last head in ${join(dataDir, 'audit.head')}, are not checkpointed: expected only for the last commit before a crash; their removal would not show\n`,
+      );
+      store.audit.append(event('c'));
+    } finally {
+      store.close();
+    }
+    expect(verify(dataDir).stdout).toBe('audit trail intact: 3 event(s) verified\n');
+  });
+});
