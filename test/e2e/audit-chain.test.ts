@@ -61,11 +61,16 @@ function forgeFrom(dataDir: string, from: number, hashOf: (r: Row) => string) {
   db.close();
 }
 
-/** A daemon with `n` failed authentications (each one an audit event) after its bootstrap, stopped. */
+/** `n` changes, each one an audit event (repeated failed authentications are summarised, so not those). */
+async function changes(r: Runed, root: string, n: number) {
+  for (let i = 0; i < n; i++) await r.request('POST', '/v1/namespaces', { token: root, body: { name: `ns-${i}` } });
+}
+
+/** A daemon with `n` audited changes after its bootstrap, stopped. */
 async function trailOf(n: number) {
   runed = await Runed.start();
   const root = await runed.bootstrap();
-  for (let i = 0; i < n; i++) await runed.request('GET', '/v1/whoami'); // no token: audited, never rate limited
+  await changes(runed, root, n);
   const last = (await runed.request('GET', '/v1/audit?limit=1', { token: root })).body.items[0];
   await runed.stop();
   return { dataDir: runed.dataDir, lastId: last.id as number, lastHash: last.hash as string };
@@ -154,8 +159,7 @@ describe('audit chain: keyed, with its head checkpointed outside the database', 
 
   it('cutting the database and the checkpoint file alike is caught by a head taken from the log', async () => {
     runed = await Runed.start();
-    await runed.bootstrap();
-    for (let i = 0; i < 12; i++) await runed.request('GET', '/v1/whoami');
+    await changes(runed, await runed.bootstrap(), 12);
     await runed.stop();
     const logged = [...runed.logs.matchAll(/"auditHead":\{"id":(\d+),"hash":"([^"]+)"\}/g)].at(-1)!;
     const [lastId, lastHash] = [Number(logged[1]), logged[2]!];
