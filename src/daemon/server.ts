@@ -43,6 +43,27 @@ export interface Daemon {
 
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml'];
 
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** The path of the first string or key in `value` holding a lone surrogate, or undefined. */
+function findLoneSurrogate(value: unknown): string | undefined {
+  // Iterative: a body may nest deeper than the call stack.
+  const pending: [unknown, string][] = [[value, '']];
+  while (pending.length > 0) {
+    const [item, path] = pending.pop()!;
+    if (typeof item === 'string') {
+      if (LONE_SURROGATE.test(item)) return path || 'the top level';
+    } else if (item !== null && typeof item === 'object') {
+      for (const [key, child] of Object.entries(item)) {
+        const at = Array.isArray(item) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
+        if (LONE_SURROGATE.test(key)) return `a key in ${path || 'the top level'}`;
+        pending.push([child, at]);
+      }
+    }
+  }
+  return undefined;
+}
+
 /** An error body with anything shaped like a secret taken out of its message (a pasted token in a URL, say). */
 const redactBody = (error: RuneError) => {
   const body = error.toBody();
@@ -96,12 +117,17 @@ export function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffe
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, text, done) => {
     const body = String(text);
     if (body.trim() === '') return done(null, undefined);
+    let value: unknown;
     try {
-      done(null, JSON.parse(body));
+      value = JSON.parse(body);
     } catch (e) {
       const position = /position (\d+)/.exec((e as Error).message)?.[1];
-      done(invalid(`request body is not valid JSON${position ? ` (at byte ${position})` : ''}`) as unknown as FastifyError, undefined);
+      return done(invalid(`request body is not valid JSON${position ? ` (at byte ${position})` : ''}`) as unknown as FastifyError, undefined);
     }
+    // A lone surrogate (\ud800) cannot be stored as UTF-8: it would read back as something else.
+    const broken = body.includes('\\u') ? findLoneSurrogate(value) : undefined;
+    if (broken !== undefined) return done(invalid(`request body holds text that is not valid Unicode (a lone surrogate) at ${broken}`, { field: broken }) as unknown as FastifyError, undefined);
+    done(null, value);
   });
   app.addContentTypeParser(YAML_TYPES, { parseAs: 'string' }, (_req, text, done) => done(null, new YamlText(String(text))));
 

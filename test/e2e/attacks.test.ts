@@ -241,6 +241,20 @@ describe('runed under attack', () => {
     });
   });
 
+  describe('text that cannot be stored as it came is refused', () => {
+    it('a lone surrogate anywhere in a JSON body is a 400 naming where, never stored', async () => {
+      const raw = (data: string) => runed.request('POST', '/v1/policies', { token: root, raw: { contentType: 'application/json', data } });
+      const res = await raw('{"name":"lonely","description":"\\udfff\\ud800","rules":[]}');
+      expect(res.status).toBe(400);
+      expect(res.body.error.details.field).toBe('description');
+      expect((await runed.request('GET', '/v1/policies/lonely', { token: root })).status).toBe(404);
+      const deep = `${'['.repeat(100_000)}"\\ud800"${']'.repeat(100_000)}`;
+      expect((await raw(deep)).status).toBe(400);
+      expect((await raw('{"name":"fine","description":"\\ud83d\\ude00","rules":[]}')).status).toBe(201);
+      expect((await runed.request('GET', '/healthz')).status).toBe(200);
+    });
+  });
+
   describe('a pasted secret is never stored or logged (item 20)', () => {
     it('a full bearer string in a path is refused and redacted from the answer, the audit and the log', async () => {
       const victim = await runed.request('POST', '/v1/tokens', { token: root, body: { name: 'pasted' } });
