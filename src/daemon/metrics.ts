@@ -1,27 +1,63 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Store } from './store/index.js';
 
-/** Counters for /metrics, in Prometheus text format. Labels are route templates, never raw URLs. */
+/**
+ * What /metrics exposes, in Prometheus text format. Labels are route templates, status codes and
+ * failure reasons: bounded sets. No label ever names a token, a subject or a raw URL.
+ */
 export class Metrics {
-  private readonly requests = new Map<string, number>();
-  private readonly authFailures = new Map<string, number>();
+  readonly registry = new Registry();
+  private readonly requests: Counter<'method' | 'route' | 'status'>;
+  private readonly duration: Histogram<'method' | 'route' | 'status_class'>;
+  private readonly authFailures: Counter<'reason'>;
 
-  countRequest(method: string, route: string, status: number): void {
-    const key = `method="${method}",route="${route}",status="${status}"`;
-    this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
+  constructor(store: Store) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    // Gauges named like counters: Prometheus' own lint refuses them; the per-type gauges remain.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name);
+    this.requests = new Counter({ name: 'rune_http_requests_total', help: 'HTTP requests by method, route template and status.', labelNames: ['method', 'route', 'status'], registers });
+    this.duration = new Histogram({
+      name: 'rune_http_request_duration_seconds',
+      help: 'Time to answer an HTTP request, by method, route template and status class.',
+      labelNames: ['method', 'route', 'status_class'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    this.authFailures = new Counter({ name: 'rune_auth_failures_total', help: 'Failed authentications by reason.', labelNames: ['reason'], registers });
+    new Gauge({
+      name: 'rune_tokens',
+      help: 'Tokens in the store by status.',
+      labelNames: ['status'],
+      registers,
+      collect() {
+        for (const [status, n] of Object.entries(store.tokens.countByStatus(Date.now()))) this.set({ status }, n);
+      },
+    });
+    new Gauge({
+      name: 'rune_audit_chain_length',
+      help: 'Events in the audit chain (the id of its newest event: events are never deleted).',
+      registers,
+      collect() {
+        this.set(store.audit.head()?.id ?? 0);
+      },
+    });
+  }
+
+  countRequest(method: string, route: string, status: number, seconds: number): void {
+    this.requests.inc({ method, route, status: String(status) });
+    this.duration.observe({ method, route, status_class: `${Math.floor(status / 100)}xx` }, seconds);
   }
 
   countAuthFailure(reason: string): void {
-    this.authFailures.set(reason, (this.authFailures.get(reason) ?? 0) + 1);
+    this.authFailures.inc({ reason });
   }
 
-  render(store: Store, now = Date.now()): string {
-    const lines: string[] = [];
-    lines.push('# HELP rune_http_requests_total HTTP requests by method, route and status.', '# TYPE rune_http_requests_total counter');
-    for (const [labels, n] of [...this.requests].sort()) lines.push(`rune_http_requests_total{${labels}} ${n}`);
-    lines.push('# HELP rune_auth_failures_total Failed authentications by reason.', '# TYPE rune_auth_failures_total counter');
-    for (const [reason, n] of [...this.authFailures].sort()) lines.push(`rune_auth_failures_total{reason="${reason}"} ${n}`);
-    lines.push('# HELP rune_tokens Tokens in the store by status.', '# TYPE rune_tokens gauge');
-    for (const [status, n] of Object.entries(store.tokens.countByStatus(now))) lines.push(`rune_tokens{status="${status}"} ${n}`);
-    return lines.join('\n') + '\n';
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
   }
 }

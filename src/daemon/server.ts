@@ -105,7 +105,7 @@ export function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffe
 
   const keyring = options.keyring ?? new Keyring(config.dataDir, store);
   const state = { closing: false };
-  const metrics = new Metrics();
+  const metrics = new Metrics(store);
   const limiter = new FailureLimiter(config.auth.failedAuthLimit, config.auth.failedAuthWindow, config.auth.failedAuthPerSecond);
   const authn = new Authenticator(store, serverKey, (err) => app.log.warn({ err }, 'could not record lastUsedAt'));
   const ctx: Ctx = { config, store, serverKey, authn, audit: options.audit ?? new StoreAuditSink(store.audit, app.log), keyring };
@@ -170,11 +170,11 @@ export function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffe
   });
 
   healthRoutes(app, ctx, state);
-  app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4').send(metrics.render(store)));
+  app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.render()));
   // Successful requests are logged at debug (the audit trail records what matters); failures at info.
   app.addHook('onResponse', async (req, reply) => {
     const status = reply.statusCode;
-    metrics.countRequest(req.method, req.routeOptions.url ?? 'unmatched', status);
+    metrics.countRequest(req.method, req.routeOptions.url ?? 'unmatched', status, reply.elapsedTime / 1000);
     const level = status >= 500 ? 'error' : status >= 400 ? 'info' : 'debug';
     if ((req.log as unknown as { isLevelEnabled(l: string): boolean }).isLevelEnabled(level)) {
       req.log[level]({ method: req.method, url: redactSecrets(req.url.split('?')[0] ?? ''), status, ms: Math.round(reply.elapsedTime * 10) / 10, remoteAddress: peerOf(req) }, 'request');
