@@ -124,7 +124,11 @@ export function YamlEditor({ title, initial, saved, height, width, onSave, onClo
             'editor-paste': (key) => edit({ type: 'insert', text: key.text })(key),
             'editor-type': (key) => edit({ type: 'insert', text: key.text })(key),
           };
-  useActions(PRIORITY.form, actions, { readOnly, ...(onRefused ? { onRefused } : {}), fallback: () => true });
+  const refused = (text: string) => {
+    setMessage({ text, error: true });
+    onRefused?.(text);
+  };
+  useActions(PRIORITY.form, actions, { readOnly, onRefused: refused, fallback: () => true });
 
   if (mode === 'diff') {
     const diff = lineDiff(saved, text);

@@ -68,27 +68,30 @@ export function InputProvider({ children, active = true }: { children: React.Rea
   // The queue is drained by one loop at a time; keys keep their order across reads.
   const queue = useRef<Keypress[]>([]);
   const draining = useRef(false);
+  // Whether a key was dispatched since the last commit, and what its handler answered; kept across
+  // reads, because the next read can come before React has rendered the last key.
+  const uncommitted = useRef(false);
+  const last = useRef<KeyResult>(false);
   const drain = async () => {
     if (draining.current) return;
     draining.current = true;
     try {
-      let uncommitted = false;
-      let last: KeyResult = false;
       while (queue.current.length > 0 && alive.current) {
         const key = queue.current[0]!;
         // Typing into the field that took the last key needs no render in between; any other key
         // waits until the last one's effect is on screen, so its handler sees the state it sees.
-        if (uncommitted && !(last === 'text' && isPlain(key))) {
+        if (uncommitted.current && !(last.current === 'text' && isPlain(key))) {
           // One more update in the same batch as the handlers': its commit means theirs is done.
           await new Promise<void>((resolve) => {
             onCommit.current = resolve;
             setCommits((c) => c + 1);
           });
           if (!alive.current) break;
+          uncommitted.current = false;
         }
         queue.current.shift();
-        last = dispatchOne(key);
-        uncommitted = true;
+        last.current = dispatchOne(key);
+        uncommitted.current = true;
       }
     } finally {
       draining.current = false;
