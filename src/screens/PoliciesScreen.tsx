@@ -69,7 +69,8 @@ export function PoliciesScreen(props: ScreenProps) {
       return undefined;
     } finally {
       setRawMode(true);
-      stdout.write(ALT_SCREEN_ON + BRACKETED_PASTE_ON + '\x1b[2J\x1b[H');
+      // Entering the alternate screen clears it; the frame is drawn again from the top.
+      stdout.write(ALT_SCREEN_ON + BRACKETED_PASTE_ON + '\x1b[H');
       repaint('');
     }
   };

@@ -21,7 +21,7 @@ export async function runTui(opts: { readOnly?: boolean; context?: string } = {}
   const restore = () => process.stdout.write(BRACKETED_PASTE_OFF + ALT_SCREEN_OFF);
   process.on('exit', restore);
   try {
-    const app = render(<App store={store} readOnly={opts.readOnly === true} {...(opts.context ? { initialContext: opts.context } : {})} />, { exitOnCtrlC: false, patchConsole: true, incrementalRendering: true });
+    const app = render(<App store={store} readOnly={opts.readOnly === true} {...(opts.context ? { initialContext: opts.context } : {})} />, { exitOnCtrlC: false, patchConsole: true });
     await app.waitUntilExit();
     app.cleanup();
   } finally {

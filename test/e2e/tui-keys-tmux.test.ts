@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Cli } from '../helpers/rune.js';
@@ -92,6 +93,11 @@ describe('typing in a real terminal (tmux), several keys per read', () => {
     await t.waitFor((s) => s.includes('4:Policies') && s.includes('readwrite'));
     t.send('j', 'j', 'j', 'k', 'k', 'Enter');
     await t.waitFor('Clone of cast');
+    // The frame is redrawn in place: after the editor the header is still the first row.
+    t.send('Escape');
+    const list = await t.waitFor((s) => !s.includes('Clone of cast'));
+    expect(list.split('\n')[0]).toMatch(/^rune ctx:local/);
+    expect(list.split('\n')[1]).toMatch(/^Policies \(5\)/);
   });
 
   it('paste-buffer -p: a multi-line policy pasted into the editor keeps its indentation exactly and saves', async () => {
@@ -140,6 +146,8 @@ describe('the terminal is left as it was found', () => {
     t.send('Enter');
     await t.waitForFormat('#{history_size}', String(start + 1));
     const before = Number(t.format('#{history_size}'));
+    const raw = join(mkdtempSync(join(tmpdir(), 'rune-raw-')), 'pane.log');
+    t.record(raw);
     await startRune(t);
     t.send(':pol', 'Enter');
     await t.waitFor('4:Policies');
@@ -150,6 +158,11 @@ describe('the terminal is left as it was found', () => {
     t.send('Escape', 'q');
     await t.waitFor((s) => !s.includes('as:root') && s.includes('shell line 100'));
     expect(Number(t.format('#{history_size}'))).toBe(before + 1);
+    // No frame cleared the screen or the scrollback (ESC[2J, ESC[3J), on any key.
+    const written = readFileSync(raw, 'latin1');
+    expect(written).toContain('4:Policies');
+    expect(written).not.toContain('\x1b[2J');
+    expect(written).not.toContain('\x1b[3J');
     expect(t.capture(true)).toContain('shell line 1\n');
     expect(t.format('#{alternate_on}')).toBe('0');
   });

@@ -38,6 +38,11 @@ export class Tmux {
     this.tmux('paste-buffer', '-p', '-d', '-b', 'rune-test', '-t', this.name);
   }
 
+  /** Copies everything the pane's programs write (raw bytes) to `file` from now on. */
+  record(file: string): void {
+    this.tmux('pipe-pane', '-t', this.name, `cat > '${file}'`);
+  }
+
   /** A tmux format for the pane, e.g. "#{history_size}" or "#{alternate_on}". */
   format(fmt: string): string {
     return this.tmux('display-message', '-p', '-t', this.name, fmt).trim();
