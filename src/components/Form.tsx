@@ -26,8 +26,7 @@ export interface FormProps {
 
 /** A small data-driven form: Tab/Shift-Tab (or arrows) move, Enter submits, Esc cancels. */
 export function Form({ title, fields, initial, onSubmit, onCancel, visible, theme }: FormProps) {
-  // Every field's text and cursor, and the focus, live in one synchronous state: keys that arrive
-  // together (text, Tab, more text, Enter) each apply to what the previous one left.
+  // One synchronous state (texts, cursors, focus), so each key of a read applies to what the last one left.
   const form = useSyncState(() => {
     const texts: Record<string, TextState> = {};
     for (const f of fields) texts[f.name] = textOf(initial?.[f.name] ?? (f.kind === 'choice' ? f.options[0]! : ''));

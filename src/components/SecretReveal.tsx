@@ -50,8 +50,7 @@ export function SecretReveal({ title, secret, suggestedFile, onDone, theme }: Se
   const { stdout } = useStdout();
   const [revealed, setRevealed] = useState(false);
   const [mode, setMode] = useState<Mode>('view');
-  // Only a saved file counts as kept: an OSC 52 copy may never arrive (a terminal or tmux that
-  // ignores it), so leaving after a copy still asks, and the operator says whether it arrived.
+  // Only a saved file counts as kept: an OSC 52 copy may never arrive, so leaving after one still asks.
   const [saved, setSaved] = useState(false);
   const [copied, setCopied] = useState(false);
   const path = useTextField('');

@@ -136,8 +136,7 @@ function Shell({ store, readOnly: forceReadOnly = false, env = process.env, init
 
   if (exiting) return <Text> </Text>;
 
-  // One row short of the terminal: a frame as tall as the terminal makes Ink clear the whole
-  // screen and the scrollback (ESC[2J ESC[3J) on every render.
+  // One row short: a frame as tall as the terminal makes Ink write ESC[2J ESC[3J (scrollback gone) each render.
   const height = Math.max(4, rows - 1);
   const promptLines = mode === 'prompt' ? 2 : 1;
   const bodyHeight = Math.max(3, height - 2 - promptLines);

@@ -68,8 +68,7 @@ export function InputProvider({ children, active = true }: { children: React.Rea
   // The queue is drained by one loop at a time; keys keep their order across reads.
   const queue = useRef<Keypress[]>([]);
   const draining = useRef(false);
-  // Whether a key was dispatched since the last commit, and what its handler answered; kept across
-  // reads, because the next read can come before React has rendered the last key.
+  // Kept across reads: the next read can come before React has rendered the last key.
   const uncommitted = useRef(false);
   const last = useRef<KeyResult>(false);
   const drain = async () => {
@@ -78,8 +77,7 @@ export function InputProvider({ children, active = true }: { children: React.Rea
     try {
       while (queue.current.length > 0 && alive.current) {
         const key = queue.current[0]!;
-        // Typing into the field that took the last key needs no render in between; any other key
-        // waits until the last one's effect is on screen, so its handler sees the state it sees.
+        // Plain keys after a text edit go straight on; any other key first waits for the last one's commit.
         if (uncommitted.current && !(last.current === 'text' && isPlain(key))) {
           // One more update in the same batch as the handlers': its commit means theirs is done.
           await new Promise<void>((resolve) => {
@@ -159,6 +157,7 @@ export function useKeys(priority: number, handler: KeyHandler, active = true): v
 /** A keymap entry's handler; false passes the key on (e.g. nothing is selected). */
 export type Action = (key: Keypress) => KeyResult;
 
+const KNOWN = new Set(KEYMAP.map((b) => b.id));
 const types = (key: Keypress) => key.text !== '' && !key.ctrl && !key.meta && !key.paste;
 
 /**
@@ -171,6 +170,8 @@ export function useActions(
   actions: Partial<Record<string, Action>>,
   opts: { active?: boolean; readOnly?: boolean; onRefused?: (message: string, binding: Binding) => void; fallback?: KeyHandler } = {},
 ): void {
+  // A handler for an entry the keymap does not have would never run, and help would not list it.
+  for (const id of Object.keys(actions)) if (!KNOWN.has(id)) throw new Error(`no binding "${id}" in the keymap`);
   useKeys(
     priority,
     (name, input, key) => {

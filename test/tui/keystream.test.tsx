@@ -301,6 +301,16 @@ describe('a burst into a field', () => {
   });
 });
 
+describe('ctrl-c', () => {
+  it('quits from inside a form (it is a keymap entry above every layer)', async () => {
+    const t = await open();
+    await t.write('nhalf-typed');
+    await t.waitFor('half-typed');
+    await t.write('\x03');
+    await t.waitUntilExit();
+  });
+});
+
 describe('read-only contexts', () => {
   it('mutating keys answer "read-only context" instead of doing nothing', async () => {
     const t = await open(store(), { readOnly: true });
@@ -308,6 +318,10 @@ describe('read-only contexts', () => {
     await t.write('n');
     await t.waitFor('read-only context');
     expect(t.frame()).not.toContain('Create a token');
+    await t.write('2');
+    await t.waitFor((f) => f.includes('2:Users') && f.includes('root'));
+    await t.write('d');
+    await t.waitFor('read-only context: delete the user is not available');
   });
 
   it('the editor opens for reading only: no ctrl-s in its hints, typing is refused', async () => {
