@@ -72,6 +72,20 @@ describe('the TUI over a real SSH session (own sshd, key login, tmux as the loca
     // 3, 5: the form opened and filled in one send.
     t.send('n', 'erin', 'Down', 'erin@x.io', 'Enter');
     await t.waitFor('user erin saved');
+    // 7: in the editor, End, Enter and a key in one send keep the auto-indent; a paste is verbatim.
+    t.send(':pol', 'Enter');
+    await t.waitFor('4:Policies');
+    t.send('n');
+    await t.waitFor('New policy');
+    t.send('Down', 'Down', 'End', 'Enter', 'X');
+    await t.waitFor((s) => /^4[ ✗!] {2}X/m.test(s));
+    t.send('BSpace', 'BSpace', 'BSpace');
+    t.paste('  - resource: users\n    verbs: [list]\n');
+    await t.waitFor((s) => /^4[ ✗!] {2}- resource: users/m.test(s) && /^5[ ✗!] {4}verbs: \[list\]/m.test(s));
+    t.send('Escape');
+    await t.waitFor('Discard unsaved changes?');
+    t.send('y');
+    await t.waitFor((s) => !s.includes('New policy'));
     t.send(':tok', 'Enter');
     await t.waitFor('3:Tokens');
     t.send('nssh-bot', 'Enter');
