@@ -1,6 +1,6 @@
 import { useStdin } from 'ink';
 import React, { createContext, useContext, useEffect, useLayoutEffect, useRef, useState } from 'react';
-import { ESC_TIMEOUT_MS, KeySplitter, type Keypress } from './keys.js';
+import { ESC_TIMEOUT_MS, KeySplitter, PASTE_TIMEOUT_MS, type Keypress } from './keys.js';
 import { KEYMAP, READ_ONLY_REFUSAL, type Binding } from './keymap.js';
 
 /**
@@ -113,7 +113,12 @@ export function InputProvider({ children, active = true }: { children: React.Rea
             deliver(splitter.flush());
             arm();
           }, ESC_TIMEOUT_MS)
-        : undefined;
+        : splitter.inPaste
+          ? setTimeout(() => {
+              timer = undefined;
+              deliver(splitter.endPaste());
+            }, PASTE_TIMEOUT_MS)
+          : undefined;
     };
     const onInput = (data: string | Buffer) => {
       deliver(splitter.push(typeof data === 'string' ? data : data.toString('utf8')));

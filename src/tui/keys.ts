@@ -23,6 +23,8 @@ export const BRACKETED_PASTE_ON = '\x1b[?2004h';
 export const BRACKETED_PASTE_OFF = '\x1b[?2004l';
 /** How long a lone Esc waits for the rest of a sequence before it counts as the Esc key. */
 export const ESC_TIMEOUT_MS = 50;
+/** A paste whose end marker never comes (a dropped byte) ends after this long without input. */
+export const PASTE_TIMEOUT_MS = 1000;
 
 const key = (name: string, sequence: string, extra: Partial<Keypress> = {}): Keypress => ({ name, text: '', sequence, ctrl: false, shift: false, meta: false, paste: false, ...extra });
 
@@ -149,6 +151,15 @@ export class KeySplitter {
       i += cp.length;
     }
     return out;
+  }
+
+  /** After the paste timeout: the paste so far is delivered, so a lost end marker cannot swallow the keyboard. */
+  endPaste(): Keypress[] {
+    if (this.pasted === undefined) return [];
+    const text = this.pasted + this.pending;
+    this.pasted = undefined;
+    this.pending = '';
+    return [key('paste', PASTE_START + text, { text, paste: true })];
   }
 
   /** After the Esc timeout: what is held back becomes keys (a lone Esc, or Esc and what followed). */

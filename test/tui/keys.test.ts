@@ -72,6 +72,14 @@ describe('the key splitter: reads in, one keypress per key out', () => {
     expect(s.push(`way${PASTE_END}`).map((k) => k.text)).toEqual(['halfway']);
   });
 
+  it('a paste whose end marker never comes is delivered when the caller ends it after the timeout', () => {
+    const s = new KeySplitter();
+    expect(s.push(`${PASTE_START}lost end\x1b[20`)).toEqual([]);
+    expect(s.endPaste().map((k) => k.text)).toEqual(['lost end\x1b[20']);
+    expect(s.inPaste).toBe(false);
+    expect(s.push('j').map((k) => k.name)).toEqual(['j']);
+  });
+
   it('a 10 KB paste in 1 KB reads, markers included, comes out as one key, byte for byte', () => {
     const text = Array.from({ length: 400 }, (_, i) => `  - line ${String(i).padStart(4, '0')}: value\n`).join('').slice(0, 10_240);
     const raw = PASTE_START + text + PASTE_END;
