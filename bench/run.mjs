@@ -292,6 +292,85 @@ async function tui(big) {
   await stop(proc);
 }
 
+/** Fake terminal streams for the input benches: stdin delivers each push as one read. */
+async function fakeTerminal() {
+  const { EventEmitter } = await import('node:events');
+  class Out extends EventEmitter {
+    columns = 80;
+    rows = 24;
+    isTTY = true;
+    last = '';
+    writes = 0;
+    write = (s) => ((this.last = s), this.writes++, true);
+  }
+  class In extends EventEmitter {
+    isTTY = true;
+    bufs = [];
+    setEncoding() {}
+    setRawMode() {}
+    resume() {}
+    pause() {}
+    ref() {}
+    unref() {}
+    read = () => this.bufs.shift() ?? null;
+    push(s) {
+      this.bufs.push(s);
+      this.emit('readable');
+    }
+  }
+  return { stdout: new Out(), stdin: new In(), stderr: new Out() };
+}
+
+async function tuiInput() {
+  // The keypress stream (issue 12): a burst with no render between reads, and a large paste.
+  const React = (await import('react')).default;
+  const { render } = await import('ink');
+  const { InputProvider, PRIORITY, useKeys } = await import(join(ROOT, 'dist/tui/input.js'));
+  const { TextFieldView, useTextField } = await import(join(ROOT, 'dist/components/TextField.js'));
+  const { YamlEditor } = await import(join(ROOT, 'dist/components/YamlEditor.js'));
+  const { themeFor } = await import(join(ROOT, 'dist/tui/theme.js'));
+  const h = React.createElement;
+
+  {
+    let value = '';
+    function Probe() {
+      const field = useTextField('');
+      useKeys(PRIORITY.form, (name, _input, key) => field.onKey(name, key) || true);
+      value = field.value;
+      return h(TextFieldView, { state: field.state });
+    }
+    const { stdout, stdin, stderr } = await fakeTerminal();
+    const app = render(h(InputProvider, null, h(Probe)), { stdout, stderr, stdin, debug: true, exitOnCtrlC: false, patchConsole: false });
+    await new Promise((r) => setTimeout(r, 20));
+    const text = Array.from({ length: 10_000 }, (_, i) => String.fromCharCode(33 + ((i * 7) % 90))).join('');
+    const t = performance.now();
+    // 64 characters per read, back to back, as a terminal delivers a held key or fast typing.
+    for (let i = 0; i < text.length; i += 64) stdin.push(text.slice(i, i + 64));
+    const done = await until(() => value.length >= text.length);
+    const perSecond = Math.round(text.length / ((done - t) / 1000));
+    const lossless = value === text;
+    record('tui', 'keys accepted from a 10,000-character burst (64 per read), lost', `${perSecond}/s, ${lossless ? 0 : Math.abs(text.length - value.length) || 'some'}`, 'keys', '>= 2000/s, 0 lost', lossless && perSecond >= 2000);
+    app.unmount();
+  }
+
+  {
+    const { stdout, stdin, stderr } = await fakeTerminal();
+    const editor = h(YamlEditor, { title: 'bench', initial: '', saved: '', height: 22, width: 80, onSave: async () => {}, onClose: () => {}, theme: themeFor({ NO_COLOR: '1' }) });
+    const app = render(h(InputProvider, null, editor), { stdout, stderr, stdin, debug: true, exitOnCtrlC: false, patchConsole: false });
+    await new Promise((r) => setTimeout(r, 20));
+    const lines = ['name: pasted', 'description: "10 KB paste"', 'rules:'];
+    while (lines.join('\n').length < 10_240 - 80) lines.push(`  - resource: services`, `    verbs: [get, list]`, `    namespace: ns-${lines.length}`);
+    const text = lines.join('\n');
+    const raw = `\x1b[200~${text}\x1b[201~`;
+    const t = performance.now();
+    for (let i = 0; i < raw.length; i += 1024) stdin.push(raw.slice(i, i + 1024));
+    const last = lines.at(-1);
+    const settled = await until(() => stdout.last.includes(`Ln ${lines.length}, Col ${last.length + 1}`));
+    record('tui', `settle after a 10 KB paste into the editor (${lines.length} lines)`, round(settled - t, 0), 'ms', '<= 250', settled - t <= 250);
+    app.unmount();
+  }
+}
+
 async function until(check, timeoutMs = 30000) {
   const deadline = performance.now() + timeoutMs;
   while (!check()) {
@@ -303,17 +382,24 @@ async function until(check, timeoutMs = 30000) {
 
 const started = Date.now();
 try {
+  // BENCH_ONLY=input runs just the keypress-stream rows (seconds instead of minutes).
+  if (process.env.BENCH_ONLY === 'input') await tuiInput();
+  else await everything();
+} finally {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+}
+
+async function everything() {
   const { idleRss, loadedRss } = await authHotPath('info');
   await authHotPath('warn');
   const big = await scale();
   await cliStart();
   await tui(big);
+  await tuiInput();
   record('memory', 'runed RSS idle (fresh data dir)', round(idleRss, 0), 'MB', '<= 80', idleRss <= 80);
   record('memory', 'runed RSS after the auth load test', round(loadedRss, 0), 'MB');
   record('memory', 'runed RSS idle with 100,000 tokens', round(big.idleBig, 0), 'MB');
   record('memory', 'runed RSS after load with 100,000 tokens', round(big.busyBig, 0), 'MB');
-} finally {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
 }
 results.seconds = Math.round((Date.now() - started) / 1000);
 
@@ -322,4 +408,7 @@ const line = (r) => r.map((c, i) => String(c).padEnd(widths[i])).join(' ').trimE
 console.log(line(['SECTION', 'FIGURE', 'VALUE', 'GOAL', '']));
 for (const r of rows) console.log(line(r));
 console.log(`\n${results.machine.cpus} cores, ${results.machine.model}, ${results.machine.memoryGiB} GiB, Node ${results.machine.node}; ${results.seconds}s`);
-writeFileSync(join(ROOT, 'bench/results.json'), JSON.stringify(results, null, 2) + '\n');
+// A partial run (BENCH_ONLY) updates its own figures and keeps the others of the last full run.
+const previous = process.env.BENCH_ONLY ? JSON.parse(readFileSync(join(ROOT, 'bench/results.json'), 'utf8')) : undefined;
+const written = previous ? { ...previous, figures: { ...previous.figures, ...results.figures }, partial: { at: results.at, only: process.env.BENCH_ONLY } } : results;
+writeFileSync(join(ROOT, 'bench/results.json'), JSON.stringify(written, null, 2) + '\n');

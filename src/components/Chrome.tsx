@@ -62,6 +62,7 @@ export function KeyHints({ scopes, readOnly, theme, width }: { scopes: Scope[]; 
 const SCOPE_TITLES: Record<Scope, string> = {
   global: 'Everywhere',
   list: 'Lists',
+  text: 'Text fields (prompt, filter, forms)',
   contexts: 'Contexts',
   users: 'Users',
   tokens: 'Tokens',
@@ -94,7 +95,9 @@ export function HelpView({ scopes, readOnly, theme, height, width }: { scopes: S
   const colWidth = Math.floor(width / Math.max(1, columns.length));
   return (
     <Box flexDirection="column">
-      <Text bold>Keys (Esc closes)</Text>
+      <Text bold wrap="truncate">
+        Keys (Esc closes){scopes.includes('text') ? '' : <Text dimColor={theme.dim}>{'  text fields: ←/→ Home/End ctrl-a/e/u/w/k Del, paste'}</Text>}
+      </Text>
       <Box>
         {columns.map((col, i) => (
           <Box key={i} flexDirection="column" width={colWidth} paddingRight={1}>

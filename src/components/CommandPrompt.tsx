@@ -1,9 +1,8 @@
 import { Box, Text } from 'ink';
-import TextInput from 'ink-text-input';
-import React, { useState } from 'react';
-import { matches } from '../tui/keymap.js';
-import { PRIORITY, useKeys } from '../tui/input.js';
+import React from 'react';
+import { PRIORITY, useActions } from '../tui/input.js';
 import type { Theme } from '../tui/theme.js';
+import { TextFieldView, useTextField } from './TextField.js';
 
 /** Completes the last word of `text` against `candidates(text)`: the common prefix, or the only match. */
 export function complete(text: string, candidates: (line: string) => string[]): string {
@@ -18,24 +17,24 @@ export function complete(text: string, candidates: (line: string) => string[]): 
 }
 
 export function CommandPrompt({ candidates, onRun, onCancel, theme }: { candidates: (line: string) => string[]; onRun: (line: string) => void; onCancel: () => void; theme: Theme }) {
-  const [value, setValue] = useState('');
-  // Remounting the input after a completion puts its cursor at the end of the new text.
-  const [generation, setGeneration] = useState(0);
-  useKeys(PRIORITY.prompt, (name) => {
-    if (matches('prompt-cancel', name)) onCancel();
-    else if (matches('prompt-complete', name)) {
-      setValue((v) => complete(v, candidates));
-      setGeneration((g) => g + 1);
-    }
-    return true;
-  });
-  const line = value.trim();
+  const field = useTextField('');
+  useActions(
+    PRIORITY.prompt,
+    {
+      'prompt-cancel': () => onCancel(),
+      'prompt-complete': () => field.set(complete(field.current(), candidates)),
+      'prompt-run': () => onRun(field.current().trim()),
+    },
+    // The prompt holds the keyboard: everything else edits the line.
+    { fallback: (name, _input, key) => field.onKey(name, key) || true },
+  );
+  const value = field.value;
   const options = candidates(value).filter((c) => c.startsWith(value.split(' ').pop() ?? ''));
   return (
     <Box flexDirection="column">
       <Box>
         <Text color={theme.accent} bold>:</Text>
-        <TextInput key={generation} value={value} onChange={setValue} onSubmit={() => onRun(line)} focus />
+        <TextFieldView state={field.state} />
       </Box>
       <Text dimColor={theme.dim} wrap="truncate">
         {options.length ? options.slice(0, 12).join('  ') : 'no match'}

@@ -1,9 +1,8 @@
 import { Box, Text } from 'ink';
-import TextInput from 'ink-text-input';
 import React, { useState } from 'react';
-import { matches } from '../tui/keymap.js';
-import { PRIORITY, useKeys } from '../tui/input.js';
+import { PRIORITY, useActions } from '../tui/input.js';
 import type { Theme } from '../tui/theme.js';
+import { TextFieldView, useTextField } from './TextField.js';
 
 export interface ConfirmProps {
   message: string;
@@ -18,16 +17,25 @@ export interface ConfirmProps {
 /** A destructive action's confirmation: Cancel is focused; y/n answer at once (k9s style). */
 export function Confirm({ message, action, typeToConfirm, onConfirm, onCancel, theme }: ConfirmProps) {
   const [focus, setFocus] = useState<'cancel' | 'confirm'>('cancel');
-  const [typed, setTyped] = useState('');
-  useKeys(PRIORITY.modal, (name) => {
-    if (matches('confirm-no', name) && !(typeToConfirm && name === 'n')) onCancel();
-    else if (typeToConfirm) {
-      if (name === 'enter' && typed === typeToConfirm) onConfirm();
-    } else if (matches('confirm-yes', name)) onConfirm();
-    else if (matches('confirm-choose', name)) setFocus((f) => (f === 'cancel' ? 'confirm' : 'cancel'));
-    else if (name === 'enter') (focus === 'confirm' ? onConfirm : onCancel)();
-    return true;
-  });
+  const typed = useTextField('');
+  useActions(
+    PRIORITY.modal,
+    typeToConfirm
+      ? {
+          // Typing the name: n and y are letters here; Esc still cancels.
+          'form-cancel': () => onCancel(),
+          'confirm-enter': () => {
+            if (typed.current() === typeToConfirm) onConfirm();
+          },
+        }
+      : {
+          'confirm-yes': () => onConfirm(),
+          'confirm-no': () => onCancel(),
+          'confirm-choose': () => setFocus((f) => (f === 'cancel' ? 'confirm' : 'cancel')),
+          'confirm-enter': () => (focus === 'confirm' ? onConfirm : onCancel)(),
+        },
+    { fallback: (name, _input, key) => (typeToConfirm ? typed.onKey(name, key) : false) || true },
+  );
   return (
     <Box flexDirection="column" borderStyle="round" borderColor={theme.danger} paddingX={1}>
       <Text bold color={theme.danger}>
@@ -40,7 +48,7 @@ export function Confirm({ message, action, typeToConfirm, onConfirm, onCancel, t
           </Text>
           <Box>
             <Text>&gt; </Text>
-            <TextInput value={typed} onChange={setTyped} focus />
+            <TextFieldView state={typed.state} />
           </Box>
         </Box>
       ) : (

@@ -1,10 +1,9 @@
 import { Box, Text } from 'ink';
-import TextInput from 'ink-text-input';
 import React, { useState } from 'react';
-import { matches } from '../tui/keymap.js';
-import { PRIORITY, useKeys } from '../tui/input.js';
+import { PRIORITY, useActions } from '../tui/input.js';
 import type { Theme } from '../tui/theme.js';
 import { ErrorLine } from './Chrome.js';
+import { textActionFor, textOf, textReducer, TextFieldView, useSyncState, type TextState } from './TextField.js';
 
 export type FieldSpec =
   | { name: string; label: string; kind: 'text'; placeholder?: string; hint?: string }
@@ -27,23 +26,45 @@ export interface FormProps {
 
 /** A small data-driven form: Tab/Shift-Tab (or arrows) move, Enter submits, Esc cancels. */
 export function Form({ title, fields, initial, onSubmit, onCancel, visible, theme }: FormProps) {
-  const [values, setValues] = useState<Values>(() => {
-    const v: Values = {};
-    for (const f of fields) v[f.name] = initial?.[f.name] ?? (f.kind === 'choice' ? f.options[0]! : '');
-    return v;
+  // One synchronous state (texts, cursors, focus), so each key of a read applies to what the last one left.
+  const form = useSyncState(() => {
+    const texts: Record<string, TextState> = {};
+    for (const f of fields) texts[f.name] = textOf(initial?.[f.name] ?? (f.kind === 'choice' ? f.options[0]! : ''));
+    return { texts, focus: 0 };
   });
-  const shown = fields.filter((f) => (visible ? visible(f, values) : true));
-  const [focus, setFocus] = useState(0);
+  const valuesOf = (texts: Record<string, TextState>): Values => Object.fromEntries(Object.entries(texts).map(([k, t]) => [k, t.value]));
+  const shownOf = (texts: Record<string, TextState>) => fields.filter((f) => (visible ? visible(f, valuesOf(texts)) : true));
+  const values = valuesOf(form.value.texts);
+  const shown = shownOf(form.value.texts);
+  const focus = Math.min(form.value.focus, shown.length - 1);
   const [error, setError] = useState<string | undefined>();
   const [busy, setBusy] = useState(false);
-  const current = shown[Math.min(focus, shown.length - 1)]!;
+  const focused = () => {
+    const s = form.get();
+    const list = shownOf(s.texts);
+    return { list, field: list[Math.min(s.focus, list.length - 1)]! };
+  };
+  const setText = (name: string, next: (t: TextState) => TextState) => form.set((s) => ({ ...s, texts: { ...s.texts, [name]: next(s.texts[name]!) } }));
+  const moveFocus = (by: number) =>
+    form.set((s) => {
+      const n = shownOf(s.texts).length;
+      return { ...s, focus: (Math.min(s.focus, n - 1) + by + n) % n };
+    });
+  const cycleChoice = (by: number) => {
+    const { field } = focused();
+    if (field.kind !== 'choice') return false;
+    setText(field.name, (t) => {
+      const i = field.options.indexOf(t.value);
+      return textOf(field.options[(i + by + field.options.length) % field.options.length]!);
+    });
+  };
 
   const submit = async () => {
     if (busy) return;
     setBusy(true);
     setError(undefined);
     try {
-      const problem = await onSubmit(values);
+      const problem = await onSubmit(valuesOf(form.get().texts));
       if (problem) setError(problem);
     } catch (e) {
       setError((e as Error).message);
@@ -52,18 +73,27 @@ export function Form({ title, fields, initial, onSubmit, onCancel, visible, them
     }
   };
 
-  useKeys(PRIORITY.form, (name) => {
-    if (matches('form-cancel', name)) onCancel();
-    else if (matches('form-next', name)) setFocus((i) => (i + 1) % shown.length);
-    else if (matches('form-prev', name)) setFocus((i) => (i - 1 + shown.length) % shown.length);
-    else if (current.kind === 'choice' && (name === 'left' || name === 'right' || name === 'space')) {
-      const i = current.options.indexOf(values[current.name]!);
-      const next = (i + (name === 'left' ? -1 : 1) + current.options.length) % current.options.length;
-      setValues((v) => ({ ...v, [current.name]: current.options[next]! }));
-    } else if (name === 'enter' && current.kind === 'choice') void submit();
-    // Everything else belongs to the focused text field (ink-text-input reads it itself).
-    return true;
-  });
+  useActions(
+    PRIORITY.form,
+    {
+      'form-cancel': () => onCancel(),
+      'form-next': () => moveFocus(1),
+      'form-prev': () => moveFocus(-1),
+      'form-choose': (key) => cycleChoice(key.name === 'left' ? -1 : 1),
+      'form-toggle': () => cycleChoice(1),
+      'form-submit': () => void submit(),
+    },
+    {
+      // Everything else belongs to the focused text field.
+      fallback: (name, _input, key) => {
+        const { field } = focused();
+        const action = field.kind === 'choice' ? undefined : textActionFor(name, key);
+        if (!action) return true;
+        setText(field.name, (t) => textReducer(t, action));
+        return 'text';
+      },
+    },
+  );
 
   return (
     <Box flexDirection="column" borderStyle="round" borderColor={theme.accent} paddingX={1}>
@@ -82,15 +112,7 @@ export function Form({ title, fields, initial, onSubmit, onCancel, visible, them
                 ))}
               </Text>
             ) : (
-              <TextInput
-                value={values[f.name] ?? ''}
-                onChange={(v) => setValues((old) => ({ ...old, [f.name]: v }))}
-                onSubmit={() => void submit()}
-                focus={active}
-                showCursor={active}
-                {...(f.placeholder ? { placeholder: f.placeholder } : {})}
-                {...(f.kind === 'secret' ? { mask: '•' } : {})}
-              />
+              <TextFieldView state={form.value.texts[f.name]!} focused={active} mask={f.kind === 'secret' ? '•' : undefined} placeholder={f.placeholder} />
             )}
             {active && f.hint ? <Text dimColor={theme.dim}>{`  ${f.hint}`}</Text> : null}
           </Box>

@@ -1,8 +1,7 @@
 import { Box, Text } from 'ink';
 import React, { useState } from 'react';
 import { useList } from '../hooks/useList.js';
-import { matches } from '../tui/keymap.js';
-import { PRIORITY, useKeys } from '../tui/input.js';
+import { PRIORITY, useActions } from '../tui/input.js';
 import type { Theme } from '../tui/theme.js';
 
 export interface Option {
@@ -15,22 +14,25 @@ export interface Option {
 export function MultiSelect({ title, options, initial, height, onSubmit, onCancel, theme }: { title: string; options: Option[]; initial: string[]; height: number; onSubmit: (chosen: string[]) => void; onCancel: () => void; theme: Theme }) {
   const [chosen, setChosen] = useState(() => new Set(initial));
   const list = useList(options.length, Math.max(1, height));
-  useKeys(PRIORITY.form, (name) => {
-    if (list.onKey(name)) return true;
-    if (matches('form-toggle', name)) {
-      const value = options[list.selected]?.value;
-      if (value !== undefined) {
+  useActions(
+    PRIORITY.form,
+    {
+      'form-toggle': () => {
+        const value = options[list.selected]?.value;
+        if (value === undefined) return;
         setChosen((c) => {
           const next = new Set(c);
           if (next.has(value)) next.delete(value);
           else next.add(value);
           return next;
         });
-      }
-    } else if (matches('form-submit', name)) onSubmit(options.map((o) => o.value).filter((v) => chosen.has(v)));
-    else if (matches('form-cancel', name)) onCancel();
-    return true;
-  });
+      },
+      'form-submit': () => onSubmit(options.map((o) => o.value).filter((v) => chosen.has(v))),
+      'form-cancel': () => onCancel(),
+    },
+    // The list keys (up/down/page/home/end) are the list's entries; the dialog holds the keyboard.
+    { fallback: (name) => list.onKey(name) || true },
+  );
   return (
     <Box flexDirection="column" borderStyle="round" borderColor={theme.accent} paddingX={1}>
       <Text bold>{title}</Text>

@@ -1,12 +1,11 @@
 import { Box, Text, useStdout } from 'ink';
-import TextInput from 'ink-text-input';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import React, { useState } from 'react';
-import { matches } from '../tui/keymap.js';
-import { PRIORITY, useKeys } from '../tui/input.js';
+import { PRIORITY, useActions } from '../tui/input.js';
 import { osc52 } from '../tui/osc52.js';
 import type { Theme } from '../tui/theme.js';
+import { TextFieldView, useTextField } from './TextField.js';
 
 export interface SecretRevealProps {
   title: string;
@@ -51,43 +50,42 @@ export function SecretReveal({ title, secret, suggestedFile, onDone, theme }: Se
   const { stdout } = useStdout();
   const [revealed, setRevealed] = useState(false);
   const [mode, setMode] = useState<Mode>('view');
-  const [kept, setKept] = useState<string[]>([]);
-  const [path, setPath] = useState('');
+  // Only a saved file counts as kept: an OSC 52 copy may never arrive, so leaving after one still asks.
+  const [saved, setSaved] = useState(false);
+  const [copied, setCopied] = useState(false);
+  const path = useTextField('');
   const [message, setMessage] = useState<{ text: string; error?: boolean } | undefined>();
-
-  useKeys(PRIORITY.modal, (name) => {
-    if (mode === 'save') {
-      if (name === 'esc') setMode('view');
-      return true;
-    }
-    if (mode === 'leave') {
-      if (name === 'y') onDone();
-      else if (name === 'n' || name === 'esc') setMode('view');
-      return true;
-    }
-    if (matches('secret-reveal', name)) setRevealed((r) => !r);
-    else if (matches('secret-copy', name)) {
-      stdout.write(osc52(secret));
-      setKept((k) => [...k, 'copied']);
-      setMessage({ text: 'Sent to the terminal clipboard (OSC 52). If your terminal does not support it, save to a file instead.' });
-    } else if (matches('secret-save', name)) setMode('save');
-    else if (matches('secret-done', name)) {
-      if (kept.length > 0) onDone();
-      else setMode('leave');
-    }
-    return true;
-  });
 
   const save = (value: string) => {
     try {
       const full = writeSecret(value.trim() || suggestedFile, secret);
-      setKept((k) => [...k, 'saved']);
+      setSaved(true);
       setMessage({ text: `Written to ${full} (mode 0600).` });
       setMode('view');
     } catch (e) {
       setMessage({ text: (e as Error).message, error: true });
     }
   };
+
+  useActions(
+    PRIORITY.modal,
+    mode === 'save'
+      ? { 'secret-write': () => save(path.current()), 'form-cancel': () => setMode('view') }
+      : mode === 'leave'
+        ? { 'secret-leave': () => onDone(), 'secret-stay': () => setMode('view') }
+        : {
+            'secret-reveal': () => setRevealed((r) => !r),
+            'secret-copy': () => {
+              stdout.write(osc52(secret));
+              setCopied(true);
+              setMessage({ text: 'Sent to the terminal clipboard (OSC 52): paste it somewhere to check it arrived. If it did not, write it to a file (w).' });
+            },
+            'secret-save': () => setMode('save'),
+            'secret-done': () => (saved ? onDone() : setMode('leave')),
+          },
+    // The dialog holds the keyboard; while saving, the rest edits the file name.
+    { fallback: (name, _input, key) => (mode === 'save' ? path.onKey(name, key) : false) || true },
+  );
 
   return (
     <Box flexDirection="column" borderStyle="round" borderColor={theme.warn} paddingX={1}>
@@ -101,12 +99,12 @@ export function SecretReveal({ title, secret, suggestedFile, onDone, theme }: Se
       {mode === 'save' ? (
         <Box>
           <Text>Save to: </Text>
-          <TextInput value={path} onChange={setPath} onSubmit={save} placeholder={suggestedFile} focus />
+          <TextFieldView state={path.state} placeholder={suggestedFile} />
           <Text dimColor={theme.dim}>  Enter write (0600) · Esc back</Text>
         </Box>
       ) : mode === 'leave' ? (
         <Text color={theme.danger} bold>
-          Leave without copying or saving? The secret cannot be shown again. y leave · n stay
+          {copied ? 'Did the copy arrive (paste it to check)? The secret cannot be shown again. y it arrived, leave · n stay' : 'Leave without copying or saving? The secret cannot be shown again. y leave · n stay'}
         </Text>
       ) : (
         <Text dimColor={theme.dim}>r {revealed ? 'hide' : 'reveal'} · c copy · w write to file · Enter done</Text>

@@ -1,5 +1,4 @@
 import { Box, Text } from 'ink';
-import TextInput from 'ink-text-input';
 import React, { useState } from 'react';
 import type { CreatedServiceAccount, RuneClient } from '../api/client.js';
 import { ApiError } from '../api/errors.js';
@@ -8,8 +7,9 @@ import { parseDuration } from '../core/duration.js';
 import { dnsLabelProblem } from '../core/names.js';
 import { policyToYaml } from '../core/policy.js';
 import { derivedPolicy, PERMISSION_NAMES, PERMISSIONS, type Permission } from '../core/serviceAccounts.js';
-import { PRIORITY, useKeys } from '../tui/input.js';
+import { PRIORITY, useActions } from '../tui/input.js';
 import type { Theme } from '../tui/theme.js';
+import { TextFieldView, useTextField } from './TextField.js';
 
 export const WIZARD_STEPS = ['Name', 'Namespace', 'Permissions', 'TTL', 'Description', 'Review'] as const;
 const TTLS = ['24h', '30d', '90d', 'never', 'custom'] as const;
@@ -42,12 +42,18 @@ function stepOf(e: unknown): number {
  */
 export function ServiceAccountWizard({ client, namespaces, onCreated, onCancel, theme, height }: { client: RuneClient; namespaces: string[]; onCreated: (res: CreatedServiceAccount) => void; onCancel: () => void; theme: Theme; height: number }) {
   const [step, setStep] = useState(0);
-  const [v, setV] = useState<WizardValues>({ name: '', namespace: CLUSTER, permissions: ['cast'], ttl: '90d', customTtl: '', description: '' });
+  // The typed steps are text fields on the key stream; the rest changes only on keys that wait for a render.
+  const nameField = useTextField('');
+  const customTtlField = useTextField('');
+  const descriptionField = useTextField('');
+  const [picked, setPicked] = useState<Omit<WizardValues, 'name' | 'customTtl' | 'description'>>({ namespace: CLUSTER, permissions: ['cast'], ttl: '90d' });
+  const current = (): WizardValues => ({ ...picked, name: nameField.current(), customTtl: customTtlField.current(), description: descriptionField.current() });
+  const v = current();
   const [cursor, setCursor] = useState(0);
   const [error, setError] = useState<string | undefined>();
   const [busy, setBusy] = useState(false);
   const nsOptions = [CLUSTER, ...namespaces];
-  const set = (patch: Partial<WizardValues>) => setV((old) => ({ ...old, ...patch }));
+  const set = (patch: Partial<typeof picked>) => setPicked((old) => ({ ...old, ...patch }));
   const go = (to: number) => {
     setError(undefined);
     setStep(to);
@@ -55,6 +61,7 @@ export function ServiceAccountWizard({ client, namespaces, onCreated, onCancel, 
     if (to === 2) setCursor(0);
   };
   const problem = (): string | undefined => {
+    const v = current();
     if (step === 0) {
       const p = dnsLabelProblem(v.name);
       return p && `name ${p}`;
@@ -64,6 +71,7 @@ export function ServiceAccountWizard({ client, namespaces, onCreated, onCancel, 
     return undefined;
   };
   const create = async () => {
+    const v = current();
     setBusy(true);
     setError(undefined);
     const ttl = v.ttl === 'never' ? undefined : v.ttl === 'custom' ? v.customTtl : v.ttl;
@@ -84,34 +92,40 @@ export function ServiceAccountWizard({ client, namespaces, onCreated, onCancel, 
     }
   };
 
-  useKeys(PRIORITY.form, (name) => {
-    if (busy) return true;
-    if (name === 'esc') {
-      if (step === 0) onCancel();
-      else go(step - 1);
-      return true;
-    }
-    if (name === 'enter') {
-      const p = problem();
-      if (p) setError(p);
-      else if (step === 5) void create();
-      else go(step + 1);
-      return true;
-    }
-    if (step === 1 && (name === 'up' || name === 'down')) {
+  const moveCursor = (name: string) => {
+    if (step === 1) {
       const next = Math.max(0, Math.min(nsOptions.length - 1, cursor + (name === 'up' ? -1 : 1)));
       setCursor(next);
       set({ namespace: nsOptions[next]! });
-    } else if (step === 2 && (name === 'up' || name === 'down')) setCursor((c) => Math.max(0, Math.min(PERMISSION_NAMES.length - 1, c + (name === 'up' ? -1 : 1))));
-    else if (step === 2 && name === 'space') {
-      const p = PERMISSION_NAMES[cursor]!;
-      set({ permissions: v.permissions.includes(p) ? v.permissions.filter((x) => x !== p) : PERMISSION_NAMES.filter((x) => x === p || v.permissions.includes(x)) });
-    } else if (step === 3 && (name === 'left' || name === 'right')) {
-      const i = TTLS.indexOf(v.ttl);
-      set({ ttl: TTLS[(i + (name === 'left' ? -1 : 1) + TTLS.length) % TTLS.length]! });
-    }
-    return true;
-  });
+    } else if (step === 2) setCursor((c) => Math.max(0, Math.min(PERMISSION_NAMES.length - 1, c + (name === 'up' ? -1 : 1))));
+    else return false;
+  };
+  const field = step === 0 ? nameField : step === 3 && v.ttl === 'custom' ? customTtlField : step === 4 ? descriptionField : undefined;
+  useActions(
+    PRIORITY.form,
+    // While the daemon answers, keys are swallowed.
+    busy ? {} : {
+      'wizard-back': () => (step === 0 ? onCancel() : go(step - 1)),
+      'wizard-next': () => {
+        const p = problem();
+        if (p) setError(p);
+        else if (step === 5) void create();
+        else go(step + 1);
+      },
+      'wizard-move': (key) => moveCursor(key.name),
+      'wizard-toggle': () => {
+        if (step !== 2) return false;
+        const p = PERMISSION_NAMES[cursor]!;
+        set({ permissions: v.permissions.includes(p) ? v.permissions.filter((x) => x !== p) : PERMISSION_NAMES.filter((x) => x === p || v.permissions.includes(x)) });
+      },
+      'wizard-ttl': (key) => {
+        if (step !== 3) return false;
+        const i = TTLS.indexOf(v.ttl);
+        set({ ttl: TTLS[(i + (key.name === 'left' ? -1 : 1) + TTLS.length) % TTLS.length]! });
+      },
+    },
+    { fallback: (name, _input, key) => (busy ? true : field?.onKey(name, key) || true) },
+  );
 
   const review = () => {
     if (v.namespace === CLUSTER) {
@@ -140,7 +154,7 @@ export function ServiceAccountWizard({ client, namespaces, onCreated, onCancel, 
       {step === 0 ? (
         <Box>
           <Text>Name: </Text>
-          <TextInput value={v.name} onChange={(name) => set({ name })} placeholder="ci-stg" focus />
+          <TextFieldView state={nameField.state} placeholder="ci-stg" />
         </Box>
       ) : step === 1 ? (
         <Box flexDirection="column">
@@ -169,14 +183,14 @@ export function ServiceAccountWizard({ client, namespaces, onCreated, onCancel, 
           {v.ttl === 'custom' ? (
             <Box>
               <Text>Custom: </Text>
-              <TextInput value={v.customTtl} onChange={(customTtl) => set({ customTtl })} placeholder="45d" focus />
+              <TextFieldView state={customTtlField.state} placeholder="45d" />
             </Box>
           ) : null}
         </Box>
       ) : step === 4 ? (
         <Box>
           <Text>Description: </Text>
-          <TextInput value={v.description} onChange={(description) => set({ description })} placeholder="GitHub Actions deploys to stg" focus />
+          <TextFieldView state={descriptionField.state} placeholder="GitHub Actions deploys to stg" />
         </Box>
       ) : (
         <Box flexDirection="column">

@@ -1,7 +1,7 @@
 import { Box, Text } from 'ink';
 import React, { useEffect, useMemo, useReducer, useRef, useState } from 'react';
 import { lintPolicyText, type LintResult } from '../core/policy.js';
-import { PRIORITY, useKeys } from '../tui/input.js';
+import { PRIORITY, useActions, type Action } from '../tui/input.js';
 import type { Theme } from '../tui/theme.js';
 import { editorReducer, fromText, lineDiff, toText, windowTop } from './editorState.js';
 
@@ -21,6 +21,10 @@ export interface YamlEditorProps {
   onDraft?: (text: string) => void;
   /** The daemon's lint (POST /v1/policies/lint), asked once typing pauses. */
   remoteLint?: (text: string) => Promise<Pick<LintResult, 'valid' | 'errors' | 'warnings'>>;
+  /** Read-only context: the text can be read and moved through, not changed or saved. */
+  readOnly?: boolean;
+  /** Says why a key does nothing (e.g. "read-only context"). */
+  onRefused?: (message: string) => void;
   theme: Theme;
 }
 
@@ -30,7 +34,7 @@ export interface YamlEditorProps {
  * locally so typing stays instant), a diff before ctrl-s saves, and a question before Esc drops
  * unsaved changes. ctrl-o opens the text in $VISUAL/$EDITOR.
  */
-export function YamlEditor({ title, initial, saved, height, width, onSave, onClose, onExternal, onDraft, remoteLint, theme }: YamlEditorProps) {
+export function YamlEditor({ title, initial, saved, height, width, onSave, onClose, onExternal, onDraft, remoteLint, readOnly = false, onRefused, theme }: YamlEditorProps) {
   const [state, dispatch] = useReducer(editorReducer, initial, fromText);
   const topRef = useRef(0);
   const [mode, setMode] = useState<'edit' | 'diff' | 'discard'>('edit');
@@ -70,45 +74,61 @@ export function YamlEditor({ title, initial, saved, height, width, onSave, onClo
     }
   };
 
-  useKeys(PRIORITY.form, (name, input) => {
-    if (busy) return true;
-    if (mode === 'discard') {
-      if (name === 'y') onClose();
-      else if (name === 'n' || name === 'esc') setMode('edit');
-      return true;
-    }
-    if (mode === 'diff') {
-      if (name === 'y' || name === 'ctrl-s') void save();
-      else if (name === 'n' || name === 'esc') setMode('edit');
-      return true;
-    }
+  // Edits go straight to the reducer (they queue there), so keys of one read all apply.
+  const edit = (action: Parameters<typeof dispatch>[0]): Action => () => {
     setMessage(undefined);
-    if (name === 'esc') dirty ? setMode('discard') : onClose();
-    else if (name === 'ctrl-s') {
-      if (!lint.valid) setMessage({ text: `fix the errors first: ${lint.errors[0]!.message}`, error: true });
-      else if (!dirty && saved) setMessage({ text: 'no changes to save' });
-      else {
-        onDraft?.(text);
-        setMode('diff');
-      }
-    } else if (name === 'ctrl-o' && onExternal) {
-      const back = onExternal(text);
-      if (back !== undefined) dispatch({ type: 'set', text: back.replace(/\n$/, '') });
-    } else if (name === 'up') dispatch({ type: 'move', dRow: -1, dCol: 0 });
-    else if (name === 'down') dispatch({ type: 'move', dRow: 1, dCol: 0 });
-    else if (name === 'left') dispatch({ type: 'move', dRow: 0, dCol: -1 });
-    else if (name === 'right') dispatch({ type: 'move', dRow: 0, dCol: 1 });
-    else if (name === 'home' || name === 'ctrl-a') dispatch({ type: 'home' });
-    else if (name === 'end' || name === 'ctrl-e') dispatch({ type: 'end' });
-    else if (name === 'pgup') dispatch({ type: 'page', dir: -1, height: textHeight });
-    else if (name === 'pgdn') dispatch({ type: 'page', dir: 1, height: textHeight });
-    else if (name === 'enter') dispatch({ type: 'newline' });
-    else if (name === 'backspace') dispatch({ type: 'backspace' });
-    else if (name === 'ctrl-d') dispatch({ type: 'delete' });
-    else if (name === 'tab') dispatch({ type: 'insert', text: '  ' });
-    else if (input && !name.startsWith('ctrl-') && !/^\x1b/.test(input)) dispatch({ type: 'insert', text: input });
-    return true;
-  });
+    dispatch(action);
+    return 'text';
+  };
+  const move = (action: Parameters<typeof dispatch>[0]): Action => () => {
+    dispatch(action);
+    return 'text';
+  };
+  const actions: Partial<Record<string, Action>> = busy
+    ? {}
+    : mode === 'discard'
+      ? { 'editor-discard-yes': () => onClose(), 'editor-discard-no': () => setMode('edit') }
+      : mode === 'diff'
+        ? { 'confirm-yes': () => void save(), 'editor-save': () => void save(), 'confirm-no': () => setMode('edit') }
+        : {
+            'editor-close': () => (dirty ? setMode('discard') : onClose()),
+            'editor-save': () => {
+              if (!lint.valid) setMessage({ text: `fix the errors first: ${lint.errors[0]!.message}`, error: true });
+              else if (!dirty && saved) setMessage({ text: 'no changes to save' });
+              else {
+                onDraft?.(text);
+                setMode('diff');
+              }
+            },
+            ...(onExternal
+              ? {
+                  'editor-external': () => {
+                    const back = onExternal(text);
+                    if (back !== undefined) dispatch({ type: 'set', text: back.replace(/\n$/, '') });
+                  },
+                }
+              : {}),
+            'editor-up': move({ type: 'move', dRow: -1, dCol: 0 }),
+            'editor-down': move({ type: 'move', dRow: 1, dCol: 0 }),
+            'editor-left': move({ type: 'move', dRow: 0, dCol: -1 }),
+            'editor-right': move({ type: 'move', dRow: 0, dCol: 1 }),
+            'editor-home': move({ type: 'home' }),
+            'editor-end': move({ type: 'end' }),
+            'editor-page-up': move({ type: 'page', dir: -1, height: textHeight }),
+            'editor-page-down': move({ type: 'page', dir: 1, height: textHeight }),
+            'editor-newline': edit({ type: 'newline' }),
+            'editor-indent': edit({ type: 'insert', text: '  ' }),
+            'editor-backspace': edit({ type: 'backspace' }),
+            'editor-delete': edit({ type: 'delete' }),
+            // A paste goes in exactly as it came: no indentation added, no key bindings fired.
+            'editor-paste': (key) => edit({ type: 'insert', text: key.text })(key),
+            'editor-type': (key) => edit({ type: 'insert', text: key.text })(key),
+          };
+  const refused = (text: string) => {
+    setMessage({ text, error: true });
+    onRefused?.(text);
+  };
+  useActions(PRIORITY.form, actions, { readOnly, onRefused: refused, fallback: () => true });
 
   if (mode === 'diff') {
     const diff = lineDiff(saved, text);
@@ -133,7 +153,8 @@ export function YamlEditor({ title, initial, saved, height, width, onSave, onClo
     <Box flexDirection="column" width={width}>
       <Text bold wrap="truncate">
         {title}
-        {dirty ? ' [modified]' : ''} <Text dimColor={theme.dim}>ctrl-s save · Esc close{onExternal ? ' · ctrl-o $EDITOR' : ''}</Text>
+        {dirty ? ' [modified]' : ''}
+        {readOnly ? ' [read-only]' : ''} <Text dimColor={theme.dim}>{readOnly ? 'Esc close' : `ctrl-s save · Esc close${onExternal ? ' · ctrl-o $EDITOR' : ''}`}</Text>
       </Text>
       {visible.map((line, i) => {
         const n = top + i + 1;

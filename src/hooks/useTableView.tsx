@@ -1,7 +1,10 @@
 import { Box, Text } from 'ink';
 import React, { useEffect, useMemo, useState } from 'react';
 import { DataTable, viewOf, type Column, type SortState } from '../components/DataTable.js';
+import { TextFieldView, useTextField } from '../components/TextField.js';
+import type { KeyResult } from '../tui/input.js';
 import { matches } from '../tui/keymap.js';
+import type { Keypress } from '../tui/keys.js';
 import type { Theme } from '../tui/theme.js';
 import { useList } from './useList.js';
 
@@ -10,22 +13,23 @@ import { useList } from './useList.js';
  * and everything typed while filtering. Rows are only rendered through the window of DataTable.
  */
 export function useTableView<T>(rows: readonly T[], columns: Column<T>[], height: number) {
-  const [filter, setFilter] = useState('');
+  const field = useTextField('');
+  const filter = field.value;
+  const setFilter = field.set;
   const [filtering, setFiltering] = useState(false);
   const [sort, setSort] = useState<SortState | undefined>();
   const view = useMemo(() => viewOf(rows, columns, filter, sort), [rows, columns, filter, sort]);
   const list = useList(view.length, height);
   useEffect(() => list.reset(), [filter]);
 
-  const onKey = (name: string, input = ''): boolean => {
+  const onKey = (name: string, input = '', key?: Keypress): KeyResult => {
     if (filtering) {
-      // Updates are functional, so keys typed faster than a 100,000-row re-filter are never lost.
-      if (name === 'esc') {
+      // A text field on the key stream: keys typed faster than a 100,000-row re-filter all land.
+      if (matches('filter-clear', name)) {
         setFilter('');
         setFiltering(false);
-      } else if (name === 'enter') setFiltering(false);
-      else if (name === 'backspace') setFilter((f) => f.slice(0, -1));
-      else if (input && !/[\x00-\x1f\x7f]/.test(input)) setFilter((f) => f + input);
+      } else if (matches('filter-keep', name)) setFiltering(false);
+      else return field.onKey(name, key ?? { text: input, ctrl: false, meta: false, paste: false }) || true;
       return true; // the filter takes every other key
     }
     if (list.onKey(name)) return true;
@@ -59,8 +63,7 @@ export function useTableView<T>(rows: readonly T[], columns: Column<T>[], height
       {filtering || filter ? (
         <Box>
           <Text color={props.theme.accent}>/</Text>
-          <Text>{filter}</Text>
-          {filtering ? <Text inverse> </Text> : null}
+          {filtering ? <TextFieldView state={field.state} /> : <Text>{filter}</Text>}
           <Text dimColor={props.theme.dim}>{filtering ? '  Enter keep · Esc clear' : '  (Esc clears)'}</Text>
         </Box>
       ) : null}

@@ -6,8 +6,7 @@ import { ErrorLine } from '../components/Chrome.js';
 import type { Column } from '../components/DataTable.js';
 import { useResource } from '../hooks/useResource.js';
 import { useTableView } from '../hooks/useTableView.js';
-import { matches } from '../tui/keymap.js';
-import { PRIORITY, useKeys } from '../tui/input.js';
+import { PRIORITY, useActions } from '../tui/input.js';
 import type { ScreenProps } from './types.js';
 
 const OUTCOMES = [undefined, 'denied', 'error', 'success'] as const;
@@ -31,17 +30,18 @@ export function AuditScreen(props: ScreenProps) {
   const table = useTableView(events.data?.items ?? [], columns, Math.max(1, height - 3));
   useEffect(() => setScopes(['global', 'list', 'audit']), []);
 
-  useKeys(PRIORITY.screen, (name, input) => {
-    if (detail) {
-      if (name === 'esc' || name === 'enter') setDetail(undefined);
-      return true;
-    }
-    if (table.onKey(name, input)) return true;
-    if (matches('audit-outcome', name)) setOutcome((o) => OUTCOMES[(OUTCOMES.indexOf(o) + 1) % OUTCOMES.length]);
-    else if (matches('audit-detail', name) && table.selectedRow) setDetail(table.selectedRow);
-    else return false;
-    return true;
-  });
+  useActions(
+    PRIORITY.screen,
+    detail
+      ? { 'audit-detail-close': () => setDetail(undefined) }
+      : table.filtering
+        ? {}
+        : {
+            'audit-outcome': () => setOutcome((o) => OUTCOMES[(OUTCOMES.indexOf(o) + 1) % OUTCOMES.length]),
+            'audit-detail': () => (table.selectedRow ? setDetail(table.selectedRow) : false),
+          },
+    { fallback: detail ? () => true : table.onKey },
+  );
 
   if (detail) {
     const rows: [string, string][] = [

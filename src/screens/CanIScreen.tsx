@@ -4,8 +4,7 @@ import type { CheckAnswer } from '../api/client.js';
 import { describeError } from '../cli/runtime.js';
 import { describeRule } from '../core/rbac.js';
 import { Form, type Values } from '../components/Form.js';
-import { matches } from '../tui/keymap.js';
-import { PRIORITY, useKeys } from '../tui/input.js';
+import { PRIORITY, useActions } from '../tui/input.js';
 import type { ScreenProps } from './types.js';
 
 /** "Can S do VERB on RESOURCE in NAMESPACE?" — the deciding rule, or the closest miss; what-if with the editor's draft. */
@@ -16,7 +15,7 @@ export function CanIScreen(props: ScreenProps) {
   // The form holds the keyboard only while asking, so the screen keys (1–8, :, q) work otherwise.
   const [asking, setAsking] = useState(false);
   useEffect(() => setScopes(asking ? ['form'] : ['global', 'can-i']), [asking]);
-  useKeys(PRIORITY.screen, (name) => (matches('cani-check', name) ? (setAsking(true), true) : false), !asking);
+  useActions(PRIORITY.screen, { 'cani-check': () => setAsking(true) }, { active: !asking });
   const draftName = draft ? /^name:\s*(\S+)/m.exec(draft)?.[1] : undefined;
 
   return (

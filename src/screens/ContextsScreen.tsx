@@ -9,8 +9,7 @@ import type { Column } from '../components/DataTable.js';
 import { Form, type Values } from '../components/Form.js';
 import { useResource } from '../hooks/useResource.js';
 import { useTableView } from '../hooks/useTableView.js';
-import { matches } from '../tui/keymap.js';
-import { PRIORITY, useKeys } from '../tui/input.js';
+import { PRIORITY, useActions } from '../tui/input.js';
 import type { ScreenProps } from './types.js';
 
 interface Row {
@@ -70,21 +69,20 @@ export function ContextsScreen(props: ScreenProps) {
 
   useEffect(() => setScopes(mode === 'list' ? ['global', 'list', 'contexts'] : mode === 'add' ? ['form'] : ['confirm']), [mode]);
 
-  useKeys(
+  useActions(
     PRIORITY.screen,
-    (name, input) => {
-      if (table.onKey(name, input)) return true;
-      if (matches('ctx-use', name) && selected) {
-        store.use(selected.name);
-        switchContext(selected.name);
-        return true;
-      }
-      if (matches('ctx-add', name)) setMode('add');
-      else if (matches('ctx-delete', name) && selected) setMode('delete');
-      else return false;
-      return true;
-    },
-    mode === 'list',
+    table.filtering
+      ? {}
+      : {
+          'ctx-use': () => {
+            if (!selected) return false;
+            store.use(selected.name);
+            switchContext(selected.name);
+          },
+          'ctx-add': () => setMode('add'),
+          'ctx-delete': () => (selected ? setMode('delete') : false),
+        },
+    { active: mode === 'list', fallback: table.onKey },
   );
 
   const add = async (v: Values): Promise<string | void> => {

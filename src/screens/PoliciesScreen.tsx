@@ -11,8 +11,9 @@ import { YamlEditor } from '../components/YamlEditor.js';
 import { useResource } from '../hooks/useResource.js';
 import { StatusLine, useStatus } from '../hooks/useStatus.js';
 import { useTableView } from '../hooks/useTableView.js';
-import { matches } from '../tui/keymap.js';
-import { PRIORITY, useKeys } from '../tui/input.js';
+import { BRACKETED_PASTE_OFF, BRACKETED_PASTE_ON } from '../tui/keys.js';
+import { ALT_SCREEN_OFF, ALT_SCREEN_ON } from '../tui/screen.js';
+import { PRIORITY, useActions } from '../tui/input.js';
 import type { ScreenProps } from './types.js';
 
 const TEMPLATE = `name: new-policy
@@ -35,7 +36,8 @@ export function PoliciesScreen(props: ScreenProps) {
   const { conn, theme, width, height, setScopes, refresh, readOnly, setDraft } = props;
   const [mode, setMode] = useState<Mode>({ kind: 'list' });
   const { setRawMode } = useStdin();
-  const { stdout } = useStdout();
+  // Ink's write() erases its frame, writes, and draws the whole frame again: the repaint after $EDITOR.
+  const { stdout, write: repaint } = useStdout();
   const policies = useResource(() => conn.client.listPolicies(), [conn, refresh]);
   const { status, note, ok, fail } = useStatus(() => (setMode({ kind: 'list' }), policies.reload()));
   const remoteLint = useCallback((text: string) => conn.client.lintPolicy(text), [conn]);
@@ -52,8 +54,13 @@ export function PoliciesScreen(props: ScreenProps) {
   const selected = table.selectedRow;
   useEffect(() => setScopes(mode.kind === 'list' ? ['global', 'list', 'policies'] : mode.kind === 'delete' ? ['confirm'] : ['editor']), [mode.kind]);
 
-  /** The $EDITOR hand-off: raw mode off, the editor on the terminal, raw mode back, full redraw. */
+  /**
+   * The $EDITOR hand-off: the editor gets the main screen and a cooked terminal without bracketed
+   * paste (it sets up its own); afterwards the TUI's alternate screen and paste mode come back and
+   * the whole frame is drawn again.
+   */
   const external = (text: string, name: string): string | undefined => {
+    stdout.write(BRACKETED_PASTE_OFF + ALT_SCREEN_OFF);
     setRawMode(false);
     try {
       return editInEditor(text, `${name}.yaml`);
@@ -62,7 +69,9 @@ export function PoliciesScreen(props: ScreenProps) {
       return undefined;
     } finally {
       setRawMode(true);
-      stdout.write('\x1b[2J\x1b[H');
+      // Entering the alternate screen clears it; the frame is drawn again from the top.
+      stdout.write(ALT_SCREEN_ON + BRACKETED_PASTE_ON + '\x1b[H');
+      repaint('');
     }
   };
 
@@ -77,29 +86,29 @@ export function PoliciesScreen(props: ScreenProps) {
     setMode({ kind: 'edit', policy: p, text: yaml, saved: yaml, title: `Policy ${p.name} · attached to ${holdersText(full.attachedTo)}`, holders: full.attachedTo });
   };
 
-  useKeys(
+  useActions(
     PRIORITY.screen,
-    (name, input) => {
-      if (table.onKey(name, input)) return true;
-      if (matches('policy-open', name) && selected) void openEditor(selected);
-      else if (readOnly) return false;
-      else if (matches('policy-new', name)) void openEditor(undefined);
-      else if (matches('policy-clone', name) && selected) void openEditor(selected, true);
-      else if (matches('policy-external', name) && selected) {
-        if (selected.builtin) note(`${selected.name} is built in: clone it (c) to change a copy`, true);
-        else {
-          const back = external(policyToYaml(selected), selected.name);
-          if (back !== undefined && back.trim() !== policyToYaml(selected).trim()) {
-            conn.client.replacePolicy(selected.name, back).then(() => ok(`policy ${selected.name} saved from $EDITOR`), (e: unknown) => note(`not saved: ${describeError(e)}`, true));
-          }
-        }
-      } else if (matches('policy-delete', name) && selected) {
-        if (selected.builtin) note(`${selected.name} is built in and cannot be deleted`, true);
-        else void conn.client.getPolicy(selected.name).then((p) => setMode({ kind: 'delete', policy: p, holders: p.attachedTo }), fail);
-      } else return false;
-      return true;
-    },
-    mode.kind === 'list',
+    table.filtering
+      ? {}
+      : {
+          'policy-open': () => (selected ? void openEditor(selected) : false),
+          'policy-new': () => void openEditor(undefined),
+          'policy-clone': () => (selected ? void openEditor(selected, true) : false),
+          'policy-external': () => {
+            if (!selected) return false;
+            if (selected.builtin) return note(`${selected.name} is built in: clone it (c) to change a copy`, true);
+            const back = external(policyToYaml(selected), selected.name);
+            if (back !== undefined && back.trim() !== policyToYaml(selected).trim()) {
+              conn.client.replacePolicy(selected.name, back).then(() => ok(`policy ${selected.name} saved from $EDITOR`), (e: unknown) => note(`not saved: ${describeError(e)}`, true));
+            }
+          },
+          'policy-delete': () => {
+            if (!selected) return false;
+            if (selected.builtin) note(`${selected.name} is built in and cannot be deleted`, true);
+            else void conn.client.getPolicy(selected.name).then((p) => setMode({ kind: 'delete', policy: p, holders: p.attachedTo }), fail);
+          },
+        },
+    { active: mode.kind === 'list', readOnly, onRefused: (text) => note(text, true), fallback: table.onKey },
   );
 
   if (mode.kind === 'edit') {
@@ -113,9 +122,11 @@ export function PoliciesScreen(props: ScreenProps) {
         width={width}
         theme={theme}
         onClose={() => setMode({ kind: 'list' })}
+        readOnly={readOnly}
+        onRefused={(text) => note(text, true)}
         onDraft={setDraft}
         remoteLint={remoteLint}
-        {...(readOnly ? {} : { onExternal: (text: string) => external(text, existing?.name ?? 'policy') })}
+        onExternal={(text: string) => external(text, existing?.name ?? 'policy')}
         onSave={async (text) => {
           if (readOnly) return 'read-only: nothing can be saved';
           try {

@@ -11,8 +11,7 @@ import { Form, type Values } from '../components/Form.js';
 import { useResource } from '../hooks/useResource.js';
 import { StatusLine, useStatus } from '../hooks/useStatus.js';
 import { useTableView } from '../hooks/useTableView.js';
-import { matches } from '../tui/keymap.js';
-import { PRIORITY, useKeys } from '../tui/input.js';
+import { PRIORITY, useActions } from '../tui/input.js';
 import type { ScreenProps } from './types.js';
 
 type Mode = { kind: 'list' } | { kind: 'form'; existing?: Registry } | { kind: 'delete'; registry: Registry };
@@ -52,18 +51,16 @@ export function RegistriesScreen(props: ScreenProps) {
   const selected = table.selectedRow;
   useEffect(() => setScopes(mode.kind === 'list' ? ['global', 'list', 'registries'] : mode.kind === 'delete' ? ['confirm'] : ['form']), [mode.kind]);
 
-  useKeys(
+  useActions(
     PRIORITY.screen,
-    (name, input) => {
-      if (table.onKey(name, input)) return true;
-      if (readOnly) return false;
-      if (matches('reg-new', name)) setMode({ kind: 'form' });
-      else if (matches('reg-replace', name) && selected) setMode({ kind: 'form', existing: selected });
-      else if (matches('reg-delete', name) && selected) setMode({ kind: 'delete', registry: selected });
-      else return false;
-      return true;
-    },
-    mode.kind === 'list',
+    table.filtering
+      ? {}
+      : {
+          'reg-new': () => setMode({ kind: 'form' }),
+          'reg-replace': () => (selected ? setMode({ kind: 'form', existing: selected }) : false),
+          'reg-delete': () => (selected ? setMode({ kind: 'delete', registry: selected }) : false),
+        },
+    { active: mode.kind === 'list', readOnly, onRefused: props.notify, fallback: table.onKey },
   );
 
   if (mode.kind === 'form') {

@@ -12,8 +12,7 @@ import { ServiceAccountWizard } from '../components/ServiceAccountWizard.js';
 import { useResource } from '../hooks/useResource.js';
 import { StatusLine, useStatus } from '../hooks/useStatus.js';
 import { useTableView } from '../hooks/useTableView.js';
-import { matches } from '../tui/keymap.js';
-import { PRIORITY, useKeys } from '../tui/input.js';
+import { PRIORITY, useActions } from '../tui/input.js';
 import type { ScreenProps } from './types.js';
 
 type Mode = { kind: 'list' } | { kind: 'wizard' } | { kind: 'delete'; sa: ServiceAccount } | { kind: 'secret'; title: string; secret: string; file: string };
@@ -41,23 +40,23 @@ export function ServiceAccountsScreen(props: ScreenProps) {
   const showSecret = (res: { token: { name: string; id: string }; secret: string }, who: string) =>
     setMode({ kind: 'secret', title: `Token ${res.token.name} (${res.token.id}) for service account ${who}`, secret: res.secret, file: `${who}.token` });
 
-  useKeys(
+  useActions(
     PRIORITY.screen,
-    (name, input) => {
-      if (table.onKey(name, input)) return true;
-      if (matches('sa-tokens', name) && selected) navigate('tokens', { subject: selected.name });
-      else if (readOnly) return false;
-      else if (matches('sa-new', name)) setMode({ kind: 'wizard' });
-      else if (matches('sa-token', name) && selected) {
-        conn.client.createToken({ name: `${selected.name}-${new Date().toISOString().slice(0, 10)}`, subjectName: selected.name }).then(
-          (res) => showSecret(res, selected.name),
-          (e: unknown) => note(describeError(e), true),
-        );
-      } else if (matches('sa-delete', name) && selected) setMode({ kind: 'delete', sa: selected });
-      else return false;
-      return true;
-    },
-    mode.kind === 'list',
+    table.filtering
+      ? {}
+      : {
+          'sa-tokens': () => (selected ? navigate('tokens', { subject: selected.name }) : false),
+          'sa-new': () => setMode({ kind: 'wizard' }),
+          'sa-token': () => {
+            if (!selected) return false;
+            conn.client.createToken({ name: `${selected.name}-${new Date().toISOString().slice(0, 10)}`, subjectName: selected.name }).then(
+              (res) => showSecret(res, selected.name),
+              (e: unknown) => note(describeError(e), true),
+            );
+          },
+          'sa-delete': () => (selected ? setMode({ kind: 'delete', sa: selected }) : false),
+        },
+    { active: mode.kind === 'list', readOnly, onRefused: props.notify, fallback: table.onKey },
   );
 
   if (mode.kind === 'wizard') {

@@ -11,8 +11,7 @@ import { Form, type Values } from '../components/Form.js';
 import { SecretReveal } from '../components/SecretReveal.js';
 import { useTableView } from '../hooks/useTableView.js';
 import { StatusLine, useStatus } from '../hooks/useStatus.js';
-import { matches } from '../tui/keymap.js';
-import { PRIORITY, useKeys } from '../tui/input.js';
+import { PRIORITY, useActions } from '../tui/input.js';
 import type { Theme } from '../tui/theme.js';
 import type { ScreenProps } from './types.js';
 
@@ -108,21 +107,21 @@ export function TokensScreen(props: ScreenProps) {
 
   const { status, note, ok: done, fail } = useStatus(() => (setMode({ kind: 'list' }), load()));
 
-  useKeys(
+  useActions(
     PRIORITY.screen,
-    (name, input) => {
-      if (table.onKey(name, input)) return true;
-      if (readOnly) return false;
-      if (matches('token-new', name)) setMode({ kind: 'create' });
-      else if (matches('token-toggle', name) && selected) {
-        if (selected.status === 'revoked') note('a revoked token cannot be changed', true);
-        else conn.client.updateToken(selected.id, { enabled: !selected.enabled }).then((t) => done(`token ${t.name} ${t.enabled ? 'enabled' : 'disabled'}`), fail);
-      } else if (matches('token-edit', name) && selected) setMode({ kind: 'edit', token: selected });
-      else if (matches('token-revoke', name) && selected) setMode({ kind: 'revoke', token: selected });
-      else return false;
-      return true;
-    },
-    mode.kind === 'list',
+    table.filtering
+      ? {}
+      : {
+          'token-new': () => setMode({ kind: 'create' }),
+          'token-toggle': () => {
+            if (!selected) return false;
+            if (selected.status === 'revoked') note('a revoked token cannot be changed', true);
+            else conn.client.updateToken(selected.id, { enabled: !selected.enabled }).then((t) => done(`token ${t.name} ${t.enabled ? 'enabled' : 'disabled'}`), fail);
+          },
+          'token-edit': () => (selected ? setMode({ kind: 'edit', token: selected }) : false),
+          'token-revoke': () => (selected ? setMode({ kind: 'revoke', token: selected }) : false),
+        },
+    { active: mode.kind === 'list', readOnly, onRefused: (text) => note(text, true), fallback: table.onKey },
   );
 
   if (mode.kind === 'secret') {

@@ -11,8 +11,7 @@ import { MultiSelect } from '../components/MultiSelect.js';
 import { useResource } from '../hooks/useResource.js';
 import { StatusLine, useStatus } from '../hooks/useStatus.js';
 import { useTableView } from '../hooks/useTableView.js';
-import { matches } from '../tui/keymap.js';
-import { PRIORITY, useKeys } from '../tui/input.js';
+import { PRIORITY, useActions } from '../tui/input.js';
 import type { ScreenProps } from './types.js';
 
 type Mode = { kind: 'list' } | { kind: 'edit'; user?: User } | { kind: 'policies'; user: User } | { kind: 'delete'; user: User };
@@ -38,19 +37,17 @@ export function UsersScreen(props: ScreenProps) {
 
   useEffect(() => setScopes(mode.kind === 'list' ? ['global', 'list', 'users'] : mode.kind === 'delete' ? ['confirm'] : ['form']), [mode.kind]);
 
-  useKeys(
+  useActions(
     PRIORITY.screen,
-    (name, input) => {
-      if (table.onKey(name, input)) return true;
-      if (matches('user-tokens', name) && selected) navigate('tokens', { subject: selected.name });
-      else if (readOnly) return false;
-      else if (matches('user-new', name)) setMode({ kind: 'edit' });
-      else if (matches('user-policies', name) && selected) setMode({ kind: 'policies', user: selected });
-      else if (matches('user-delete', name) && selected) setMode({ kind: 'delete', user: selected });
-      else return false;
-      return true;
-    },
-    mode.kind === 'list',
+    table.filtering
+      ? {}
+      : {
+          'user-tokens': () => (selected ? navigate('tokens', { subject: selected.name }) : false),
+          'user-new': () => setMode({ kind: 'edit' }),
+          'user-policies': () => (selected ? setMode({ kind: 'policies', user: selected }) : false),
+          'user-delete': () => (selected ? setMode({ kind: 'delete', user: selected }) : false),
+        },
+    { active: mode.kind === 'list', readOnly, onRefused: props.notify, fallback: table.onKey },
   );
 
 

@@ -22,6 +22,8 @@ export interface ScreenProps {
   setScopes: (scopes: Scope[]) => void;
   navigate: (screen: ScreenId, params?: { subject?: string }) => void;
   switchContext: (name: string) => void;
+  /** A one-line message in the shell's status row (e.g. "read-only context"). */
+  notify: (text: string) => void;
   params?: { subject?: string } | undefined;
   /** The last valid policy draft of the editor, for the Can-I what-if. */
   draft: string | undefined;

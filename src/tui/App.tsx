@@ -15,8 +15,8 @@ import { ServiceAccountsScreen } from '../screens/ServiceAccountsScreen.js';
 import { RegistriesScreen } from '../screens/RegistriesScreen.js';
 import { AuditScreen } from '../screens/AuditScreen.js';
 import { CanIScreen } from '../screens/CanIScreen.js';
-import { InputProvider, PRIORITY, useKeys } from './input.js';
-import { matches, type Scope } from './keymap.js';
+import { InputProvider, PRIORITY, useActions } from './input.js';
+import type { Scope } from './keymap.js';
 import { connect } from './session.js';
 import { themeFor } from './theme.js';
 
@@ -92,27 +92,22 @@ function Shell({ store, readOnly: forceReadOnly = false, env = process.env, init
   };
   const order = SCREENS.map((s) => s.id);
 
-  useKeys(PRIORITY.global, (name) => {
-    if (matches('quit', name) || name === 'ctrl-c') setExiting(true);
-    else if (matches('help', name)) setMode('help');
-    else if (matches('command', name)) setMode('prompt');
-    else if (matches('refresh', name)) setRefresh((r) => r + 1);
-    else if (matches('next-screen', name)) go(order[(order.indexOf(screen) + 1) % order.length]!);
-    else if (matches('prev-screen', name)) go(order[(order.indexOf(screen) - 1 + order.length) % order.length]!);
-    else if (/^[1-9]$/.test(name) && SCREENS[Number(name) - 1]) go(SCREENS[Number(name) - 1]!.id);
-    else if (matches('back', name) && params) setParams(undefined);
-    else return false;
-    return true;
+  const screenKeys: Record<string, () => void> = {};
+  SCREENS.forEach((s, i) => (screenKeys[`screen-${i + 1}`] = () => go(s.id)));
+  useActions(PRIORITY.global, {
+    quit: () => setExiting(true),
+    help: () => setMode('help'),
+    command: () => setMode('prompt'),
+    refresh: () => setRefresh((r) => r + 1),
+    'next-screen': () => go(order[(order.indexOf(screen) + 1) % order.length]!),
+    'prev-screen': () => go(order[(order.indexOf(screen) - 1 + order.length) % order.length]!),
+    ...screenKeys,
+    back: () => (params ? setParams(undefined) : false),
   });
+  // ctrl-c leaves from anywhere, above every modal, form and editor.
+  useActions(PRIORITY.interrupt, { interrupt: () => setExiting(true) });
   // Help is a modal: any of Esc, ? or q closes it, nothing else gets through.
-  useKeys(
-    PRIORITY.modal,
-    (name) => {
-      if (name === 'esc' || name === '?' || name === 'q') setMode('normal');
-      return true;
-    },
-    mode === 'help',
-  );
+  useActions(PRIORITY.modal, { 'help-close': () => setMode('normal') }, { active: mode === 'help', fallback: () => true });
 
   const runCommand = (line: string) => {
     setMode('normal');
@@ -141,8 +136,10 @@ function Shell({ store, readOnly: forceReadOnly = false, env = process.env, init
 
   if (exiting) return <Text> </Text>;
 
+  // One row short: a frame as tall as the terminal makes Ink write ESC[2J ESC[3J (scrollback gone) each render.
+  const height = Math.max(4, rows - 1);
   const promptLines = mode === 'prompt' ? 2 : 1;
-  const bodyHeight = Math.max(3, rows - 2 - promptLines);
+  const bodyHeight = Math.max(3, height - 2 - promptLines);
   const current = SCREENS.find((s) => s.id === screen)!;
   const header = {
     context: conn?.target.context,
@@ -166,6 +163,7 @@ function Shell({ store, readOnly: forceReadOnly = false, env = process.env, init
     setScopes,
     navigate: go,
     switchContext,
+    notify: setNotice,
     params,
     draft,
     setDraft,
@@ -173,11 +171,11 @@ function Shell({ store, readOnly: forceReadOnly = false, env = process.env, init
     setCanIQuery,
   };
   return (
-    <Box flexDirection="column" width={columns} height={rows}>
+    <Box flexDirection="column" width={columns} height={height}>
       <Header info={header} theme={theme} width={columns} />
       <Box flexDirection="column" height={bodyHeight} overflow="hidden">
         {mode === 'help' ? (
-          <HelpView scopes={[...new Set<Scope>(['global', ...scopes])]} readOnly={readOnly} theme={theme} height={bodyHeight - 1} width={columns} />
+          <HelpView scopes={[...new Set<Scope>(['global', ...scopes, ...(columns >= 120 ? (['text'] as Scope[]) : [])])]} readOnly={readOnly} theme={theme} height={bodyHeight - 1} width={columns} />
         ) : screenProps ? (
           <Box key={`${screen}:${contextName ?? ''}`} flexDirection="column">
             {current.render(screenProps)}

@@ -2,13 +2,13 @@ import { render } from 'ink';
 import React from 'react';
 import { ContextStore } from '../config/contexts.js';
 import { App } from './App.js';
-
-const ALT_SCREEN_ON = '\x1b[?1049h';
-const ALT_SCREEN_OFF = '\x1b[?1049l';
+import { BRACKETED_PASTE_OFF, BRACKETED_PASTE_ON } from './keys.js';
+import { ALT_SCREEN_OFF, ALT_SCREEN_ON } from './screen.js';
 
 /**
  * Opens the TUI on the alternate screen, so nothing it showed (a revealed secret included) is left
- * in the terminal's scrollback when it exits.
+ * in the terminal's scrollback when it exits, with bracketed paste on (a paste arrives marked as
+ * one); both are undone on the way out, however the process ends.
  */
 export async function runTui(opts: { readOnly?: boolean; context?: string } = {}): Promise<number> {
   if (!process.stdin.isTTY || !process.stdout.isTTY) {
@@ -17,8 +17,8 @@ export async function runTui(opts: { readOnly?: boolean; context?: string } = {}
   }
   const store = new ContextStore();
   if (opts.context) store.require(opts.context); // an unknown --context is an error before the screen changes
-  process.stdout.write(ALT_SCREEN_ON);
-  const restore = () => process.stdout.write(ALT_SCREEN_OFF);
+  process.stdout.write(ALT_SCREEN_ON + BRACKETED_PASTE_ON);
+  const restore = () => process.stdout.write(BRACKETED_PASTE_OFF + ALT_SCREEN_OFF);
   process.on('exit', restore);
   try {
     const app = render(<App store={store} readOnly={opts.readOnly === true} {...(opts.context ? { initialContext: opts.context } : {})} />, { exitOnCtrlC: false, patchConsole: true });

@@ -38,8 +38,6 @@ describe('the TUI in a real terminal (tmux, 80x24)', () => {
     await tmux.waitFor('as:root');
     tmux.send('n');
     await tmux.waitFor('Create a token');
-    // Ink subscribes the new field's input right after painting it; give it that moment.
-    await new Promise((r) => setTimeout(r, 200));
     tmux.type('tmux-made');
     await tmux.waitFor('tmux-made');
     tmux.send('Enter');
@@ -83,7 +81,6 @@ describe('the TUI in a real terminal (tmux, 80x24)', () => {
     await tmux.waitFor('5:Service accounts');
     tmux.send('n');
     await tmux.waitFor('step 1 of 6: Name');
-    await new Promise((r) => setTimeout(r, 200));
     tmux.type('ci-stg');
     await tmux.waitFor('ci-stg');
     tmux.send('Enter');
@@ -96,7 +93,6 @@ describe('the TUI in a real terminal (tmux, 80x24)', () => {
     await tmux.waitFor('step 4 of 6: TTL');
     tmux.send('Enter'); // 90d
     await tmux.waitFor('step 5 of 6: Description');
-    await new Promise((r) => setTimeout(r, 200));
     tmux.type('deploys to stg');
     await tmux.waitFor('deploys to stg');
     tmux.send('Enter');

@@ -103,17 +103,21 @@ export function renderTui(tree: React.ReactElement, size: { columns: number; row
       }
       await tick(15);
     },
-    /**
-     * Backspace `count` times, each after the previous one has been drawn: ink-text-input applies a
-     * key to the value of its last render, so keys faster than a render would be lost.
-     */
+    /** Backspace `count` times, all in one read (as a held-down key over SSH delivers them). */
     async erase(count: number) {
-      for (let i = 0; i < count; i++) {
-        const before = api.frame();
-        await tick(15);
-        stdin.push(KEYS.backspace);
-        await api.waitFor((f) => f !== before, 2000).catch(() => undefined);
-      }
+      await api.write(KEYS.backspace.repeat(count));
+    },
+    /**
+     * Writes each chunk as one read, back to back, with no render in between: how SSH, tmux and
+     * fast typing deliver keys. Only the first waits a tick, for the app to subscribe to stdin.
+     */
+    async write(...chunks: string[]) {
+      await tick(0);
+      for (const c of chunks) stdin.push(c);
+    },
+    /** A bracketed paste, in one read. */
+    async paste(text: string) {
+      await api.write(`\x1b[200~${text}\x1b[201~`);
     },
     /** Types text as one chunk, as a terminal delivers a paste or tmux send-keys. */
     async type(text: string) {

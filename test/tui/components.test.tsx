@@ -8,6 +8,14 @@ import { themeFor } from '../../src/tui/theme.js';
 
 const theme = themeFor({ NO_COLOR: '1' });
 const tick = () => new Promise((r) => setTimeout(r, 20));
+/** Polls until `check` holds (a frame change or a callback seen), never a fixed sleep for the result. */
+async function until(check: () => boolean, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
 const SECRET = 'rune_tok_AAAAAAAAAAAAAAAAAAAA_' + 'b'.repeat(43) + 'CCCCCC';
 
 describe('components (ink-testing-library, 100 columns)', () => {
@@ -20,14 +28,12 @@ describe('components (ink-testing-library, 100 columns)', () => {
       </InputProvider>,
     );
     expect(lastFrame()).toContain('Revoke token x?');
-    await tick();
+    await tick(); // ink-testing-library drops keys written before the app subscribes
     stdin.write('\r');
-    await tick();
-    expect(onCancel).toHaveBeenCalledTimes(1);
+    await until(() => onCancel.mock.calls.length === 1);
     expect(onConfirm).not.toHaveBeenCalled();
     stdin.write('y');
-    await tick();
-    expect(onConfirm).toHaveBeenCalledTimes(1);
+    await until(() => onConfirm.mock.calls.length === 1);
     unmount();
   });
 
@@ -40,20 +46,16 @@ describe('components (ink-testing-library, 100 columns)', () => {
     );
     expect(lastFrame()).toContain(maskSecret(SECRET));
     expect(lastFrame()).not.toContain('bbbbbbbb');
-    await tick();
+    await tick(); // ink-testing-library drops keys written before the app subscribes
     stdin.write('r');
-    await tick();
-    expect(lastFrame()!.replace(/[│\s]+/g, '')).toContain(SECRET);
+    await until(() => lastFrame()!.replace(/[│\s]+/g, '').includes(SECRET));
     stdin.write('r');
-    await tick();
-    expect(lastFrame()).not.toContain('bbbbbbbb');
+    await until(() => !lastFrame()!.includes('bbbbbbbb'));
     stdin.write('\r');
-    await tick();
-    expect(lastFrame()).toContain('Leave without copying or saving?');
+    await until(() => lastFrame()!.includes('Leave without copying or saving?'));
     expect(onDone).not.toHaveBeenCalled();
     stdin.write('y');
-    await tick();
-    expect(onDone).toHaveBeenCalledTimes(1);
+    await until(() => onDone.mock.calls.length === 1);
     unmount();
   });
 
