@@ -1,16 +1,20 @@
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import swagger from '@fastify/swagger';
 import { readFileSync } from 'node:fs';
+import { Type } from 'typebox';
 import { GENERIC_UNAUTHENTICATED, invalid, RuneError } from '../core/errors.js';
 import { redactSecrets } from '../core/tokenFormat.js';
 import { StoreAuditSink, type AuditSink } from './audit.js';
 import { Authenticator } from './authn.js';
 import { YamlText } from './body.js';
 import type { DaemonConfig } from './config.js';
-import { audit, peerOf, wasAudited, type Ctx } from './context.js';
+import { audit, peerOf, wasAudited, type App, type Ctx } from './context.js';
 import { Keyring } from './kek.js';
 import { FailureAudit } from './failureAudit.js';
 import { FailureLimiter } from './limiter.js';
 import { Metrics } from './metrics.js';
+import { OPENAPI } from './openapi.js';
+import { schemaError, type SchemaError } from './validation.js';
 import { auditRoutes } from './routes/audit.js';
 import { authzRoutes } from './routes/authz.js';
 import { bootstrapRoutes } from './routes/bootstrap.js';
@@ -42,6 +46,17 @@ export interface Daemon {
 }
 
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml'];
+
+/** The property names a schema allows at a JSON pointer (for "did you mean"). */
+function propertiesAt(schema: unknown, pointer: string): string[] {
+  let node = schema as { properties?: Record<string, unknown>; items?: unknown; anyOf?: unknown[] } | undefined;
+  for (const part of pointer.split('/').slice(1)) {
+    node = node?.anyOf?.find((b) => (b as { type?: string }).type !== 'null') as typeof node ?? node;
+    node = (/^\d+$/.test(part) ? node?.items : node?.properties?.[part]) as typeof node;
+  }
+  node = node?.anyOf?.find((b) => (b as { type?: string }).type !== 'null') as typeof node ?? node;
+  return Object.keys(node?.properties ?? {});
+}
 
 const LONE_SURROGATE = /\p{Cs}/u;
 
@@ -93,6 +108,8 @@ export function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffe
     bodyLimit: config.limits.bodyBytes,
     trustProxy: false,
     return503OnClosing: true,
+    // Today's strictness under schemas: no coercion ("ttl": 3600 stays a 400), unknown fields refused, not dropped.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
     // One line per request, written by the onResponse hook below instead of fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     // Errors fastify raises before routing (a malformed URL) get the same error body as ours.
@@ -111,6 +128,13 @@ export function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffe
   const ctx: Ctx = { config, store, serverKey, authn, audit: options.audit ?? new StoreAuditSink(store.audit, app.log), keyring };
 
   app.decorateRequest('principal', null);
+
+  // YAML is accepted where a route says so (policies); elsewhere it is a 415, before any validation.
+  app.addHook('preValidation', async (req) => {
+    if (req.body instanceof YamlText && !(req.routeOptions.config as { yaml?: boolean } | undefined)?.yaml) {
+      throw new RuneError('unsupported_media_type', 'this route takes a JSON body (Content-Type: application/json)');
+    }
+  });
 
   // Our own JSON parser: its errors never echo the body back (it may hold a secret).
   app.removeContentTypeParser(['application/json', 'text/plain']);
@@ -150,7 +174,10 @@ export function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffe
     }
     const e = err as FastifyError;
     let mapped: RuneError;
-    if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    if (e.validation) {
+      const schema = (req.routeOptions.schema as Record<string, unknown> | undefined)?.[e.validationContext === 'querystring' ? 'querystring' : e.validationContext ?? 'body'];
+      mapped = schemaError(req, e.validationContext, e.validation as SchemaError[], (path) => propertiesAt(schema, path));
+    } else if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       mapped = new RuneError('payload_too_large', `request body is larger than the limit of ${config.limits.bodyBytes} bytes`);
     } else if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       mapped = new RuneError('unsupported_media_type', `unsupported Content-Type "${req.headers['content-type'] ?? ''}": send application/json (or application/yaml for a policy)`);
@@ -169,8 +196,16 @@ export function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffe
     return reply.code(404).send(redactBody(error));
   });
 
-  healthRoutes(app, ctx, state);
-  app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.render()));
+  // The OpenAPI document is generated from the routes' schemas; routes are declared in plugins
+  // registered after it, so that it sees every one of them.
+  void app.register(swagger, { openapi: OPENAPI });
+  void app.register(async (open: App) => {
+    healthRoutes(open, ctx, state);
+    const text = { tags: ['health'], security: [], response: { 200: Type.String() } };
+    open.get('/metrics', { schema: { ...text, summary: 'Prometheus metrics (text format)' } }, async (_req, reply) => reply.type(metrics.contentType).send(await metrics.render()));
+    open.get('/openapi.json', { schema: { tags: ['health'], security: [], summary: 'This API, described as OpenAPI 3.1', hide: true } }, async () => app.swagger());
+    bootstrapRoutes(open, ctx);
+  });
   // Successful requests are logged at debug (the audit trail records what matters); failures at info.
   app.addHook('onResponse', async (req, reply) => {
     const status = reply.statusCode;
@@ -232,8 +267,7 @@ export function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffe
     throw new RuneError('unauthenticated', GENERIC_UNAUTHENTICATED);
   };
 
-  bootstrapRoutes(app, ctx);
-  void app.register(async (scope) => {
+  void app.register(async (scope: App) => {
     scope.addHook('onRequest', authenticate);
     whoamiRoutes(scope, ctx);
     userRoutes(scope, ctx);

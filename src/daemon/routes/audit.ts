@@ -1,7 +1,7 @@
-import type { FastifyInstance } from 'fastify';
+import { AuditQuery, AuditRecord, Errors, List } from '../../core/schemas.js';
 import { invalid } from '../../core/errors.js';
 import { parseDuration } from '../../core/duration.js';
-import { requireAdmin, type Ctx } from '../context.js';
+import { requireAdmin, type App, type Ctx } from '../context.js';
 import { readPage } from '../paging.js';
 import type { AuditFilter, Outcome } from '../store/audit.js';
 
@@ -16,12 +16,13 @@ function parseSince(text: string, now: number): number {
   return at;
 }
 
-export function auditRoutes(app: FastifyInstance, ctx: Ctx): void {
-  app.get('/v1/audit', async (req) => {
+export function auditRoutes(app: App, ctx: Ctx): void {
+  const schema = { tags: ['audit'], summary: 'The audit trail, newest first', querystring: AuditQuery, response: { 200: List(AuditRecord), ...Errors } };
+  app.get('/v1/audit', { schema }, async (req) => {
     const access = { verb: 'list', resource: 'audit' };
     requireAdmin(ctx, req, access);
-    const q = req.query as Record<string, unknown>;
-    const text = (k: string) => (q[k] === undefined || q[k] === '' ? undefined : String(q[k]));
+    const q = req.query;
+    const text = (k: keyof typeof q) => q[k] || undefined;
     const filter: AuditFilter = {};
     const actor = text('actor');
     const action = text('action');
