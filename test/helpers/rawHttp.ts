@@ -26,6 +26,10 @@ export function rawRequest(baseUrl: string, agent: http.Agent | false, req: RawR
         res.on('error', reject);
       },
     );
+    // node:http frames a GET/HEAD/DELETE body with nothing unless told its length: say it always.
+    if (req.body !== undefined && !Object.keys(req.headers).some((h) => h.toLowerCase() === 'content-length')) {
+      r.setHeader('content-length', Buffer.byteLength(req.body));
+    }
     r.setTimeout(timeoutMs, () => r.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     r.on('error', reject);
     r.end(req.body);
