@@ -659,16 +659,19 @@ describe('fuzz: malformed requests to every route of a real runed', () => {
     let sent = 0;
 
     // A pooled socket the server closed after answering another request (431 closes it) fails the
-    // next request sent on it: that one is asked once more on a connection of its own.
+    // next request sent on it: that one is asked once more on a connection of its own. Node's own
+    // 400/431 answers (before fastify sees the request) carry a body even to a HEAD, which node's
+    // client cannot parse: such a HEAD is asked again as a GET.
     const PROTOCOL_ERROR = /ECONNRESET|socket hang up|EPIPE/;
     const send = async (c: FuzzCase): Promise<RawReply> => {
       sent++;
       try {
         return await rawRequest(runed.url, agent, c.request);
       } catch (e) {
-        if (!PROTOCOL_ERROR.test(String(e))) throw e;
+        const headParse = c.request.method === 'HEAD' && /Parse Error/.test(String(e));
+        if (!PROTOCOL_ERROR.test(String(e)) && !headParse) throw e;
         retried++;
-        return rawRequest(runed.url, false, c.request);
+        return rawRequest(runed.url, false, headParse ? { ...c.request, method: 'GET' } : c.request);
       }
     };
 
@@ -688,7 +691,8 @@ describe('fuzz: malformed requests to every route of a real runed', () => {
             }
             // Whatever spelling of a path: without a valid token only the probes answer 2xx.
             if (c.identity === 'none' && reply.status < 300 && c.request.method !== 'OPTIONS') {
-              expect(reply.body, describeCase(c, reply)).toMatch(/^(\{"status":"(ok|ready)"\}|# HELP|# TYPE|)/);
+              const probeAnswer = reply.body === '' || /^\{"status":"(ok|ready)"\}$/.test(reply.body) || /^# (HELP|TYPE) /.test(reply.body);
+              expect(probeAnswer, `answered without a token: ${describeCase(c, reply)}`).toBe(true);
             }
           });
           expect(runed.proc.exitCode, 'runed exited').toBeNull();
