@@ -118,12 +118,15 @@ const MOVES: Record<string, Move> = {
   'create a user holding root': async (w) => steps(await step(w, 'POST', '/v1/users', { name: 'evil', policies: ['root'] })),
   'create a user holding admin, then mint its token': async (w) =>
     steps(await step(w, 'POST', '/v1/users', { name: 'evil2', policies: ['admin'] }), await step(w, 'POST', '/v1/tokens', { name: 'm-evil2', subjectName: 'evil2' })),
+  'attach admin to another user, then mint its token': async (w) =>
+    steps(await step(w, 'PUT', '/v1/users/bob/policies/admin'), await step(w, 'POST', '/v1/tokens', { name: 'm-bob-admin', subjectName: 'bob' })),
   'create a policy granting *, then attach it to itself': async (w) =>
     steps(await step(w, 'POST', '/v1/policies', { name: 'star', rules: WIDE }), await step(w, 'PUT', `${subjectPath(w)}/policies/star`)),
   'widen its own policy to *': async (w) => steps(await step(w, 'PUT', `/v1/policies/${ownCustomPolicy(w)}`, { name: ownCustomPolicy(w), rules: WIDE })),
   'create an admin service account': async (w) => steps(await step(w, 'POST', '/v1/serviceaccounts', { name: 'evil-sa', permissions: ['admin'] })),
   'extend its own token\'s ttl': async (w) => steps(await step(w, 'PATCH', `/v1/tokens/${w.tokenId}`, { ttl: '8760h' })),
   're-enable a token root disabled': async (w) => steps(await step(w, 'PATCH', `/v1/tokens/${w.spareId}`, { enabled: true })),
+  'revoke a sibling token': async (w) => steps(await step(w, 'DELETE', `/v1/tokens/${w.spareId}`)),
   'delete root': async (w) => steps(await step(w, 'DELETE', '/v1/users/root')),
   'detach root from root': async (w) => steps(await step(w, 'DELETE', '/v1/users/root/policies/root')),
   'bootstrap again': async (w) => steps(await step(w, 'POST', '/v1/bootstrap')),
@@ -147,6 +150,8 @@ type MoveName = keyof typeof MOVES;
  *   as the last-root check (409).
  * - Attaching to oneself, also through POST /v1/tokens {policies}, needs `update` on one's own
  *   user or service account, like PUT …/policies/:policy: `bind` alone attaches nothing.
+ * - A token may revoke its subject's other tokens unless it is narrowed without the `tokens` right
+ *   (then they are invisible to it: 404).
  * - Anyone may mint a token for itself: it is at most as strong as the token minting it (a narrowed
  *   token's narrowing carries over); root's own narrowed token minting "for root" mints for itself.
  */
@@ -160,11 +165,13 @@ const TABLE: Record<MoveName, Partial<Record<IdentityName | '_', string>>> = {
   'attach root to itself': { _: '403', policiesBindAndUsers: '200', saAdmin: '200' },
   'create a user holding root': { _: '403', policiesBindAndUsers: '201', saAdmin: '201' },
   'create a user holding admin, then mint its token': { _: '403/403', tokensStar: '403/404', policiesBindAndUsers: '201/403', saAdmin: '201/201' },
+  'attach admin to another user, then mint its token': { _: '403/403', policiesBindAndUsers: '200/403', saAdmin: '200/201' },
   'create a policy granting *, then attach it to itself': { _: '403/403', usersCreateUpdate: '403/404', policiesBindAndUsers: '403/404', policiesEscalate: '201/403', saAdmin: '201/200' },
   'widen its own policy to *': { _: '403', policiesEscalate: '200', saAdmin: '200' },
   'create an admin service account': { _: '403', saAdmin: '201' },
   'extend its own token\'s ttl': { _: '403', tokensStar: '200', saAdmin: '200' },
   're-enable a token root disabled': { _: '403', tokensStar: '200', saAdmin: '200', tokensStarNarrowed: '404', rootNarrowedReadonly: '404', narrowedToCustom: '404' },
+  'revoke a sibling token': { _: '200', tokensStarNarrowed: '404', rootNarrowedReadonly: '404', narrowedToCustom: '404' },
   'delete root': { _: '403', saAdmin: '409' },
   'detach root from root': { _: '403', usersCreateUpdate: '409', policiesBindAndUsers: '409', saAdmin: '409' },
   'bootstrap again': { _: '409' },
@@ -298,6 +305,7 @@ async function restore(w: World, move: MoveName): Promise<void> {
     'create a policy granting *, then attach it to itself': '/v1/policies/star',
   };
   if (created[move]) await ok(as('DELETE', created[move]!), 200, 404);
+  if (move === 'attach admin to another user, then mint its token') await ok(as('DELETE', '/v1/users/bob/policies/admin'), 200, 404);
   if (move === 're-enable a token root disabled') await ok(as('PATCH', `/v1/tokens/${w.spareId}`, { enabled: false }), 200);
 }
 
