@@ -436,7 +436,7 @@ function authorizationFor(identity: Identity): fc.Arbitrary<string | string[] | 
       fc.constantFrom('', 'Bearer', 'Bearer ', 'Basic cm9vdDpyb290', 'Bearer null', 'Bearer rune_', 'Token x', 'Bearer rune_tok_AAAAAAAAAAAAAAAA_' + 'B'.repeat(40)),
       headerText.map((t) => `Bearer ${t}`),
       fc.integer({ min: 1_000, max: 12_000 }).map((n) => `Bearer ${'A'.repeat(n)}`),
-      fc.constant(['Bearer x', 'Bearer y']),
+      fc.constant<string[]>(['Bearer x', 'Bearer y']),
     );
   }
   const secret = tokens[identity];
