@@ -100,10 +100,11 @@ export function tokenRoutes(app: App, ctx: Ctx): void {
     // Seed: "--policies … (attached if missing)". Attaching passes the escalation guard.
     const held = store.subjects.policyNames(subject.id);
     const toAttach = policies.filter((p) => !held.includes(p));
-    if (policies.length > 0) checkAttach(ctx, req, toAttach, `${subject.type} ${subject.name}`);
-    if (toAttach.length > 0 && subject.id !== self.id) {
+    // Attaching, to oneself too, needs the right PUT …/policies/:policy needs: bind alone attaches nothing.
+    if (toAttach.length > 0) {
       authorize(ctx, req, { verb: 'update', resource: subject.type === 'user' ? 'users' : 'serviceaccounts' }, subject.name);
     }
+    if (policies.length > 0) checkAttach(ctx, req, toAttach, `${subject.type} ${subject.name}`);
 
     // A token is at most as strong as the one that minted it: for oneself, a narrowed caller's
     // narrowing carries over (or the new one must fit in it); for another subject, the caller
