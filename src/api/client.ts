@@ -4,9 +4,9 @@ import type { ErrorCode } from '../core/errors.js';
 import { ApiError } from './errors.js';
 
 export { ApiError };
-import type { AuditRecord, CreatedToken, LintResponse, List, Namespace, Policy, Registry, ServiceAccount, Token, User, Whoami } from '../core/wire.js';
+import type { AuditRecord, CheckAnswer, CreatedServiceAccount, CreatedToken, LintResponse, List, Namespace, Policy, Registry, ServiceAccount, Token, User, Whoami } from '../core/wire.js';
 
-export type { AuditRecord as AuditEvent, Registry };
+export type { AuditRecord as AuditEvent, CheckAnswer, CreatedServiceAccount, Registry };
 
 export interface ClientOptions {
   server: string;
@@ -19,25 +19,6 @@ export interface ClientOptions {
 export function serverUrl(server: string): string {
   const trimmed = server.trim().replace(/\/+$/, '');
   return /^https?:\/\//i.test(trimmed) ? trimmed : `http://${trimmed}`;
-}
-
-export interface CheckAnswer {
-  allowed: boolean;
-  reason: string;
-  decidedBy?: { policy: string; rule: { resource: string; verbs: string[]; namespace?: string }; index: number };
-  closest?: { policy: string; rule: { resource: string; verbs: string[]; namespace?: string }; index: number; differs: string[] };
-  subject: { name: string; type: string };
-  policies: string[];
-  tokenPolicies?: string[];
-}
-
-export interface CreatedServiceAccount {
-  serviceAccount: ServiceAccount;
-  policy?: Policy;
-  policies?: Policy[];
-  token: Token;
-  secret: string;
-  warnings?: string[];
 }
 
 type Query = Record<string, string | number | undefined>;
@@ -155,7 +136,7 @@ export class RuneClient {
   replaceRegistry = (name: string, body: Record<string, unknown>) => this.request<Registry>('PUT', `/v1/registries/${enc(name)}`, { json: body });
   removeRegistry = (name: string) => this.request<Registry>('DELETE', `/v1/registries/${enc(name)}`);
 
-  audit = (query: { actor?: string; action?: string; outcome?: string; resource?: string; since?: string; limit?: number; cursor?: string }) =>
+  audit = (query: { actor?: string; action?: string; outcome?: string; resource?: string; since?: string; limit?: number; cursor?: string; after?: number; wait?: string }) =>
     this.request<List<AuditRecord>>('GET', '/v1/audit', { query });
   check = (body: { subject?: string; token?: string; verb: string; resource: string; namespace?: string; policy?: string }) =>
     this.request<CheckAnswer>('POST', '/v1/authz/check', { json: body });

@@ -254,6 +254,8 @@ export const AuditQuery = Type.Object(
     outcome: Type.Optional(Type.Union([Outcome, Type.Literal('')])),
     resource: Type.Optional(Type.String()),
     since: Type.Optional(Type.String({ description: 'a time (2026-01-31T12:00:00Z) or a duration back from now (1h, 7d)' })),
+    after: Type.Optional(Type.String({ pattern: '^\\d+$', description: 'follow the trail: events after this id, oldest first' })),
+    wait: Type.Optional(Type.String({ description: 'with after: wait up to this long (at most 30s) for a new event before answering an empty page' })),
   },
   { additionalProperties: false },
 );

@@ -274,7 +274,7 @@ export function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffe
     policyRoutes(scope, ctx);
     tokenRoutes(scope, ctx);
     namespaceRoutes(scope, ctx);
-    auditRoutes(scope, ctx);
+    auditRoutes(scope, ctx, state);
     registryRoutes(scope, ctx);
     serviceAccountRoutes(scope, ctx);
     authzRoutes(scope, ctx);

@@ -6,6 +6,9 @@ import { readPage } from '../paging.js';
 import type { AuditFilter, Outcome } from '../store/audit.js';
 
 const OUTCOMES: readonly Outcome[] = ['success', 'denied', 'error'];
+const MAX_WAIT_MS = 30_000;
+/** How often a waiting follower looks for new events: the store is the truth, on one host or many. */
+const FOLLOW_POLL_MS = 200;
 
 /** `since` is an ISO time or a duration back from now (`1h`, `7d`). */
 function parseSince(text: string, now: number): number {
@@ -16,7 +19,7 @@ function parseSince(text: string, now: number): number {
   return at;
 }
 
-export function auditRoutes(app: App, ctx: Ctx): void {
+export function auditRoutes(app: App, ctx: Ctx, state: { closing: boolean }): void {
   const schema = { tags: ['audit'], summary: 'The audit trail, newest first', querystring: AuditQuery, response: { 200: List(AuditRecord), ...Errors } };
   app.get('/v1/audit', { schema }, async (req) => {
     const access = { verb: 'list', resource: 'audit' };
@@ -37,6 +40,20 @@ export function auditRoutes(app: App, ctx: Ctx): void {
       filter.outcome = outcome as Outcome;
     }
     if (since) filter.since = parseSince(since, Date.now());
-    return ctx.store.audit.list(filter, readPage(q, 1));
+    if (q.after === undefined) return ctx.store.audit.list(filter, readPage(q, 1));
+
+    // Following: events after an id, oldest first; an empty page waits a while for the next event.
+    if (q.cursor) throw invalid('give after or cursor, not both', { field: 'cursor' });
+    const page = { ...readPage(q, 1), after: [q.after] };
+    const waitMs = q.wait ? parseDuration(q.wait) : 0;
+    if (waitMs === undefined || waitMs > MAX_WAIT_MS) throw invalid(`wait must be a duration of at most ${MAX_WAIT_MS / 1000}s, e.g. "10s"`, { field: 'wait' });
+    let gone = false;
+    req.raw.once('close', () => (gone = true));
+    const until = Date.now() + waitMs;
+    for (;;) {
+      const found = ctx.store.audit.list(filter, page, true);
+      if (found.items.length > 0 || Date.now() >= until || gone || state.closing) return found;
+      await new Promise((r) => setTimeout(r, FOLLOW_POLL_MS));
+    }
   });
 }

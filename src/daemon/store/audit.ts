@@ -254,7 +254,8 @@ export class AuditLog {
   }
 
   /** Newest first. */
-  list(filter: AuditFilter, page: Page) {
+  /** Oldest first from `page.after` on, when `oldestFirst` (following the trail); else newest first. */
+  list(filter: AuditFilter, page: Page, oldestFirst = false) {
     const where: string[] = [];
     const params: Record<string, unknown> = { limit: page.limit + 1 };
     if (filter.actor !== undefined) (where.push('actor_name = @actor'), (params.actor = filter.actor));
@@ -262,9 +263,9 @@ export class AuditLog {
     if (filter.outcome !== undefined) (where.push('outcome = @outcome'), (params.outcome = filter.outcome));
     if (filter.resource !== undefined) (where.push('resource = @resource'), (params.resource = filter.resource));
     if (filter.since !== undefined) (where.push('time >= @since'), (params.since = filter.since));
-    if (page.after) (where.push('id < @after'), (params.after = Number(page.after[0])));
+    if (page.after) (where.push(oldestFirst ? 'id > @after' : 'id < @after'), (params.after = Number(page.after[0])));
     const rows = this.db
-      .prepare<[Record<string, unknown>], AuditRow>(`SELECT * FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT @limit`)
+      .prepare<[Record<string, unknown>], AuditRow>(`SELECT * FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id ${oldestFirst ? 'ASC' : 'DESC'} LIMIT @limit`)
       .all(params);
     return pageOf(rows, page.limit, (r) => [r.id], toRecord);
   }
