@@ -4,9 +4,9 @@ import type { ErrorCode } from '../core/errors.js';
 import { ApiError } from './errors.js';
 
 export { ApiError };
-import type { AuditRecord, CreatedToken, LintResponse, List, Namespace, Policy, Registry, ServiceAccount, Token, User, Whoami } from '../core/wire.js';
+import type { AuditRecord, CreatedToken, ExchangedToken, LintResponse, List, Namespace, Policy, Registry, ServiceAccount, Token, Trust, User, Whoami } from '../core/wire.js';
 
-export type { AuditRecord as AuditEvent, Registry };
+export type { AuditRecord as AuditEvent, Registry, Trust };
 
 export interface ClientOptions {
   server: string;
@@ -29,6 +29,17 @@ export interface CheckAnswer {
   subject: { name: string; type: string };
   policies: string[];
   tokenPolicies?: string[];
+}
+
+export interface TrustInput {
+  name: string;
+  issuer: string;
+  audience: string;
+  claims: Record<string, string>;
+  serviceAccount: string;
+  ttl?: string;
+  allowGlob?: boolean;
+  description?: string;
 }
 
 export interface CreatedServiceAccount {
@@ -129,6 +140,13 @@ export class RuneClient {
     this.request<{ serviceAccount: ServiceAccount; revokedTokens: number; removedPolicies: string[] }>('DELETE', `/v1/serviceaccounts/${enc(name)}`);
   attachToServiceAccount = (name: string, policy: string) => this.request<ServiceAccount>('PUT', `/v1/serviceaccounts/${enc(name)}/policies/${enc(policy)}`);
   detachFromServiceAccount = (name: string, policy: string) => this.request<ServiceAccount>('DELETE', `/v1/serviceaccounts/${enc(name)}/policies/${enc(policy)}`);
+
+  listTrusts = (filter: { serviceAccount?: string } = {}) => this.all<Trust>('/v1/trusts', filter);
+  getTrust = (name: string) => this.request<Trust>('GET', `/v1/trusts/${enc(name)}`);
+  createTrust = (body: TrustInput) => this.request<Trust>('POST', '/v1/trusts', { json: body });
+  deleteTrust = (name: string) => this.request<Trust>('DELETE', `/v1/trusts/${enc(name)}`);
+  /** Needs no token: the CI job's OIDC token is the credential. */
+  exchangeOidc = (body: { trust: string; jwt: string }) => this.request<ExchangedToken>('POST', '/v1/auth/oidc/exchange', { json: body });
 
   listPolicies = () => this.all<Policy>('/v1/policies');
   getPolicy = (name: string) => this.request<Policy & { attachedTo: { name: string; type: string }[] }>('GET', `/v1/policies/${enc(name)}`);

@@ -116,3 +116,26 @@ export interface AuditRecord {
   prevHash: string;
   hash: string;
 }
+
+/** Binds an OIDC issuer, an exact audience and claim values to a service account (CI without stored secrets). */
+export interface Trust {
+  name: string;
+  issuer: string;
+  audience: string;
+  /** Claim name → the value it must have (a pattern only when allowGlob). */
+  claims: Record<string, string>;
+  serviceAccount: string;
+  /** Lifetime of each token minted through the trust, e.g. "15m". */
+  ttl: string;
+  allowGlob: boolean;
+  description: string;
+  createdAt: string;
+  /** What the linter found: set when the trust lets in more than an exact binding would. */
+  warnings?: string[];
+}
+
+/** What POST /v1/auth/oidc/exchange answers: a token of the trust's service account, its secret once. */
+export interface ExchangedToken extends CreatedToken {
+  trust: string;
+  serviceAccount: string;
+}

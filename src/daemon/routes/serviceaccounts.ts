@@ -106,14 +106,21 @@ export function serviceAccountRoutes(app: FastifyInstance, ctx: Ctx): void {
     const row = findServiceAccount(ctx, req.params.name);
     const view = store.subjects.toServiceAccount(row);
     const derived = JSON.parse(row.derived_policies) as string[];
-    const event = (r: { revokedTokens: number }) => ({ action: 'delete', resource: 'serviceaccounts', ref: row.name, outcome: 'success' as const, message: `revoked ${r.revokedTokens} token(s)` });
+    const event = (r: { revokedTokens: number; removedTrusts: string[] }) => ({
+      action: 'delete',
+      resource: 'serviceaccounts',
+      ref: row.name,
+      outcome: 'success' as const,
+      message: `revoked ${r.revokedTokens} token(s)${r.removedTrusts.length ? `, removed trust(s) ${r.removedTrusts.join(', ')}` : ''}`,
+    });
     const result = commit(ctx, req, event, () =>
       keepingRoot(store, () => {
         const revokedTokens = store.tokens.revokeAllOf(row.id, Date.now());
+        const removedTrusts = store.trusts.deleteAllOf(row.id);
         store.subjects.delete(row.id);
         const removedPolicies = derived.filter((p) => store.policies.exists(p));
         for (const p of removedPolicies) store.policies.delete(p);
-        return { revokedTokens, removedPolicies };
+        return { revokedTokens, removedPolicies, removedTrusts };
       }),
     );
     return { serviceAccount: view, ...result };
