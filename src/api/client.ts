@@ -137,7 +137,7 @@ export class RuneClient {
   createServiceAccount = (body: { name: string; namespace?: string; permissions?: string[]; ttl?: string; description?: string }) =>
     this.request<CreatedServiceAccount>('POST', '/v1/serviceaccounts', { json: body });
   deleteServiceAccount = (name: string) =>
-    this.request<{ serviceAccount: ServiceAccount; revokedTokens: number; removedPolicies: string[] }>('DELETE', `/v1/serviceaccounts/${enc(name)}`);
+    this.request<{ serviceAccount: ServiceAccount; revokedTokens: number; removedPolicies: string[]; removedTrusts?: string[] }>('DELETE', `/v1/serviceaccounts/${enc(name)}`);
   attachToServiceAccount = (name: string, policy: string) => this.request<ServiceAccount>('PUT', `/v1/serviceaccounts/${enc(name)}/policies/${enc(policy)}`);
   detachFromServiceAccount = (name: string, policy: string) => this.request<ServiceAccount>('DELETE', `/v1/serviceaccounts/${enc(name)}/policies/${enc(policy)}`);
 

@@ -91,7 +91,7 @@ export function trustRoutes(app: FastifyInstance, ctx: Ctx): void {
     const claims = readClaims(body.claims, allowGlob);
     const accountName = requireDnsLabel(body.serviceAccount, 'serviceAccount');
     const description = optionalString(body, 'description') ?? '';
-    const ttlMs = body.ttl === undefined || body.ttl === null ? Math.min(DEFAULT_TRUST_TTL_MS, config.auth.oidcMaxTtl) : parseTtl(body.ttl);
+    const ttlMs = body.ttl === undefined || body.ttl === null ? Math.min(DEFAULT_TRUST_TTL_MS, config.auth.oidcMaxTtl, config.auth.tokenMaxTtl ?? Infinity) : parseTtl(body.ttl);
     if (ttlMs > config.auth.oidcMaxTtl) {
       throw invalid(`ttl ${formatDuration(ttlMs)} is longer than the maximum of ${formatDuration(config.auth.oidcMaxTtl)} (auth.oidcMaxTtl)`, { field: 'ttl', max: formatDuration(config.auth.oidcMaxTtl) });
     }
