@@ -4,9 +4,9 @@ import type { ErrorCode } from '../core/errors.js';
 import { ApiError } from './errors.js';
 
 export { ApiError };
-import type { AuditRecord, CheckAnswer, CreatedServiceAccount, CreatedToken, LintResponse, List, Namespace, Policy, Registry, ServiceAccount, Token, User, Whoami } from '../core/wire.js';
+import type { AuditRecord, CheckAnswer, CreatedServiceAccount, CreatedToken, ExchangedToken, LintResponse, List, Namespace, Policy, Registry, ServiceAccount, Token, Trust, TrustInput, User, Whoami } from '../core/wire.js';
 
-export type { AuditRecord as AuditEvent, CheckAnswer, CreatedServiceAccount, Registry };
+export type { AuditRecord as AuditEvent, CheckAnswer, CreatedServiceAccount, Registry, Trust, TrustInput };
 
 export interface ClientOptions {
   server: string;
@@ -107,9 +107,16 @@ export class RuneClient {
   createServiceAccount = (body: { name: string; namespace?: string; permissions?: string[]; ttl?: string; description?: string }) =>
     this.request<CreatedServiceAccount>('POST', '/v1/serviceaccounts', { json: body });
   deleteServiceAccount = (name: string) =>
-    this.request<{ serviceAccount: ServiceAccount; revokedTokens: number; removedPolicies: string[] }>('DELETE', `/v1/serviceaccounts/${enc(name)}`);
+    this.request<{ serviceAccount: ServiceAccount; revokedTokens: number; removedPolicies: string[]; removedTrusts?: string[] }>('DELETE', `/v1/serviceaccounts/${enc(name)}`);
   attachToServiceAccount = (name: string, policy: string) => this.request<ServiceAccount>('PUT', `/v1/serviceaccounts/${enc(name)}/policies/${enc(policy)}`);
   detachFromServiceAccount = (name: string, policy: string) => this.request<ServiceAccount>('DELETE', `/v1/serviceaccounts/${enc(name)}/policies/${enc(policy)}`);
+
+  listTrusts = (filter: { serviceAccount?: string } = {}) => this.all<Trust>('/v1/trusts', filter);
+  getTrust = (name: string) => this.request<Trust>('GET', `/v1/trusts/${enc(name)}`);
+  createTrust = (body: TrustInput) => this.request<Trust>('POST', '/v1/trusts', { json: body });
+  deleteTrust = (name: string) => this.request<Trust>('DELETE', `/v1/trusts/${enc(name)}`);
+  /** Needs no token: the CI job's OIDC token is the credential. */
+  exchangeOidc = (body: { trust: string; jwt: string }) => this.request<ExchangedToken>('POST', '/v1/auth/oidc/exchange', { json: body });
 
   listPolicies = () => this.all<Policy>('/v1/policies');
   getPolicy = (name: string) => this.request<Policy & { attachedTo: { name: string; type: string }[] }>('GET', `/v1/policies/${enc(name)}`);

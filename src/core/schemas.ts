@@ -173,7 +173,45 @@ export const CreatedServiceAccount = Type.Object({
   warnings: Type.Optional(Type.Array(Type.String())),
 });
 
+export const Trust = Type.Object({
+  name: Type.String(),
+  issuer: Type.String(),
+  audience: Type.String(),
+  claims: Type.Record(Type.String(), Type.String(), { description: 'claim name → the value it must have (a pattern only with allowGlob)' }),
+  serviceAccount: Type.String(),
+  ttl: Type.String({ description: 'lifetime of each token minted through the trust, e.g. "15m"' }),
+  allowGlob: Type.Boolean(),
+  description: Type.String(),
+  createdAt: Time,
+  warnings: Type.Optional(Type.Array(Type.String(), { description: 'what the linter found: set when the trust lets in more than an exact binding would' })),
+});
+
+export const ExchangedToken = Type.Object({ ...CreatedToken.properties, trust: Type.String(), serviceAccount: Type.String() });
+
 // Requests.
+
+/** The trust's own checks give the messages (which claim, which pattern): the schema is for types and shape. */
+export const TrustBody = Type.Object(
+  {
+    name: Name('the trust name'),
+    issuer: Type.Optional(Nullable(Text(512, 'the OIDC issuer URL (HTTPS; plain HTTP only on loopback)'))),
+    audience: Type.Optional(Nullable(Text(256, 'the exact "aud" the CI job requests its token for'))),
+    claims: Type.Optional(Type.Unknown({ description: 'claim name → exact value, e.g. {"repository": "acme/api", "ref": "refs/heads/main"}' })),
+    serviceAccount: Type.Optional(Type.Unknown({ description: 'the service account whose tokens the trust mints' })),
+    ttl: Type.Optional(Ttl),
+    allowGlob: Type.Optional(Nullable(Type.Boolean())),
+    description: Type.Optional(Nullable(Text(1024))),
+  },
+  { additionalProperties: false },
+);
+
+export const ExchangeBody = Type.Object(
+  {
+    trust: Type.Unknown({ description: 'the trust name' }),
+    jwt: Type.Optional(Type.Unknown({ description: 'the CI job\'s OIDC ID token (never echoed back)' })),
+  },
+  { additionalProperties: false },
+);
 
 export const PageQuery = {
   limit: Type.Optional(Type.String({ pattern: '^\\d+$', description: 'items per page, 1–1000 (default 100)' })),

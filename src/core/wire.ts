@@ -26,6 +26,11 @@ export type LintResponse = Static<typeof S.LintResponse>;
 export type CheckAnswer = Static<typeof S.CheckAnswer>;
 export type CreatedServiceAccount = Static<typeof S.CreatedServiceAccount>;
 export type ErrorBody = Static<typeof S.ErrorBody>;
+/** Binds an OIDC issuer, an exact audience and claim values to a service account (CI without stored secrets). */
+export type Trust = Static<typeof S.Trust>;
+export type TrustInput = Static<typeof S.TrustBody>;
+/** What POST /v1/auth/oidc/exchange answers: a token of the trust's service account, its secret once. */
+export type ExchangedToken = Static<typeof S.ExchangedToken>;
 
 export interface List<T> {
   items: T[];

@@ -22,6 +22,7 @@ export const OPENAPI = {
     { name: 'registries' },
     { name: 'audit' },
     { name: 'authz' },
+    { name: 'trusts', description: 'CI without stored secrets: OIDC issuers bound to service accounts' },
     { name: 'health', description: 'probes, metrics and this document; no token needed' },
   ],
 };

@@ -12,6 +12,7 @@ import { audit, peerOf, wasAudited, type App, type Ctx } from './context.js';
 import { Keyring } from './kek.js';
 import { FailureAudit } from './failureAudit.js';
 import { FailureLimiter } from './limiter.js';
+import { IssuerKeyCache } from './oidc.js';
 import { Metrics } from './metrics.js';
 import { OPENAPI } from './openapi.js';
 import { schemaError, type SchemaError } from './validation.js';
@@ -24,6 +25,7 @@ import { policyRoutes } from './routes/policies.js';
 import { registryRoutes } from './routes/registries.js';
 import { serviceAccountRoutes } from './routes/serviceaccounts.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { oidcExchangeRoutes, trustRoutes } from './routes/trusts.js';
 import { userRoutes } from './routes/users.js';
 import { whoamiRoutes } from './routes/whoami.js';
 import type { Store } from './store/index.js';
@@ -205,6 +207,8 @@ export function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffe
     open.get('/metrics', { schema: { ...text, summary: 'Prometheus metrics (text format)' } }, async (_req, reply) => reply.type(metrics.contentType).send(await metrics.render()));
     open.get('/openapi.json', { schema: { tags: ['health'], security: [], summary: 'This API, described as OpenAPI 3.1', hide: true } }, async () => app.swagger());
     bootstrapRoutes(open, ctx);
+    // Takes no bearer token (the CI job's OIDC token is its credential), so it lives outside the /v1 scope.
+    oidcExchangeRoutes(open, ctx, { keys: new IssuerKeyCache(), countFailure });
   });
   // Successful requests are logged at debug (the audit trail records what matters); failures at info.
   app.addHook('onResponse', async (req, reply) => {
@@ -239,24 +243,29 @@ export function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffe
    * Authentication is a hook of the scope the /v1 routes live in, never a test of the URL string:
    * whatever spelling of a path the router accepts, the handler it reaches is behind this hook.
    */
+  /** A failed authentication (a bearer token or an OIDC exchange), counted per network for the limiter. */
+  const countFailure = (req: FastifyRequest, reason: string) => {
+    const peer = peerOf(req) ?? 'unknown';
+    metrics.countAuthFailure(reason);
+    const retryAfter = limiter.retryAfter(peer);
+    if (retryAfter === 0) limiter.recordFailure(peer);
+    return { retryAfter, first: failures.note(peer, retryAfter > 0 ? 'rate_limited' : reason) };
+  };
+
   const authenticate = async (req: FastifyRequest, reply: FastifyReply) => {
     const result = authn.authenticate(req.headers.authorization);
     if (result.ok) {
       req.principal = result.principal;
       return;
     }
-    const peer = peerOf(req) ?? 'unknown';
-    metrics.countAuthFailure(result.reason);
-    const retryAfter = limiter.retryAfter(peer);
-    const reason = retryAfter > 0 ? 'rate_limited' : result.reason;
-    if (retryAfter === 0) limiter.recordFailure(peer);
-    if (failures.note(peer, reason)) {
+    const { retryAfter, first } = countFailure(req, result.reason);
+    if (first) {
       audit(ctx, req, {
         action: 'authenticate',
         resource: 'tokens',
         ...(result.tokenId ? { ref: result.tokenId } : {}),
         outcome: 'denied',
-        message: reason,
+        message: retryAfter > 0 ? 'rate_limited' : result.reason,
       });
     }
     if (retryAfter > 0) {
@@ -277,6 +286,7 @@ export function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffe
     auditRoutes(scope, ctx, state);
     registryRoutes(scope, ctx);
     serviceAccountRoutes(scope, ctx);
+    trustRoutes(scope, ctx);
     authzRoutes(scope, ctx);
   });
 
@@ -284,7 +294,10 @@ export function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffe
     limiter.sweep(now);
     failures.flush(now);
     authn.sweep(now);
-    const purged = store.transaction(() => store.tokens.purge(now - config.auth.tokenRetention));
+    const purged = store.transaction(() => {
+      store.trusts.purgeSeen(now);
+      return store.tokens.purge(now - config.auth.tokenRetention);
+    });
     if (purged > 0) app.log.info({ purged }, 'purged expired and revoked tokens');
   };
 

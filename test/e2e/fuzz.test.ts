@@ -30,7 +30,7 @@ const PENDING_FIX = new Set<string>(
 const enabled = (generator: 'deepYaml' | 'yamlAliases' | 'hugeYaml' | 'loneSurrogates') => !PENDING_FIX.has(generator);
 
 type Identity = 'none' | 'root' | 'limited' | 'narrowed';
-type BodyKind = 'user' | 'serviceaccount' | 'policy' | 'token' | 'tokenPatch' | 'namespace' | 'registry' | 'authz';
+type BodyKind = 'user' | 'serviceaccount' | 'policy' | 'token' | 'tokenPatch' | 'namespace' | 'registry' | 'authz' | 'trust' | 'exchange';
 
 interface Route {
   method: string;
@@ -80,6 +80,11 @@ const ROUTES: Route[] = [
   { method: 'DELETE', path: '/v1/registries/:name' },
   { method: 'GET', path: '/v1/audit' },
   { method: 'POST', path: '/v1/authz/check', body: 'authz' },
+  { method: 'GET', path: '/v1/trusts' },
+  { method: 'POST', path: '/v1/trusts', body: 'trust' },
+  { method: 'GET', path: '/v1/trusts/:name' },
+  { method: 'DELETE', path: '/v1/trusts/:name' },
+  { method: 'POST', path: '/v1/auth/oidc/exchange', body: 'exchange' },
 ];
 
 /** Names the fixtures create, so fuzzed requests also reach existing objects. */
@@ -218,6 +223,21 @@ const FIELDS: Record<BodyKind, Record<string, fc.Arbitrary<unknown>>> = {
     resource,
     namespace: fc.constantFrom('default', 'dev'),
     policy: fc.oneof(fc.record({ name: dnsName, rules: fc.array(rule, { maxLength: 3 }) }), fc.constant('name: p\nrules: []\n')),
+  },
+  trust: {
+    name: dnsName,
+    // Loopback issuers that answer nothing: a trust is created without fetching its keys.
+    issuer: fc.constantFrom('http://127.0.0.1:9/', 'https://token.actions.githubusercontent.com', 'http://example.com', 'not a url'),
+    audience: fc.constantFrom('rune', ''),
+    claims: fc.oneof(fc.dictionary(fc.constantFrom('sub', 'repository', 'ref', 'iss', 'bad name'), fc.constantFrom('acme/api', 'repo:*', '')), fc.constant({})),
+    serviceAccount: fc.constantFrom(FIXTURE.sa, 'ghost'),
+    ttl,
+    allowGlob: fc.boolean(),
+    description: fc.string({ maxLength: 20 }),
+  },
+  exchange: {
+    trust: fc.constantFrom('fz-trust', 'ghost'),
+    jwt: fc.constantFrom('a.b.c', 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.', ''),
   },
 };
 

@@ -100,20 +100,27 @@ export function serviceAccountRoutes(app: App, ctx: Ctx): void {
     });
   });
 
-  const deleted = Type.Object({ serviceAccount: ServiceAccount, revokedTokens: Type.Integer(), removedPolicies: Type.Array(Type.String()) });
+  const deleted = Type.Object({ serviceAccount: ServiceAccount, revokedTokens: Type.Integer(), removedPolicies: Type.Array(Type.String()), removedTrusts: Type.Optional(Type.Array(Type.String())) });
   app.delete('/v1/serviceaccounts/:name', { schema: { tags, summary: 'Delete a service account, revoking its tokens and removing its derived policies', params: Params.name, response: { 200: deleted, ...Errors } } }, async (req) => {
     admin(req, 'delete', req.params.name);
     const row = findServiceAccount(ctx, req.params.name);
     const view = store.subjects.toServiceAccount(row);
     const derived = JSON.parse(row.derived_policies) as string[];
-    const event = (r: { revokedTokens: number }) => ({ action: 'delete', resource: 'serviceaccounts', ref: row.name, outcome: 'success' as const, message: `revoked ${r.revokedTokens} token(s)` });
+    const event = (r: { revokedTokens: number; removedTrusts: string[] }) => ({
+      action: 'delete',
+      resource: 'serviceaccounts',
+      ref: row.name,
+      outcome: 'success' as const,
+      message: `revoked ${r.revokedTokens} token(s)${r.removedTrusts.length ? `, removed trust(s) ${r.removedTrusts.join(', ')}` : ''}`,
+    });
     const result = commit(ctx, req, event, () =>
       keepingRoot(store, () => {
         const revokedTokens = store.tokens.revokeAllOf(row.id, Date.now());
+        const removedTrusts = store.trusts.deleteAllOf(row.id);
         store.subjects.delete(row.id);
         const removedPolicies = derived.filter((p) => store.policies.exists(p));
         for (const p of removedPolicies) store.policies.delete(p);
-        return { revokedTokens, removedPolicies };
+        return { revokedTokens, removedPolicies, removedTrusts };
       }),
     );
     return { serviceAccount: view, ...result };
