@@ -43,6 +43,8 @@ export interface LintResult {
   valid: boolean;
   errors: LintIssue[];
   warnings: LintIssue[];
+  /** How many issues a long answer left out. */
+  truncated?: { errors: number; warnings: number };
   /** The normalised policy, when valid. */
   policy?: PolicyDocument;
 }
@@ -195,8 +197,106 @@ function checkRule(
 
 export type PolicyFormat = 'yaml' | 'json';
 
+/** How large a policy document may be; a policy is small, so these stop hostile documents early. */
+export interface PolicyLimits {
+  bytes: number;
+  rules: number;
+  /** Errors and warnings returned at most (each list); the rest are counted in `truncated`. */
+  issues: number;
+}
+
+export const DEFAULT_POLICY_LIMITS: PolicyLimits = { bytes: 64 * 1024, rules: 1000, issues: 50 };
+
+/** Nesting a policy never needs: `rules[i].verbs` is three levels deep. */
+const MAX_FLOW_DEPTH = 32;
+const MAX_BLOCK_INDENT = 128;
+const MAX_DASHES_ON_A_LINE = 8;
+
+/**
+ * Refuses, before any parsing, what a policy never holds and what makes a YAML parser work hard:
+ * deep flow nesting (`[[[[…`, `{{{{…`), deep block nesting (`- - - …`, long indents), anchors and
+ * aliases (billion laughs). One linear scan. Brackets and indents are counted whatever surrounds
+ * them (a quote the scan misreads must not hide them); only the anchor check looks at quoting.
+ */
+export function policyTextProblem(text: string, limits: PolicyLimits = DEFAULT_POLICY_LIMITS): LintIssue | undefined {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > limits.bytes) return { path: '(document)', message: `the policy is ${bytes} bytes, more than the limit of ${limits.bytes} bytes` };
+  let line = 1;
+  let column = 0;
+  let depth = 0;
+  let quote: '"' | "'" | undefined;
+  let comment = false;
+  let lineStart = true;
+  let indent = 0;
+  let dashes = 0;
+  const at = (message: string): LintIssue => ({ line, column, path: '(document)', message });
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    column++;
+    if (c === '\n') {
+      line++;
+      column = 0;
+      comment = false;
+      lineStart = true;
+      indent = 0;
+      dashes = 0;
+      continue;
+    }
+    if (c === '[' || c === '{') {
+      if (++depth > MAX_FLOW_DEPTH) return at(`brackets are nested more than ${MAX_FLOW_DEPTH} deep: a policy is never nested that deep`);
+    } else if (c === ']' || c === '}') depth = Math.max(0, depth - 1);
+    if (lineStart) {
+      if (c === ' ' || c === '\t') {
+        if (++indent > MAX_BLOCK_INDENT) return at(`the policy is indented more than ${MAX_BLOCK_INDENT} columns: a policy is never nested that deep`);
+        continue;
+      }
+      if (c === '-' && (text[i + 1] === ' ' || text[i + 1] === '\n' || i + 1 === text.length)) {
+        if (++dashes > MAX_DASHES_ON_A_LINE) return at(`more than ${MAX_DASHES_ON_A_LINE} nested list items start on one line: a policy is never nested that deep`);
+        continue;
+      }
+      lineStart = false;
+    }
+    if (comment) continue;
+    if (quote) {
+      if (c === '\\' && quote === '"') i++, column++;
+      else if (c === quote) quote = undefined;
+      continue;
+    }
+    const prev = i > 0 ? text[i - 1]! : ' ';
+    const tokenStart = prev === ' ' || prev === '\t' || prev === '[' || prev === '{' || prev === ',' || prev === '\n' || column === 1;
+    if (c === '#' && (prev === ' ' || prev === '\t' || column === 1)) comment = true;
+    else if ((c === '"' || c === "'") && tokenStart) quote = c;
+    else if ((c === '&' || c === '*') && tokenStart && /[^\s,[\]{}]/.test(text[i + 1] ?? ' ')) {
+      return at(`${c === '&' ? 'anchors' : 'aliases'} (${c}name) are not allowed in a policy: write each rule out (quote "*" when you mean every verb or resource)`);
+    }
+  }
+  return undefined;
+}
+
+/** Keeps the first `limit` errors and warnings, saying how many were left out. */
+function capIssues(result: LintResult, limit: number): LintResult {
+  if (result.errors.length <= limit && result.warnings.length <= limit) return result;
+  return {
+    ...result,
+    errors: result.errors.slice(0, limit),
+    warnings: result.warnings.slice(0, limit),
+    truncated: { errors: Math.max(0, result.errors.length - limit), warnings: Math.max(0, result.warnings.length - limit) },
+  };
+}
+
+/** Checks a decoded policy within the limits: the rule count first, so a huge list is not walked. */
+export function checkPolicy(value: unknown, limits: PolicyLimits = DEFAULT_POLICY_LIMITS, locate?: Locate): LintResult {
+  const rules = (value as { rules?: unknown } | null)?.rules;
+  if (Array.isArray(rules) && rules.length > limits.rules) {
+    return { valid: false, errors: [{ path: 'rules', message: `the policy has ${rules.length} rules, more than the limit of ${limits.rules}` }], warnings: [] };
+  }
+  return capIssues(validatePolicy(value, locate), limits.issues);
+}
+
 /** Parses and checks a policy written as YAML (or JSON, which is YAML too), with line:column positions. */
-export function lintPolicyText(text: string): LintResult {
+export function lintPolicyText(text: string, limits: PolicyLimits = DEFAULT_POLICY_LIMITS): LintResult {
+  const problem = policyTextProblem(text, limits);
+  if (problem) return { valid: false, errors: [problem], warnings: [] };
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -205,12 +305,19 @@ export function lintPolicyText(text: string): LintResult {
       const message = e.message.split('\n')[0] ?? e.message;
       return { line: pos.line, column: pos.col, path: '(document)', message };
     });
-    return { valid: false, errors, warnings: [] };
+    return capIssues({ valid: false, errors, warnings: [] }, limits.issues);
   }
   if (doc.contents === null) {
     return { valid: false, errors: [{ line: 1, column: 1, path: '(document)', message: 'the document is empty' }], warnings: [] };
   }
-  return validatePolicy(doc.toJS(), locator(doc, lineCounter));
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 0 });
+  } catch (e) {
+    // The scan above refuses aliases already; anything else the composer refuses is still the document's fault.
+    return { valid: false, errors: [{ line: 1, column: 1, path: '(document)', message: (e as Error).message.split('\n')[0] ?? 'the document cannot be read' }], warnings: [] };
+  }
+  return checkPolicy(value, limits, locator(doc, lineCounter));
 }
 
 function locator(doc: Document, lineCounter: LineCounter): Locate {

@@ -27,7 +27,18 @@ export interface DaemonConfig {
   tls: { certFile?: string; keyFile?: string };
   cors: { allowedOrigins: string[] };
   log: { level: string };
-  limits: { bodyBytes: number };
+  limits: {
+    bodyBytes: number;
+    /** A policy document's size and rule count; beyond them it is refused before it is parsed. */
+    policyBytes: number;
+    policyRules: number;
+    /** Milliseconds a request may take in all, to send its headers, and to idle between requests. */
+    requestTimeout: number;
+    headersTimeout: number;
+    keepAliveTimeout: number;
+    /** Connections open at once; more are closed as they arrive. */
+    maxConnections: number;
+  };
   /** Key files; unset = in the data dir. Kept elsewhere, a backup of the data dir holds no key. */
   keys: { kekFile?: string; serverKeyFile?: string; auditKeyFile?: string };
   /** The audit head checkpoint file; unset = `<dataDir>/audit.head`. */
@@ -60,6 +71,12 @@ const SETTINGS: Setting[] = [
   { key: 'cors.allowedOrigins', kind: 'list' },
   { key: 'log.level', kind: 'level', flag: '--log-level' },
   { key: 'limits.bodyBytes', kind: 'int' },
+  { key: 'limits.policyBytes', kind: 'int' },
+  { key: 'limits.policyRules', kind: 'int' },
+  { key: 'limits.requestTimeout', kind: 'duration' },
+  { key: 'limits.headersTimeout', kind: 'duration' },
+  { key: 'limits.keepAliveTimeout', kind: 'duration' },
+  { key: 'limits.maxConnections', kind: 'int' },
   { key: 'keys.kekFile', kind: 'string', flag: '--kek-file' },
   { key: 'keys.serverKeyFile', kind: 'string', flag: '--server-key-file' },
   { key: 'keys.auditKeyFile', kind: 'string', flag: '--audit-key-file' },
@@ -91,7 +108,15 @@ export function defaults(): DaemonConfig {
     tls: {},
     cors: { allowedOrigins: [] },
     log: { level: 'info' },
-    limits: { bodyBytes: 1024 * 1024 },
+    limits: {
+      bodyBytes: 1024 * 1024,
+      policyBytes: 64 * 1024,
+      policyRules: 1000,
+      requestTimeout: 30_000,
+      headersTimeout: 10_000,
+      keepAliveTimeout: 5_000,
+      maxConnections: 1024,
+    },
     keys: {},
     audit: {},
   };

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest, RawServerDefault } from 'fastify';
 import { conflict, forbidden, RuneError } from '../core/errors.js';
 import { redactSecrets } from '../core/tokenFormat.js';
-import type { Rule } from '../core/policy.js';
+import type { PolicyLimits, Rule } from '../core/policy.js';
 import { describeAccess, describeRule, holds, missingRules, type Access } from '../core/rbac.js';
 import type { AuditEvent, AuditSink } from './audit.js';
 import type { Authenticator, Principal } from './authn.js';
@@ -168,6 +168,9 @@ export function keepingRoot<T>(store: Store, change: () => T): T {
   }
   return result;
 }
+
+/** The policy document limits this daemon is configured with. */
+export const policyLimits = (ctx: Ctx): PolicyLimits => ({ bytes: ctx.config.limits.policyBytes, rules: ctx.config.limits.policyRules, issues: 50 });
 
 /** The fastify instance routes are declared on: request types come from the route's schemas. */
 export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;

@@ -1,6 +1,8 @@
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { Type } from 'typebox';
 import { GENERIC_UNAUTHENTICATED, invalid, RuneError } from '../core/errors.js';
 import { redactSecrets } from '../core/tokenFormat.js';
@@ -110,6 +112,14 @@ export function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffe
     bodyLimit: config.limits.bodyBytes,
     trustProxy: false,
     return503OnClosing: true,
+    // A slow or silent client cannot hold a connection open forever, nor can many clients exhaust them.
+    serverFactory: (handler) => {
+      const { requestTimeout, headersTimeout, keepAliveTimeout, maxConnections } = config.limits;
+      const timeouts = { requestTimeout, headersTimeout, keepAliveTimeout, connectionsCheckingInterval: Math.max(100, Math.min(requestTimeout, headersTimeout) / 4) };
+      const server = https ? createHttpsServer({ ...https, ...timeouts }, handler) : createHttpServer(timeouts, handler);
+      server.maxConnections = maxConnections;
+      return server;
+    },
     // Today's strictness under schemas: no coercion ("ttl": 3600 stays a 400), unknown fields refused, not dropped.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
     // One line per request, written by the onResponse hook below instead of fastify's two.
@@ -119,7 +129,6 @@ export function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffe
       const body = new RuneError('invalid_argument', `the request URL is malformed: ${error.message}`).toBody();
       void (reply as unknown as { code(n: number): { send(b: unknown): unknown } }).code(400).send(body);
     },
-    ...(https ? { https } : {}),
   }) as unknown as FastifyInstance;
 
   const keyring = options.keyring ?? new Keyring(config.dataDir, store);

@@ -1,8 +1,8 @@
 import { CheckAnswer, CheckBody, Errors } from '../../core/schemas.js';
 import { invalid, notFound } from '../../core/errors.js';
-import { lintPolicyText, validatePolicy } from '../../core/policy.js';
+import { checkPolicy, lintPolicyText } from '../../core/policy.js';
 import { explain, type NamedRules } from '../../core/rbac.js';
-import { can, principalOf, requireAdmin, requireAdminPeer, type App, type Ctx } from '../context.js';
+import { can, policyLimits, principalOf, requireAdmin, requireAdminPeer, type App, type Ctx } from '../context.js';
 import type { SubjectRow } from '../store/subjects.js';
 
 /** POST /v1/authz/check: can a subject (or a token, or the caller) do VERB on RESOURCE in NAMESPACE? */
@@ -55,7 +55,8 @@ export function authzRoutes(app: App, ctx: Ctx): void {
     const policies: NamedRules[] = store.policies.rulesOfSubjectId(subject.id);
     let draftName: string | undefined;
     if (body.policy !== undefined && body.policy !== null) {
-      const lint = typeof body.policy === 'string' ? lintPolicyText(body.policy) : validatePolicy(body.policy);
+      const limits = policyLimits(ctx);
+      const lint = typeof body.policy === 'string' ? lintPolicyText(body.policy, limits) : checkPolicy(body.policy, limits);
       if (!lint.valid || !lint.policy) {
         const first = lint.errors[0]!;
         throw invalid(`draft policy is invalid: ${first.line !== undefined ? `line ${first.line}, column ${first.column}: ` : ''}${first.message}`, { errors: lint.errors });

@@ -2,10 +2,10 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { alreadyExists, conflict, invalid, notFound } from '../../core/errors.js';
 import { BUILTIN_NAMES } from '../../core/builtins.js';
-import { lintPolicyText, validatePolicy, type LintResult, type PolicyDocument } from '../../core/policy.js';
+import { checkPolicy, lintPolicyText, type LintResult, type PolicyDocument, type PolicyLimits } from '../../core/policy.js';
 import { YamlText } from '../body.js';
 import { Errors, LintResponse, List, PageQuery, Params, Policy, PolicyDocument as PolicyBody, SubjectType } from '../../core/schemas.js';
-import { commit, guardGrant, requireAdmin, type App, type Ctx } from '../context.js';
+import { commit, guardGrant, policyLimits, requireAdmin, type App, type Ctx } from '../context.js';
 import { readPage } from '../paging.js';
 
 const tags = ['policies'];
@@ -17,17 +17,17 @@ const policyBody = { body: PolicyBody };
 const yaml = { yaml: true };
 
 /** Lints a body sent as YAML text (with line:column) or as a JSON object. */
-function lintBody(body: unknown): LintResult {
-  if (body instanceof YamlText) return lintPolicyText(body.text);
+function lintBody(body: unknown, limits: PolicyLimits): LintResult {
+  if (body instanceof YamlText) return lintPolicyText(body.text, limits);
   if (body === undefined || body === null) {
     return { valid: false, errors: [{ path: '(document)', message: 'request body is required: a policy as JSON or YAML' }], warnings: [] };
   }
-  return validatePolicy(body);
+  return checkPolicy(body, limits);
 }
 
 /** The valid policy in the body, or a 400 carrying every error and warning. */
-function policyFromBody(body: unknown): { policy: PolicyDocument; warnings: LintResult['warnings'] } {
-  const result = lintBody(body);
+function policyFromBody(body: unknown, limits: PolicyLimits): { policy: PolicyDocument; warnings: LintResult['warnings'] } {
+  const result = lintBody(body, limits);
   if (!result.valid || !result.policy) {
     const first = result.errors[0]!;
     const at = first.line !== undefined ? `line ${first.line}, column ${first.column}: ` : first.path !== '(document)' ? `${first.path}: ` : '';
@@ -38,6 +38,7 @@ function policyFromBody(body: unknown): { policy: PolicyDocument; warnings: Lint
 
 export function policyRoutes(app: App, ctx: Ctx): void {
   const { store } = ctx;
+  const limits = policyLimits(ctx);
   const admin = (req: FastifyRequest, verb: string, ref?: string) => requireAdmin(ctx, req, { verb, resource: 'policies' }, ref);
   const withWarnings = <T extends object>(value: T, warnings: LintResult['warnings']) => (warnings.length ? { ...value, warnings } : value);
 
@@ -56,13 +57,13 @@ export function policyRoutes(app: App, ctx: Ctx): void {
 
   // Linting reads nothing stored, so any authenticated caller may use it.
   app.post('/v1/policies/lint', { schema: { tags, summary: 'Check a draft policy: errors with line:column, and warnings', ...policyBody, response: { 200: LintResponse, ...Errors } }, config: yaml }, async (req) => {
-    const { valid, errors, warnings } = lintBody(req.body);
-    return { valid, errors, warnings };
+    const { valid, errors, warnings, truncated } = lintBody(req.body, limits);
+    return { valid, errors, warnings, ...(truncated ? { truncated } : {}) };
   });
 
   app.post('/v1/policies', { schema: { tags, summary: 'Create a policy (JSON or YAML); its rules must be held, or escalate', ...policyBody, response: { 201: Written, ...Errors } }, config: yaml }, async (req, reply) => {
     admin(req, 'create');
-    const { policy, warnings } = policyFromBody(req.body);
+    const { policy, warnings } = policyFromBody(req.body, limits);
     if (store.policies.exists(policy.name)) {
       throw alreadyExists(`policy "${policy.name}" already exists: use PUT /v1/policies/${policy.name} to replace it`);
     }
@@ -80,7 +81,7 @@ export function policyRoutes(app: App, ctx: Ctx): void {
     admin(req, 'update', name);
     if (BUILTIN_NAMES.has(name)) throw conflict(`policy "${name}" is built in and cannot be modified: create a copy under another name`);
     if (!store.policies.exists(name)) throw notFound(`policy "${name}" not found: use POST /v1/policies to create it`);
-    const { policy, warnings } = policyFromBody(req.body);
+    const { policy, warnings } = policyFromBody(req.body, limits);
     if (policy.name !== name) throw invalid(`the body names policy "${policy.name}" but the URL names "${name}": a policy cannot be renamed`, { field: 'name' });
     guardGrant(ctx, req, policy.rules, 'escalate', `write policy ${name}`);
     commit(ctx, req, { action: 'update', resource: 'policies', ref: name, outcome: 'success' }, () => store.policies.replace(policy, Date.now()));

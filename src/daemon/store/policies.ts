@@ -12,11 +12,18 @@ interface PolicyRow {
   updated_at: number;
 }
 
+const PARSED_MAX_ENTRIES = 10_000;
+const PARSED_MAX_BYTES = 32 * 1024 * 1024;
+
 export class Policies {
   private readonly byName;
   private readonly rulesOfSubject;
-  /** Parsed rules by their JSON text: the auth hot path parses each distinct policy once. */
-  private readonly parsed = new Map<string, Rule[]>();
+  /**
+   * Parsed rules by policy name, with the text they were parsed from: the auth hot path parses each
+   * policy once, and a new version replaces the old one (a cache by text kept every version).
+   */
+  private readonly parsed = new Map<string, { json: string; rules: Rule[] }>();
+  private parsedBytes = 0;
 
   constructor(private readonly db: Db) {
     this.byName = db.prepare<[string], PolicyRow>('SELECT * FROM policies WHERE name = ?');
@@ -25,14 +32,24 @@ export class Policies {
     );
   }
 
-  private parse(json: string): Rule[] {
-    let rules = this.parsed.get(json);
-    if (!rules) {
-      rules = JSON.parse(json) as Rule[];
-      if (this.parsed.size > 10_000) this.parsed.clear();
-      this.parsed.set(json, rules);
+  private parse(name: string, json: string): Rule[] {
+    const cached = this.parsed.get(name);
+    if (cached?.json === json) return cached.rules;
+    const rules = JSON.parse(json) as Rule[];
+    if (cached) this.parsedBytes -= cached.json.length;
+    // Bounded whatever the policies: past the bounds the cache starts over.
+    if (this.parsed.size >= PARSED_MAX_ENTRIES || this.parsedBytes + json.length > PARSED_MAX_BYTES) {
+      this.parsed.clear();
+      this.parsedBytes = 0;
     }
+    this.parsed.set(name, { json, rules });
+    this.parsedBytes += json.length;
     return rules;
+  }
+
+  /** Entries and bytes of text behind the parsed-rules cache (for tests of its bound). */
+  get cacheSize(): { entries: number; bytes: number } {
+    return { entries: this.parsed.size, bytes: this.parsedBytes };
   }
 
   get(name: string): Policy | undefined {
@@ -49,13 +66,13 @@ export class Policies {
     const out: { name: string; rules: Rule[] }[] = [];
     for (const name of names) {
       const row = this.byName.get(name);
-      if (row) out.push({ name, rules: this.parse(row.rules) });
+      if (row) out.push({ name, rules: this.parse(name, row.rules) });
     }
     return out;
   }
 
   rulesOfSubjectId(subjectId: string): { name: string; rules: Rule[] }[] {
-    return this.rulesOfSubject.all(subjectId).map((r) => ({ name: r.name, rules: this.parse(r.rules) }));
+    return this.rulesOfSubject.all(subjectId).map((r) => ({ name: r.name, rules: this.parse(r.name, r.rules) }));
   }
 
   insert(doc: PolicyDocument, now: number, builtin = false): void {
@@ -97,7 +114,7 @@ export class Policies {
     return {
       name: row.name,
       description: row.description,
-      rules: this.parse(row.rules),
+      rules: this.parse(row.name, row.rules),
       builtin: row.builtin === 1,
       createdAt: new Date(row.created_at).toISOString(),
       updatedAt: new Date(row.updated_at).toISOString(),
