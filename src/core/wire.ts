@@ -61,6 +61,9 @@ export interface Namespace {
 export interface List<T> {
   items: T[];
   nextCursor?: string;
+  /** How many rows match, on a first page (no cursor); with `totalCapped` it is a lower bound. */
+  total?: number;
+  totalCapped?: boolean;
 }
 
 export interface CreatedToken {

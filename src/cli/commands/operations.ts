@@ -117,10 +117,11 @@ export function auditCommand(admin: Command): void {
     .option('--action <action>')
     .option('--outcome <outcome>', 'success, denied or error')
     .option('--resource <resource>')
+    .option('--search <text>', 'only events whose actor, action, resource, ref, namespace or message contains this (any case)')
     .option('--since <when>', 'a duration back from now (1h, 7d) or a time (2026-01-31T12:00:00Z)')
     .option('--limit <n>', 'at most this many events', '50')
     .addHelpText('after', '\nExample:\n  rune admin audit --outcome denied --since 24h\n')
-    .action(async (opts: { actor?: string; action?: string; outcome?: string; resource?: string; since?: string; limit: string }, cmd: Command) => {
+    .action(async (opts: { actor?: string; action?: string; outcome?: string; resource?: string; since?: string; search?: string; limit: string }, cmd: Command) => {
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive whole number');
       const { client } = await session(cmd);
@@ -133,6 +134,7 @@ export function auditCommand(admin: Command): void {
           ...(opts.outcome ? { outcome: opts.outcome } : {}),
           ...(opts.resource ? { resource: opts.resource } : {}),
           ...(opts.since ? { since: opts.since } : {}),
+          ...(opts.search ? { search: opts.search } : {}),
           limit: Math.min(1000, limit - items.length),
           ...(cursor ? { cursor } : {}),
         });

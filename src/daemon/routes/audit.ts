@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { invalid } from '../../core/errors.js';
 import { parseDuration } from '../../core/duration.js';
 import { requireAdmin, type Ctx } from '../context.js';
-import { readPage } from '../paging.js';
+import { readPage, readSearch } from '../paging.js';
 import type { AuditFilter, Outcome } from '../store/audit.js';
 
 const OUTCOMES: readonly Outcome[] = ['success', 'denied', 'error'];
@@ -36,6 +36,8 @@ export function auditRoutes(app: FastifyInstance, ctx: Ctx): void {
       filter.outcome = outcome as Outcome;
     }
     if (since) filter.since = parseSince(since, Date.now());
+    const search = readSearch(q);
+    if (search) filter.search = search;
     return ctx.store.audit.list(filter, readPage(q, 1));
   });
 }

@@ -7,7 +7,8 @@ import type { Policy } from '../../core/wire.js';
 import { checkFields, objectBody, optionalString, optionalStringList } from '../body.js';
 import { commit, guardGrant, keepingRoot, requireAdmin, type Ctx } from '../context.js';
 import { issueToken, resolveTtl } from '../issue.js';
-import { readPage } from '../paging.js';
+import { readPage, readSearch, readSort } from '../paging.js';
+import { SUBJECT_SORTS } from '../store/subjects.js';
 import type { SubjectRow } from '../store/subjects.js';
 import { toToken } from '../store/tokens.js';
 import { checkAttach, detachPolicy } from './users.js';
@@ -30,7 +31,9 @@ export function serviceAccountRoutes(app: FastifyInstance, ctx: Ctx): void {
 
   app.get('/v1/serviceaccounts', async (req) => {
     admin(req, 'list');
-    return store.subjects.listServiceAccounts(readPage(req.query as Record<string, unknown>, 1));
+    const query = req.query as Record<string, unknown>;
+    // ?search= (name, email/namespace, description, id) and ?sort= (name, created, "-" for descending).
+    return store.subjects.listServiceAccounts(readPage(query, 3), { search: readSearch(query), sort: readSort(query, SUBJECT_SORTS, 'name') });
   });
 
   app.get<{ Params: NameParams }>('/v1/serviceaccounts/:name', async (req) => {

@@ -6,9 +6,9 @@ import type { CreatedToken, TokenKind, TokenStatus } from '../../core/wire.js';
 import { checkFields, objectBody, optionalBoolean, optionalString, optionalStringList } from '../body.js';
 import { authorize, can, commit, isAdminFor, missingGrant, principalOf, refuseGrant, requireAdmin, requireAdminPeer, type Ctx } from '../context.js';
 import { checkMaxTtl, issueToken, resolveTtl } from '../issue.js';
-import { readPage } from '../paging.js';
+import { readPage, readSearch, readSort } from '../paging.js';
 import type { SubjectRow } from '../store/subjects.js';
-import { tokenStatus, toToken, type TokenRow } from '../store/tokens.js';
+import { TOKEN_SORTS, tokenStatus, toToken, type TokenRow } from '../store/tokens.js';
 import { checkAttach } from './users.js';
 
 type IdParams = { id: string };
@@ -45,7 +45,9 @@ export function tokenRoutes(app: FastifyInstance, ctx: Ctx): void {
 
   app.get('/v1/tokens', async (req) => {
     const query = req.query as Record<string, unknown>;
-    const page = readPage(query, 2);
+    // ?search= (name, subject, description, id) and ?sort= (TOKEN_SORTS, "-" for descending); the cursor carries the sort.
+    const page = readPage(query, 3);
+    const listing = { search: readSearch(query), sort: readSort(query, TOKEN_SORTS, 'created') };
     const status = query.status === undefined || query.status === '' ? undefined : String(query.status);
     if (status !== undefined && !STATUSES.includes(status as TokenStatus)) {
       throw invalid(`status must be one of ${STATUSES.join(', ')}`, { field: 'status' });
@@ -57,9 +59,9 @@ export function tokenRoutes(app: FastifyInstance, ctx: Ctx): void {
     const now = Date.now();
 
     if (isAdminFor(ctx, req, { verb: 'list', resource: 'tokens' })) {
-      if (subject === undefined) return store.tokens.list(filter, page, now);
+      if (subject === undefined) return store.tokens.list(filter, page, now, listing);
       const row = store.subjects.getByName(subject);
-      return row ? store.tokens.list({ ...filter, subjectId: row.id }, page, now) : { items: [] };
+      return row ? store.tokens.list({ ...filter, subjectId: row.id }, page, now, listing) : { items: [], total: 0 };
     }
     if (subject !== undefined && subject !== self.name) {
       if (can(req, { verb: 'list', resource: 'tokens' })) requireAdminPeer(ctx, req, { verb: 'list', resource: 'tokens' });
@@ -68,9 +70,10 @@ export function tokenRoutes(app: FastifyInstance, ctx: Ctx): void {
     if (caller.tokenPolicies && !can(req, { verb: 'list', resource: 'tokens' })) {
       // A narrowed token without the tokens right sees itself only, not its siblings.
       const own = store.tokens.get(caller.token.id);
-      return { items: own && (status === undefined || tokenStatus(own, now) === status) && !page.after ? [toToken(own, now)] : [] };
+      const found = (t: TokenRow) => !listing.search || [t.name, t.subject_name, t.description, t.id].some((f) => f.toLowerCase().includes(listing.search!.toLowerCase()));
+      return { items: own && (status === undefined || tokenStatus(own, now) === status) && found(own) && !page.after ? [toToken(own, now)] : [] };
     }
-    return store.tokens.list({ ...filter, subjectId: self.id }, page, now);
+    return store.tokens.list({ ...filter, subjectId: self.id }, page, now, listing);
   });
 
   app.get<{ Params: IdParams }>('/v1/tokens/:id', async (req) => toToken(tokenFor(req, req.params.id, 'get')));

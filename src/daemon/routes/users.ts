@@ -4,7 +4,8 @@ import { requireDnsLabel } from '../../core/names.js';
 import { newId } from '../../core/tokenFormat.js';
 import { checkFields, objectBody, optionalString, optionalStringList } from '../body.js';
 import { can, commit, guardGrant, keepingRoot, principalOf, requireAdmin, type Ctx } from '../context.js';
-import { readPage } from '../paging.js';
+import { readPage, readSearch, readSort } from '../paging.js';
+import { SUBJECT_SORTS } from '../store/subjects.js';
 import type { SubjectRow } from '../store/subjects.js';
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -32,7 +33,9 @@ export function userRoutes(app: FastifyInstance, ctx: Ctx): void {
 
   app.get('/v1/users', async (req) => {
     admin(req, 'list');
-    return store.subjects.listUsers(readPage(req.query as Record<string, unknown>, 1));
+    const query = req.query as Record<string, unknown>;
+    // ?search= (name, email/namespace, description, id) and ?sort= (name, created, "-" for descending).
+    return store.subjects.listUsers(readPage(query, 3), { search: readSearch(query), sort: readSort(query, SUBJECT_SORTS, 'name') });
   });
 
   app.get<{ Params: NameParams }>('/v1/users/:name', async (req) => {
