@@ -253,7 +253,7 @@ async function tui(big) {
   const { EventEmitter } = await import('node:events');
   const React = (await import('react')).default;
   const { render } = await import('ink');
-  const { App } = await import(join(ROOT, 'dist/tui/App.js'));
+  const { App } = await import(join(ROOT, 'dist/app/App.js'));
   const { ContextStore } = await import(join(ROOT, 'dist/config/contexts.js'));
   const { proc, url } = await startRuned(big.dir);
   const cfg = tmp('tui-cfg');

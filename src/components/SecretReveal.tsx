@@ -1,6 +1,5 @@
 import { Box, Text, useStdout } from 'ink';
-import { closeSync, openSync, writeSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { SecretFileError, writeSecretFile } from '../config/secretFile.js';
 import React, { useState } from 'react';
 import { PRIORITY, useActions } from '../tui/input.js';
 import { osc52 } from '../tui/osc52.js';
@@ -24,20 +23,11 @@ export function maskSecret(secret: string): string {
 
 /** Writes `secret` to a new file, 0600, refusing to overwrite. */
 export function writeSecret(path: string, secret: string): string {
-  const full = resolve(path);
-  let fd: number;
   try {
-    fd = openSync(full, 'wx', 0o600);
+    return writeSecretFile(path, secret);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(code === 'EEXIST' ? `${full} already exists: choose another name` : `cannot write ${full}: ${code ?? (e as Error).message}`);
+    throw new Error(e instanceof SecretFileError && e.exists ? `${e.path} already exists: choose another name` : (e as Error).message);
   }
-  try {
-    writeSync(fd, secret + '\n');
-  } finally {
-    closeSync(fd);
-  }
-  return full;
 }
 
 type Mode = 'view' | 'save' | 'leave';

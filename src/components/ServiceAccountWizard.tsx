@@ -2,7 +2,7 @@ import { Box, Text } from 'ink';
 import React, { useState } from 'react';
 import type { CreatedServiceAccount, RuneClient } from '../api/client.js';
 import { ApiError } from '../api/errors.js';
-import { describeError } from '../cli/runtime.js';
+import { describeError } from '../format/errors.js';
 import { parseDuration } from '../core/duration.js';
 import { dnsLabelProblem } from '../core/names.js';
 import { policyToYaml } from '../core/policy.js';

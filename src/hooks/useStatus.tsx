@@ -1,6 +1,6 @@
 import { Text } from 'ink';
 import React, { useState } from 'react';
-import { describeError } from '../cli/runtime.js';
+import { describeError } from '../format/errors.js';
 import type { Theme } from '../tui/theme.js';
 
 export interface Status {

@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RuneClient } from '../../src/api/client.js';
 import { ContextStore } from '../../src/config/contexts.js';
 import { osc52 } from '../../src/tui/osc52.js';
-import { App } from '../../src/tui/App.js';
+import { App } from '../../src/app/App.js';
 import { KEYS, renderTui } from '../helpers/renderTui.js';
 import { Runed } from '../helpers/runed.js';
 

@@ -1,3 +1,4 @@
+import { PERMISSION_NAMES } from '../../core/serviceAccounts.js';
 import type { Command } from 'commander';
 import type { ServiceAccount, Token, User } from '../../core/wire.js';
 import { age, render, type Columns } from '../output.js';
@@ -77,7 +78,7 @@ export function serviceCommands(admin: Command): void {
     .description('create a service account, its policies and its first token, all at once')
     .argument('<name>')
     .option('--namespace <ns>', 'pin the granted permissions to this namespace (omit for cluster-wide)')
-    .option('--permissions <list>', 'one or more of cast, read, admin, comma-separated', 'cast')
+    .option('--permissions <list>', `one or more of ${PERMISSION_NAMES.join(', ')}, comma-separated`, 'cast')
     .option('--ttl <duration>', 'token lifetime, e.g. 720h or 90d (omit for no expiry)')
     .option('--description <text>', 'free-text description (shown in token list)')
     .option('--out-file <file>', 'write the token to this file (0600) instead of stdout')
@@ -89,8 +90,8 @@ export function serviceCommands(admin: Command): void {
     .action(async (name: string, opts: { namespace?: string; permissions: string; ttl?: string; description?: string; outFile?: string; force?: boolean }, cmd: Command) => {
       const ttl = checkTtl(opts.ttl);
       const permissions = splitList(opts.permissions) ?? [];
-      const unknown = permissions.filter((p) => !['cast', 'read', 'admin'].includes(p));
-      if (permissions.length === 0 || unknown.length > 0) throw new UsageError(`--permissions takes one or more of cast, read, admin${unknown.length ? `, not ${unknown.join(', ')}` : ''}`);
+      const unknown = permissions.filter((p) => !(PERMISSION_NAMES as string[]).includes(p));
+      if (permissions.length === 0 || unknown.length > 0) throw new UsageError(`--permissions takes one or more of ${PERMISSION_NAMES.join(', ')}${unknown.length ? `, not ${unknown.join(', ')}` : ''}`);
       const { client } = writable(await session(cmd));
       const { result: res, sink } = await withSecretSink(opts, () =>
         client.createServiceAccount({

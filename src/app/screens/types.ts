@@ -1,8 +1,8 @@
-import type { ContextStore } from '../config/contexts.js';
-import type { Whoami } from '../core/wire.js';
-import type { Scope } from '../tui/keymap.js';
-import type { Connection } from '../tui/session.js';
-import type { Theme } from '../tui/theme.js';
+import type { ContextStore } from '../../config/contexts.js';
+import type { Whoami } from '../../core/wire.js';
+import type { Scope } from '../../tui/keymap.js';
+import type { Connection } from '../state/session.js';
+import type { Theme } from '../../tui/theme.js';
 
 export type ScreenId = 'contexts' | 'users' | 'tokens' | 'policies' | 'services' | 'registries' | 'audit' | 'can-i';
 

@@ -1,17 +1,17 @@
 import { Box, Text } from 'ink';
 import { readFileSync } from 'node:fs';
 import React, { useEffect, useMemo, useState } from 'react';
-import type { Registry } from '../api/client.js';
-import { age } from '../cli/output.js';
-import { describeError } from '../cli/runtime.js';
-import { ErrorLine } from '../components/Chrome.js';
-import { Confirm } from '../components/Confirm.js';
-import type { Column } from '../components/DataTable.js';
-import { Form, type Values } from '../components/Form.js';
-import { useResource } from '../hooks/useResource.js';
-import { StatusLine, useStatus } from '../hooks/useStatus.js';
-import { useTableView } from '../hooks/useTableView.js';
-import { PRIORITY, useActions } from '../tui/input.js';
+import type { Registry } from '../../api/client.js';
+import { age } from '../../format/time.js';
+import { describeError } from '../../format/errors.js';
+import { ErrorLine } from '../../components/Chrome.js';
+import { Confirm } from '../../components/Confirm.js';
+import type { Column } from '../../components/DataTable.js';
+import { Form, type Values } from '../../components/Form.js';
+import { useResource } from '../../hooks/useResource.js';
+import { StatusLine, useStatus } from '../../hooks/useStatus.js';
+import { useTableView } from '../../hooks/useTableView.js';
+import { PRIORITY, useActions } from '../../tui/input.js';
 import type { ScreenProps } from './types.js';
 
 type Mode = { kind: 'list' } | { kind: 'form'; existing?: Registry } | { kind: 'delete'; registry: Registry };

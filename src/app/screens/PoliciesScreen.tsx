@@ -1,19 +1,18 @@
 import { Box, Text, useStdin, useStdout } from 'ink';
 import React, { useCallback, useEffect, useMemo, useState } from 'react';
-import { editInEditor } from '../cli/editor.js';
-import { describeError } from '../cli/runtime.js';
-import { policyToYaml } from '../core/policy.js';
-import type { Policy } from '../core/wire.js';
-import { ErrorLine } from '../components/Chrome.js';
-import { Confirm } from '../components/Confirm.js';
-import type { Column } from '../components/DataTable.js';
-import { YamlEditor } from '../components/YamlEditor.js';
-import { useResource } from '../hooks/useResource.js';
-import { StatusLine, useStatus } from '../hooks/useStatus.js';
-import { useTableView } from '../hooks/useTableView.js';
-import { BRACKETED_PASTE_OFF, BRACKETED_PASTE_ON } from '../tui/keys.js';
-import { ALT_SCREEN_OFF, ALT_SCREEN_ON } from '../tui/screen.js';
-import { PRIORITY, useActions } from '../tui/input.js';
+import { editInEditor } from '../../terminal/editor.js';
+import { describeError } from '../../format/errors.js';
+import { policyToYaml } from '../../core/policy.js';
+import type { Policy } from '../../core/wire.js';
+import { ErrorLine } from '../../components/Chrome.js';
+import { Confirm } from '../../components/Confirm.js';
+import type { Column } from '../../components/DataTable.js';
+import { YamlEditor } from '../../components/YamlEditor.js';
+import { useResource } from '../../hooks/useResource.js';
+import { StatusLine, useStatus } from '../../hooks/useStatus.js';
+import { useTableView } from '../../hooks/useTableView.js';
+import { handOver } from '../../terminal/screen.js';
+import { PRIORITY, useActions } from '../../tui/input.js';
 import type { ScreenProps } from './types.js';
 
 const TEMPLATE = `name: new-policy
@@ -60,17 +59,12 @@ export function PoliciesScreen(props: ScreenProps) {
    * the whole frame is drawn again.
    */
   const external = (text: string, name: string): string | undefined => {
-    stdout.write(BRACKETED_PASTE_OFF + ALT_SCREEN_OFF);
-    setRawMode(false);
     try {
-      return editInEditor(text, `${name}.yaml`);
+      return handOver({ write: (d) => stdout.write(d), setRawMode }, () => editInEditor(text, `${name}.yaml`));
     } catch (e) {
       note((e as Error).message, true);
       return undefined;
     } finally {
-      setRawMode(true);
-      // Entering the alternate screen clears it; the frame is drawn again from the top.
-      stdout.write(ALT_SCREEN_ON + BRACKETED_PASTE_ON + '\x1b[H');
       repaint('');
     }
   };

@@ -1,12 +1,12 @@
 import { Box, Text } from 'ink';
 import React, { useEffect, useMemo, useState } from 'react';
-import type { AuditEvent } from '../api/client.js';
-import { describeError } from '../cli/runtime.js';
-import { ErrorLine } from '../components/Chrome.js';
-import type { Column } from '../components/DataTable.js';
-import { useResource } from '../hooks/useResource.js';
-import { useTableView } from '../hooks/useTableView.js';
-import { PRIORITY, useActions } from '../tui/input.js';
+import type { AuditEvent } from '../../api/client.js';
+import { describeError } from '../../format/errors.js';
+import { ErrorLine } from '../../components/Chrome.js';
+import type { Column } from '../../components/DataTable.js';
+import { useResource } from '../../hooks/useResource.js';
+import { useTableView } from '../../hooks/useTableView.js';
+import { PRIORITY, useActions } from '../../tui/input.js';
 import type { ScreenProps } from './types.js';
 
 const OUTCOMES = [undefined, 'denied', 'error', 'success'] as const;

@@ -1,24 +1,24 @@
 import { Box, Text, useApp } from 'ink';
 import React, { useEffect, useMemo, useState } from 'react';
-import { describeError } from '../cli/runtime.js';
+import { describeError } from '../format/errors.js';
 import type { ContextStore } from '../config/contexts.js';
 import { ErrorLine, Header, HelpView, KeyHints } from '../components/Chrome.js';
 import { CommandPrompt } from '../components/CommandPrompt.js';
 import { useResource } from '../hooks/useResource.js';
 import { useTerminalSize } from '../hooks/useTerminalSize.js';
-import { ContextsScreen } from '../screens/ContextsScreen.js';
-import { TokensScreen } from '../screens/TokensScreen.js';
-import type { ScreenId, ScreenProps } from '../screens/types.js';
-import { UsersScreen } from '../screens/UsersScreen.js';
-import { PoliciesScreen } from '../screens/PoliciesScreen.js';
-import { ServiceAccountsScreen } from '../screens/ServiceAccountsScreen.js';
-import { RegistriesScreen } from '../screens/RegistriesScreen.js';
-import { AuditScreen } from '../screens/AuditScreen.js';
-import { CanIScreen } from '../screens/CanIScreen.js';
-import { InputProvider, PRIORITY, useActions } from './input.js';
-import type { Scope } from './keymap.js';
-import { connect } from './session.js';
-import { themeFor } from './theme.js';
+import { ContextsScreen } from './screens/ContextsScreen.js';
+import { TokensScreen } from './screens/TokensScreen.js';
+import type { ScreenId, ScreenProps } from './screens/types.js';
+import { UsersScreen } from './screens/UsersScreen.js';
+import { PoliciesScreen } from './screens/PoliciesScreen.js';
+import { ServiceAccountsScreen } from './screens/ServiceAccountsScreen.js';
+import { RegistriesScreen } from './screens/RegistriesScreen.js';
+import { AuditScreen } from './screens/AuditScreen.js';
+import { CanIScreen } from './screens/CanIScreen.js';
+import { InputProvider, PRIORITY, useActions } from '../tui/input.js';
+import type { Scope } from '../tui/keymap.js';
+import { connect } from './state/session.js';
+import { themeFor } from '../tui/theme.js';
 
 export const SCREENS: { id: ScreenId; title: string; commands: string[]; render: (p: ScreenProps) => React.ReactElement }[] = [
   { id: 'contexts', title: 'Contexts', commands: ['ctx', 'context', 'contexts'], render: (p) => <ContextsScreen {...p} /> },

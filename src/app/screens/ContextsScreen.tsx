@@ -1,15 +1,15 @@
 import { Box, Text } from 'ink';
 import React, { useEffect, useMemo, useState } from 'react';
-import { RuneClient } from '../api/client.js';
-import { describeError } from '../cli/runtime.js';
-import { checkContextName, contextToken, type ContextEntry } from '../config/contexts.js';
-import { ErrorLine } from '../components/Chrome.js';
-import { Confirm } from '../components/Confirm.js';
-import type { Column } from '../components/DataTable.js';
-import { Form, type Values } from '../components/Form.js';
-import { useResource } from '../hooks/useResource.js';
-import { useTableView } from '../hooks/useTableView.js';
-import { PRIORITY, useActions } from '../tui/input.js';
+import { RuneClient } from '../../api/client.js';
+import { describeError } from '../../format/errors.js';
+import { checkContextName, contextToken, type ContextEntry } from '../../config/contexts.js';
+import { ErrorLine } from '../../components/Chrome.js';
+import { Confirm } from '../../components/Confirm.js';
+import type { Column } from '../../components/DataTable.js';
+import { Form, type Values } from '../../components/Form.js';
+import { useResource } from '../../hooks/useResource.js';
+import { useTableView } from '../../hooks/useTableView.js';
+import { PRIORITY, useActions } from '../../tui/input.js';
 import type { ScreenProps } from './types.js';
 
 interface Row {
