@@ -10,7 +10,7 @@ import { Form, type Values } from '../../components/Form.js';
 import { useResource } from '../../hooks/useResource.js';
 import { useTableView } from '../../hooks/useTableView.js';
 import { PRIORITY, useActions } from '../../tui/input.js';
-import type { ScreenProps } from './types.js';
+import { useScreen } from './types.js';
 
 interface Row {
   name: string;
@@ -38,7 +38,8 @@ async function probe(name: string, entry: ContextEntry): Promise<{ reach: string
   }
 }
 
-export function ContextsScreen(props: ScreenProps) {
+export function ContextsScreen() {
+  const props = useScreen();
   const { store, theme, width, height, setScopes, switchContext, refresh, conn } = props;
   const [mode, setMode] = useState<'list' | 'add' | 'delete'>('list');
   const [error, setError] = useState<string | undefined>();

@@ -13,7 +13,7 @@ import { StatusLine, useStatus } from '../../hooks/useStatus.js';
 import { useTableView } from '../../hooks/useTableView.js';
 import { handOver } from '../../terminal/screen.js';
 import { PRIORITY, useActions } from '../../tui/input.js';
-import type { ScreenProps } from './types.js';
+import { useScreen } from './types.js';
 
 const TEMPLATE = `name: new-policy
 description: ""
@@ -31,7 +31,8 @@ type Mode =
 
 const holdersText = (h: Holders) => (h.length ? h.map((x) => `${x.type === 'service' ? 'service' : 'user'} ${x.name}`).join(', ') : 'nobody');
 
-export function PoliciesScreen(props: ScreenProps) {
+export function PoliciesScreen() {
+  const props = useScreen();
   const { conn, theme, width, height, setScopes, refresh, readOnly, setDraft } = props;
   const [mode, setMode] = useState<Mode>({ kind: 'list' });
   const { setRawMode } = useStdin();

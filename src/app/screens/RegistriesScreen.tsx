@@ -12,7 +12,7 @@ import { useResource } from '../../hooks/useResource.js';
 import { StatusLine, useStatus } from '../../hooks/useStatus.js';
 import { useTableView } from '../../hooks/useTableView.js';
 import { PRIORITY, useActions } from '../../tui/input.js';
-import type { ScreenProps } from './types.js';
+import { useScreen } from './types.js';
 
 type Mode = { kind: 'list' } | { kind: 'form'; existing?: Registry } | { kind: 'delete'; registry: Registry };
 
@@ -32,7 +32,8 @@ function bodyOf(v: Values): Record<string, unknown> | string {
   return body;
 }
 
-export function RegistriesScreen(props: ScreenProps) {
+export function RegistriesScreen() {
+  const props = useScreen();
   const { conn, theme, width, height, setScopes, refresh, readOnly } = props;
   const [mode, setMode] = useState<Mode>({ kind: 'list' });
   const registries = useResource(() => conn.client.listRegistries(), [conn, refresh]);
@@ -60,7 +61,7 @@ export function RegistriesScreen(props: ScreenProps) {
           'reg-replace': () => (selected ? setMode({ kind: 'form', existing: selected }) : false),
           'reg-delete': () => (selected ? setMode({ kind: 'delete', registry: selected }) : false),
         },
-    { active: mode.kind === 'list', readOnly, onRefused: props.notify, fallback: table.onKey },
+    { active: mode.kind === 'list', readOnly, onRefused: (text) => props.notify(text, true), fallback: table.onKey },
   );
 
   if (mode.kind === 'form') {

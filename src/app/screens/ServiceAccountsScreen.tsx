@@ -11,17 +11,24 @@ import { SecretReveal } from '../../components/SecretReveal.js';
 import { ServiceAccountWizard } from '../../components/ServiceAccountWizard.js';
 import { useResource } from '../../hooks/useResource.js';
 import { StatusLine, useStatus } from '../../hooks/useStatus.js';
-import { useTableView } from '../../hooks/useTableView.js';
+import { useServerList } from '../../hooks/useServerList.js';
+import { queryOf, useTableView } from '../../hooks/useTableView.js';
+import { countText } from './TokensScreen.js';
+import { SUBJECT_SERVER_SORTS } from './UsersScreen.js';
 import { PRIORITY, useActions } from '../../tui/input.js';
-import type { ScreenProps } from './types.js';
+import { useScreen } from './types.js';
 
 type Mode = { kind: 'list' } | { kind: 'wizard' } | { kind: 'delete'; sa: ServiceAccount } | { kind: 'secret'; title: string; secret: string; file: string };
 
-export function ServiceAccountsScreen(props: ScreenProps) {
+export function ServiceAccountsScreen() {
+  const props = useScreen();
   const { conn, theme, width, height, setScopes, refresh, readOnly, production, navigate } = props;
   const [mode, setMode] = useState<Mode>({ kind: 'list' });
-  const accounts = useResource(() => conn.client.listServiceAccounts(), [conn, refresh]);
-  const { status, note, ok, fail } = useStatus(() => (setMode({ kind: 'list' }), accounts.reload()));
+  const [reloads, setReloads] = useState(0);
+  const [query, setQuery] = useState(() => queryOf(props.memory('services').initial, SUBJECT_SERVER_SORTS));
+  const accounts = useServerList((q) => conn.client.listServiceAccountsPage(q), [conn, refresh, reloads], { ...query, first: 500, next: 1000 });
+  const reload = () => setReloads((r) => r + 1);
+  const { status, note, ok, fail } = useStatus(() => (setMode({ kind: 'list' }), reload()));
   const namespaces = useResource(() => (mode.kind === 'wizard' ? conn.client.listNamespaces() : Promise.resolve([])), [conn, mode.kind]);
   const columns: Column<ServiceAccount>[] = useMemo(
     () => [
@@ -33,7 +40,11 @@ export function ServiceAccountsScreen(props: ScreenProps) {
     ],
     [],
   );
-  const table = useTableView(accounts.data ?? [], columns, Math.max(1, height - 3));
+  const table = useTableView(accounts.items, columns, Math.max(1, height - 3), { memory: props.memory('services'), server: SUBJECT_SERVER_SORTS, answered: accounts.answered });
+  useEffect(() => setQuery({ search: table.filter, sort: table.serverSort }), [table.filter, table.serverSort]);
+  useEffect(() => {
+    if (table.selected >= accounts.items.length - height * 2) accounts.loadMore();
+  }, [table.selected, accounts.next, accounts.loading]);
   const selected = table.selectedRow;
   useEffect(() => setScopes(mode.kind === 'list' ? ['global', 'list', 'services'] : mode.kind === 'wizard' ? ['wizard'] : mode.kind === 'secret' ? ['secret'] : ['confirm']), [mode.kind]);
 
@@ -45,7 +56,7 @@ export function ServiceAccountsScreen(props: ScreenProps) {
     table.filtering
       ? {}
       : {
-          'sa-tokens': () => (selected ? navigate('tokens', { subject: selected.name }) : false),
+          'sa-tokens': () => (selected ? navigate('tokens', { subject: selected.name }, true) : false),
           'sa-new': () => setMode({ kind: 'wizard' }),
           'sa-token': () => {
             if (!selected) return false;
@@ -56,7 +67,7 @@ export function ServiceAccountsScreen(props: ScreenProps) {
           },
           'sa-delete': () => (selected ? setMode({ kind: 'delete', sa: selected }) : false),
         },
-    { active: mode.kind === 'list', readOnly, onRefused: props.notify, fallback: table.onKey },
+    { active: mode.kind === 'list', readOnly, onRefused: (text) => props.notify(text, true), fallback: table.onKey },
   );
 
   if (mode.kind === 'wizard') {
@@ -69,7 +80,7 @@ export function ServiceAccountsScreen(props: ScreenProps) {
         onCancel={() => setMode({ kind: 'list' })}
         onCreated={(res: CreatedServiceAccount) => {
           for (const w of res.warnings ?? []) note(`warning: ${w}`);
-          accounts.reload();
+          reload();
           showSecret(res, res.serviceAccount.name);
         }}
       />
@@ -94,7 +105,7 @@ export function ServiceAccountsScreen(props: ScreenProps) {
   return (
     <Box flexDirection="column">
       <Text bold>
-        Service accounts <Text dimColor={theme.dim}>({accounts.data?.length ?? 0}) n new (wizard) · t another token · Enter tokens</Text>
+        Service accounts <Text dimColor={theme.dim}>({countText(accounts.items.length, !!accounts.next, accounts.total, accounts.totalCapped, !!table.filter.trim())}) n new (wizard) · t another token · Enter tokens</Text>
       </Text>
       {accounts.error ? <ErrorLine message={describeError(accounts.error)} theme={theme} /> : table.render({ width, theme, emptyText: accounts.loading ? 'loading…' : 'no service accounts: press n' })}
       <StatusLine status={status} theme={theme} />

@@ -1,5 +1,5 @@
 import { Box, Text } from 'ink';
-import React, { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import React, { useEffect, useMemo, useState } from 'react';
 import { describeError } from '../../format/errors.js';
 import { age } from '../../format/time.js';
 import { parseDuration } from '../../core/duration.js';
@@ -9,11 +9,12 @@ import { Confirm } from '../../components/Confirm.js';
 import type { Column } from '../../components/DataTable.js';
 import { Form, type Values } from '../../components/Form.js';
 import { SecretReveal } from '../../components/SecretReveal.js';
-import { useTableView } from '../../hooks/useTableView.js';
+import { useServerList } from '../../hooks/useServerList.js';
+import { queryOf, useTableView } from '../../hooks/useTableView.js';
 import { StatusLine, useStatus } from '../../hooks/useStatus.js';
 import { PRIORITY, useActions } from '../../tui/input.js';
 import type { Theme } from '../../tui/theme.js';
-import type { ScreenProps } from './types.js';
+import { useScreen } from './types.js';
 
 const WEEK = 7 * 86_400_000;
 const TTL_PRESETS = ['24h', '30d', '90d', 'never', 'custom'];
@@ -59,45 +60,35 @@ type Mode =
   | { kind: 'revoke'; token: Token }
   | { kind: 'secret'; title: string; secret: string; file: string };
 
-interface Pages {
-  items: Token[];
-  next?: string | undefined;
-  loading: boolean;
-  error?: unknown;
-}
-
 const FIRST_PAGE = 300;
 const NEXT_PAGE = 1000;
+/** Column → the daemon's ?sort= (as the column shows it ascending). */
+const TOKEN_SERVER_SORTS: Record<string, string> = { name: 'name', subject: 'subject', expires: 'expires', used: '-lastUsed' };
 
-export function TokensScreen(props: ScreenProps) {
+/** "12 of 1,004" (the daemon's count), "300+" while pages remain, "1000+ match" when it is capped. */
+export function countText(loaded: number, more: boolean, total: number | undefined, capped: boolean | undefined, searching: boolean): string {
+  if (total === undefined) return `${loaded}${more ? '+' : ''}`;
+  const all = `${total.toLocaleString('en-US')}${capped ? '+' : ''}`;
+  if (searching) return `${all} ${total === 1 && !capped ? 'match' : 'matches'}${loaded < total ? `, ${loaded} loaded` : ''}`;
+  return loaded < total ? `${loaded} of ${all}` : all;
+}
+
+export function TokensScreen() {
+  const props = useScreen();
   const { conn, theme, width, height, setScopes, refresh, readOnly, params, whoami } = props;
   const subject = params?.subject;
   const [mode, setMode] = useState<Mode>({ kind: 'list' });
-  const [pages, setPages] = useState<Pages>({ items: [], loading: true });
-  const generation = useRef(0);
-
-  // Pages come from the daemon as the selection nears the end of what is loaded (§6a cursors).
-  const load = useCallback(
-    (cursor?: string) => {
-      const mine = cursor ? generation.current : ++generation.current;
-      setPages((p) => ({ ...(cursor ? p : { items: [] }), loading: true }));
-      conn.client
-        .listTokensPage({ limit: cursor ? NEXT_PAGE : FIRST_PAGE, ...(subject ? { subject } : {}), ...(cursor ? { cursor } : {}) })
-        .then(
-          (page) => mine === generation.current && setPages((p) => ({ items: cursor ? [...p.items, ...page.items] : page.items, next: page.nextCursor, loading: false })),
-          (error: unknown) => mine === generation.current && setPages((p) => ({ ...p, loading: false, error })),
-        );
-    },
-    [conn, subject],
-  );
-  useEffect(() => load(), [load, refresh]);
-
   const columns = useMemo(() => tokenColumns(theme, width >= 120), [theme, width >= 120]);
-  const table = useTableView(pages.items, columns, Math.max(1, height - 3));
+  const [reloads, setReloads] = useState(0);
+  const [query, setQuery] = useState(() => queryOf(props.memory('tokens').initial, TOKEN_SERVER_SORTS));
+  // Search and sort are the daemon's: it sees every token, not only the pages loaded.
+  const pages = useServerList((q) => conn.client.listTokensPage({ ...q, ...(subject ? { subject } : {}) }), [conn, subject, refresh, reloads], { ...query, first: FIRST_PAGE, next: NEXT_PAGE });
+  const table = useTableView(pages.items, columns, Math.max(1, height - 3), { memory: props.memory('tokens'), server: TOKEN_SERVER_SORTS, answered: pages.answered });
+  useEffect(() => setQuery({ search: table.filter, sort: table.serverSort }), [table.filter, table.serverSort]);
   const selected = table.selectedRow;
 
   useEffect(() => {
-    if (pages.next && !pages.loading && table.selected >= table.view.length - height * 2) load(pages.next);
+    if (table.selected >= pages.items.length - height * 2) pages.loadMore();
   }, [table.selected, pages.next, pages.loading]);
 
   useEffect(
@@ -105,7 +96,7 @@ export function TokensScreen(props: ScreenProps) {
     [mode.kind],
   );
 
-  const { status, note, ok: done, fail } = useStatus(() => (setMode({ kind: 'list' }), load()));
+  const { status, note, ok: done, fail } = useStatus(() => (setMode({ kind: 'list' }), setReloads((r) => r + 1)));
 
   useActions(
     PRIORITY.screen,
@@ -200,11 +191,11 @@ export function TokensScreen(props: ScreenProps) {
       />
     );
   }
-  const count = `${pages.items.length}${pages.next ? '+' : ''}`;
+  const count = countText(pages.items.length, !!pages.next, pages.total, pages.totalCapped, !!table.filter.trim());
   return (
     <Box flexDirection="column">
       <Text bold wrap="truncate">
-        Tokens{subject ? ` of ${subject}` : ''} <Text dimColor={theme.dim}>({table.filter ? `${table.view.length} of ` : ''}{count}{pages.loading ? ', loading…' : ''}) ! = expires within 7 days</Text>
+        Tokens{subject ? ` of ${subject}` : ''} <Text dimColor={theme.dim}>({count}{pages.loading ? ', loading…' : ''}) ! = expires within 7 days</Text>
       </Text>
       {pages.error ? <ErrorLine message={describeError(pages.error)} theme={theme} /> : table.render({ width, theme, emptyText: pages.loading ? 'loading…' : 'no tokens' })}
       <StatusLine status={status} theme={theme} />

@@ -10,17 +10,25 @@ import { Form, type Values } from '../../components/Form.js';
 import { MultiSelect } from '../../components/MultiSelect.js';
 import { useResource } from '../../hooks/useResource.js';
 import { StatusLine, useStatus } from '../../hooks/useStatus.js';
-import { useTableView } from '../../hooks/useTableView.js';
+import { useServerList } from '../../hooks/useServerList.js';
+import { queryOf, useTableView } from '../../hooks/useTableView.js';
+import { countText } from './TokensScreen.js';
 import { PRIORITY, useActions } from '../../tui/input.js';
-import type { ScreenProps } from './types.js';
+import { useScreen } from './types.js';
+
+/** Column → the daemon's ?sort= for users and service accounts (AGE ascending = newest first). */
+export const SUBJECT_SERVER_SORTS: Record<string, string> = { name: 'name', age: '-created' };
 
 type Mode = { kind: 'list' } | { kind: 'edit'; user?: User } | { kind: 'policies'; user: User } | { kind: 'delete'; user: User };
 
-export function UsersScreen(props: ScreenProps) {
+export function UsersScreen() {
+  const props = useScreen();
   const { conn, theme, width, height, setScopes, refresh, readOnly, production, navigate } = props;
   const [mode, setMode] = useState<Mode>({ kind: 'list' });
-  const users = useResource(() => conn.client.listUsers(), [conn, refresh]);
-  const { status, ok: done, fail } = useStatus(() => (setMode({ kind: 'list' }), users.reload()));
+  const [reloads, setReloads] = useState(0);
+  const [query, setQuery] = useState(() => queryOf(props.memory('users').initial, SUBJECT_SERVER_SORTS));
+  const users = useServerList((q) => conn.client.listUsersPage(q), [conn, refresh, reloads], { ...query, first: 500, next: 1000 });
+  const { status, ok: done, fail } = useStatus(() => (setMode({ kind: 'list' }), setReloads((r) => r + 1)));
   const policies = useResource(() => (mode.kind === 'policies' ? conn.client.listPolicies() : Promise.resolve([])), [conn, mode.kind]);
   const columns: Column<User>[] = useMemo(
     () => [
@@ -31,8 +39,12 @@ export function UsersScreen(props: ScreenProps) {
     ],
     [],
   );
-  const rows = users.data ?? [];
-  const table = useTableView(rows, columns, Math.max(1, height - 3));
+  const rows = users.items;
+  const table = useTableView(rows, columns, Math.max(1, height - 3), { memory: props.memory('users'), server: SUBJECT_SERVER_SORTS, answered: users.answered });
+  useEffect(() => setQuery({ search: table.filter, sort: table.serverSort }), [table.filter, table.serverSort]);
+  useEffect(() => {
+    if (table.selected >= rows.length - height * 2) users.loadMore();
+  }, [table.selected, users.next, users.loading]);
   const selected = table.selectedRow;
 
   useEffect(() => setScopes(mode.kind === 'list' ? ['global', 'list', 'users'] : mode.kind === 'delete' ? ['confirm'] : ['form']), [mode.kind]);
@@ -42,12 +54,12 @@ export function UsersScreen(props: ScreenProps) {
     table.filtering
       ? {}
       : {
-          'user-tokens': () => (selected ? navigate('tokens', { subject: selected.name }) : false),
+          'user-tokens': () => (selected ? navigate('tokens', { subject: selected.name }, true) : false),
           'user-new': () => setMode({ kind: 'edit' }),
           'user-policies': () => (selected ? setMode({ kind: 'policies', user: selected }) : false),
           'user-delete': () => (selected ? setMode({ kind: 'delete', user: selected }) : false),
         },
-    { active: mode.kind === 'list', readOnly, onRefused: props.notify, fallback: table.onKey },
+    { active: mode.kind === 'list', readOnly, onRefused: (text) => props.notify(text, true), fallback: table.onKey },
   );
 
 
@@ -115,7 +127,7 @@ export function UsersScreen(props: ScreenProps) {
   return (
     <Box flexDirection="column">
       <Text bold>
-        Users <Text dimColor={theme.dim}>({rows.length}{users.loading ? ', loading…' : ''}) Enter: tokens</Text>
+        Users <Text dimColor={theme.dim}>({countText(rows.length, !!users.next, users.total, users.totalCapped, !!table.filter.trim())}{users.loading ? ', loading…' : ''}) Enter: tokens</Text>
       </Text>
       {users.error ? <ErrorLine message={describeError(users.error)} theme={theme} /> : table.render({ width, theme, emptyText: users.loading ? 'loading…' : 'no users' })}
       <StatusLine status={status} theme={theme} />

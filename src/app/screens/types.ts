@@ -1,34 +1,36 @@
-import type { ContextStore } from '../../config/contexts.js';
-import type { Whoami } from '../../core/wire.js';
-import type { Scope } from '../../tui/keymap.js';
-import type { Connection } from '../state/session.js';
-import type { Theme } from '../../tui/theme.js';
+import { useUIActions, useUIState, useSession, type ListMemory, type ScreenId, type ScreenParams } from '../state/uiState.js';
 
-export type ScreenId = 'contexts' | 'users' | 'tokens' | 'policies' | 'services' | 'registries' | 'audit' | 'can-i';
+export type { ScreenId, ScreenParams };
 
-export interface ScreenProps {
-  conn: Connection;
-  store: ContextStore;
-  whoami: Whoami | undefined;
-  theme: Theme;
-  width: number;
-  /** Rows available to the screen's body. */
-  height: number;
-  readOnly: boolean;
-  production: boolean;
-  /** Bumped by ctrl-r: screens reload when it changes. */
-  refresh: number;
-  /** Which keymap scopes are in play, for the footer and help. */
-  setScopes: (scopes: Scope[]) => void;
-  navigate: (screen: ScreenId, params?: { subject?: string }) => void;
-  switchContext: (name: string) => void;
-  /** A one-line message in the shell's status row (e.g. "read-only context"). */
-  notify: (text: string) => void;
-  params?: { subject?: string } | undefined;
-  /** The last valid policy draft of the editor, for the Can-I what-if. */
-  draft: string | undefined;
-  setDraft: (text: string) => void;
-  /** The last Can-I question, kept while the user visits other screens. */
-  canIQuery: Record<string, string> | undefined;
-  setCanIQuery: (query: Record<string, string>) => void;
+/**
+ * What a screen works with: the session (connection, theme, size), the shell's state it reads
+ * (its place's params, the refresh count, the draft and the Can-I question) and the shell's
+ * actions. Screens take no props; each uses what it needs from here.
+ */
+export function useScreen() {
+  const session = useSession();
+  const ui = useUIState();
+  const actions = useUIActions();
+  const here = ui.stack[ui.stack.length - 1]!;
+  return {
+    ...session,
+    refresh: ui.refresh,
+    params: here.params,
+    draft: ui.draft,
+    canIQuery: ui.canIQuery,
+    setScopes: actions.setScopes,
+    navigate: actions.navigate,
+    notify: actions.notify,
+    setDraft: actions.setDraft,
+    setCanIQuery: actions.setCanIQuery,
+    switchContext: (name: string) => {
+      actions.switchContext(name);
+      actions.notify(`switched to context ${name}`);
+    },
+    /** The list state this screen (and subject) left last time, and where to leave it. */
+    memory: (screen: ScreenId): { initial: ListMemory | undefined; save: (m: ListMemory) => void } => {
+      const key = `${screen}:${here.params?.subject ?? ''}`;
+      return { initial: ui.memory[key], save: (m) => actions.remember(key, m) };
+    },
+  };
 }
