@@ -138,7 +138,7 @@ export class RuneClient {
   detachFromServiceAccount = (name: string, policy: string) => this.request<ServiceAccount>('DELETE', `/v1/serviceaccounts/${enc(name)}/policies/${enc(policy)}`);
 
   listPolicies = () => this.all<Policy>('/v1/policies');
-  getPolicy = (name: string) => this.request<Policy & { attachedTo: { name: string; type: string }[] }>('GET', `/v1/policies/${enc(name)}`);
+  getPolicy = (name: string) => this.request<Policy & { source?: string; attachedTo: { name: string; type: string }[] }>('GET', `/v1/policies/${enc(name)}`);
   createPolicy = (yaml: string) => this.request<Policy & { warnings?: LintResponse['warnings'] }>('POST', '/v1/policies', { yaml });
   replacePolicy = (name: string, yaml: string) => this.request<Policy & { warnings?: LintResponse['warnings'] }>('PUT', `/v1/policies/${enc(name)}`, { yaml });
   deletePolicy = (name: string) => this.request<{ policy: Policy; detachedFrom: { name: string; type: string }[] }>('DELETE', `/v1/policies/${enc(name)}`);

@@ -70,7 +70,11 @@ export function SecretReveal({ title, secret, suggestedFile, onDone, theme }: Se
               setCopied(true);
               setMessage({ text: 'Sent to the terminal clipboard (OSC 52): paste it somewhere to check it arrived. If it did not, write it to a file (w).' });
             },
-            'secret-save': () => setMode('save'),
+            'secret-save': () => {
+              path.set('');
+              setMessage(undefined);
+              setMode('save');
+            },
             'secret-done': () => (saved ? onDone() : setMode('leave')),
           },
     // The dialog holds the keyboard; while saving, the rest edits the file name.
@@ -78,28 +82,36 @@ export function SecretReveal({ title, secret, suggestedFile, onDone, theme }: Se
   );
 
   return (
-    <Box flexDirection="column" borderStyle="round" borderColor={theme.warn} paddingX={1}>
-      <Text bold>{title}</Text>
-      <Text>This secret is shown once. It is not stored anywhere; copy it or save it now.</Text>
-      <Box marginY={1}>
-        <Text bold color={revealed ? theme.warn : undefined}>
-          {revealed ? secret : maskSecret(secret)}
-        </Text>
-      </Box>
-      {mode === 'save' ? (
-        <Box>
-          <Text>Save to: </Text>
-          <TextFieldView state={path.state} placeholder={suggestedFile} />
-          <Text dimColor={theme.dim}>  Enter write (0600) · Esc back</Text>
+    <Box flexDirection="column">
+      <Box flexDirection="column" borderStyle="round" borderColor={theme.warn} paddingX={1}>
+        <Text bold>{title}</Text>
+        <Text>This secret is shown once. It is not stored anywhere; copy it or save it now.</Text>
+        <Box marginY={1}>
+          <Text bold>{revealed ? 'Revealed below the box, on a line of its own (r hides it).' : maskSecret(secret)}</Text>
         </Box>
-      ) : mode === 'leave' ? (
-        <Text color={theme.danger} bold>
-          {copied ? 'Did the copy arrive (paste it to check)? The secret cannot be shown again. y it arrived, leave · n stay' : 'Leave without copying or saving? The secret cannot be shown again. y leave · n stay'}
+        {mode === 'save' ? (
+          <Box flexDirection="column">
+            <Box>
+              <Text>Save to: </Text>
+              <TextFieldView state={path.state} placeholder={suggestedFile} />
+            </Box>
+            <Text dimColor={theme.dim}>Enter write (0600) · Esc back</Text>
+          </Box>
+        ) : mode === 'leave' ? (
+          <Text color={theme.danger} bold>
+            {copied ? 'Did the copy arrive (paste it to check)? The secret cannot be shown again. y it arrived, leave · n stay' : 'Leave without copying or saving? The secret cannot be shown again. y leave · n stay'}
+          </Text>
+        ) : (
+          <Text dimColor={theme.dim}>r {revealed ? 'hide' : 'reveal'} · c copy · w write to file · Enter done</Text>
+        )}
+        {message ? <Text color={message.error ? theme.danger : theme.ok}>{message.text}</Text> : null}
+      </Box>
+      {/* Outside the border: a mouse selection of the line picks up the secret and nothing else. */}
+      {revealed ? (
+        <Text bold color={theme.warn} wrap="wrap">
+          {secret}
         </Text>
-      ) : (
-        <Text dimColor={theme.dim}>r {revealed ? 'hide' : 'reveal'} · c copy · w write to file · Enter done</Text>
-      )}
-      {message ? <Text color={message.error ? theme.danger : theme.ok}>{message.text}</Text> : null}
+      ) : null}
     </Box>
   );
 }

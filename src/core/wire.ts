@@ -81,6 +81,8 @@ export interface Whoami {
   rules: Rule[];
   /** Present when the token narrows its subject's rights: effective rights are both sets' intersection. */
   tokenRules?: Rule[];
+  /** The daemon's token lifetime settings, when set (auth.tokenMaxTtl / auth.tokenDefaultTtl), e.g. "90d". */
+  limits?: { tokenMaxTtl?: string; tokenDefaultTtl?: string };
 }
 
 export interface LintResponse {

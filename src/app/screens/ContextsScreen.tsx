@@ -1,4 +1,5 @@
 import { Box, Text } from 'ink';
+import { rmSync } from 'node:fs';
 import React, { useEffect, useMemo, useState } from 'react';
 import { RuneClient } from '../../api/client.js';
 import { describeError } from '../../format/errors.js';
@@ -125,13 +126,26 @@ export function ContextsScreen() {
     );
   }
   if (mode === 'delete' && selected) {
+    const isCurrent = selected.name === current;
+    const file = selected.entry['token-file'];
+    // Another context may share the file (login --token-file twice): then it stays.
+    const shared = file !== undefined && entries.some(([n, e]) => n !== selected.name && e['token-file'] === file);
+    const others = entries.map(([n]) => n).filter((n) => n !== selected.name);
+    const then = isCurrent ? (others[0] ? ` You are using it now: rune switches to "${others[0]}".` : ' You are using it now: no context is left to switch to.') : '';
+    const token = file ? (shared ? ` Its token file ${file} stays (another context uses it).` : ` Its token file ${file} is deleted.`) : ' Its saved token goes with it.';
     return (
       <Confirm
-        message={`Delete context "${selected.name}" (${selected.entry.server})? Its saved token goes with it.`}
+        message={`Delete context "${selected.name}" (${selected.entry.server})?${token}${then}`}
         action="Delete"
         onConfirm={() => {
           try {
             store.delete(selected.name);
+            if (file && !shared) rmSync(file, { force: true });
+            if (isCurrent) {
+              if (others[0]) store.use(others[0]);
+              props.switchContext(others[0]);
+            }
+            props.notify(`context ${selected.name} deleted${file && !shared ? `, ${file} removed` : ''}`);
           } catch (e) {
             setError((e as Error).message);
           }

@@ -31,6 +31,9 @@ type Mode =
 
 const holdersText = (h: Holders) => (h.length ? h.map((x) => `${x.type === 'service' ? 'service' : 'user'} ${x.name}`).join(', ') : 'nobody');
 
+/** The text the operator saved (comments and quoting kept) when the daemon has it, else the rules as YAML. */
+const sourceOf = (p: Policy & { source?: string }) => (p.source ?? policyToYaml(p)).trimEnd();
+
 export function PoliciesScreen() {
   const props = useScreen();
   const { conn, theme, width, height, setScopes, refresh, readOnly, setDraft } = props;
@@ -73,7 +76,7 @@ export function PoliciesScreen() {
   const openEditor = async (p: Policy | undefined, clone = false) => {
     if (!p) return setMode({ kind: 'edit', text: TEMPLATE.trimEnd(), saved: '', title: 'New policy' });
     const full = await conn.client.getPolicy(p.name).catch(() => ({ ...p, attachedTo: [] as Holders }));
-    const yaml = policyToYaml(full).trimEnd();
+    const yaml = sourceOf(full);
     if (clone || p.builtin) {
       const copy = yaml.replace(/^name: .*$/m, `name: ${p.name}-copy`);
       return setMode({ kind: 'edit', text: copy, saved: '', title: `Clone of ${p.name}${p.builtin ? ' (built-ins are read-only)' : ''}` });
@@ -92,10 +95,12 @@ export function PoliciesScreen() {
           'policy-external': () => {
             if (!selected) return false;
             if (selected.builtin) return note(`${selected.name} is built in: clone it (c) to change a copy`, true);
-            const back = external(policyToYaml(selected), selected.name);
-            if (back !== undefined && back.trim() !== policyToYaml(selected).trim()) {
-              conn.client.replacePolicy(selected.name, back).then(() => ok(`policy ${selected.name} saved from $EDITOR`), (e: unknown) => note(`not saved: ${describeError(e)}`, true));
-            }
+            // Back from $EDITOR into the in-TUI editor: the text with its errors, saved only with ctrl-s (after the diff).
+            void conn.client.getPolicy(selected.name).then((full) => {
+              const yaml = sourceOf(full);
+              const back = external(yaml, selected.name);
+              setMode({ kind: 'edit', policy: selected, text: (back ?? yaml).replace(/\n$/, ''), saved: yaml, title: `Policy ${selected.name} · from $EDITOR · attached to ${holdersText(full.attachedTo)}`, holders: full.attachedTo });
+            }, fail);
           },
           'policy-delete': () => {
             if (!selected) return false;

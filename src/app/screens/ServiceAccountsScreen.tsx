@@ -76,6 +76,7 @@ export function ServiceAccountsScreen() {
         client={conn.client}
         namespaces={(namespaces.data ?? []).map((n) => n.name)}
         height={height}
+        limits={props.whoami?.limits}
         theme={theme}
         onCancel={() => setMode({ kind: 'list' })}
         onCreated={(res: CreatedServiceAccount) => {

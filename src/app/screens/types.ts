@@ -23,9 +23,10 @@ export function useScreen() {
     notify: actions.notify,
     setDraft: actions.setDraft,
     setCanIQuery: actions.setCanIQuery,
-    switchContext: (name: string) => {
-      actions.switchContext(name);
-      actions.notify(`switched to context ${name}`);
+    /** Another context (none: the Contexts screen, nothing selected). */
+    switchContext: (name: string | undefined) => {
+      actions.switchContext(name, name ? undefined : 'contexts');
+      if (name) actions.notify(`switched to context ${name}`);
     },
     /** The list state this screen (and subject) left last time, and where to leave it. */
     memory: (screen: ScreenId): { initial: ListMemory | undefined; save: (m: ListMemory) => void } => {

@@ -42,7 +42,8 @@ export function policyRoutes(app: FastifyInstance, ctx: Ctx): void {
     admin(req, 'get', req.params.name);
     const policy = store.policies.get(req.params.name);
     if (!policy) throw notFound(`policy "${req.params.name}" not found`);
-    return { ...policy, attachedTo: store.subjects.holdersOf(policy.name) };
+    const source = store.policies.sourceOf(policy.name);
+    return { ...policy, ...(source !== undefined ? { source } : {}), attachedTo: store.subjects.holdersOf(policy.name) };
   });
 
   // Linting reads nothing stored, so any authenticated caller may use it.
@@ -61,7 +62,7 @@ export function policyRoutes(app: FastifyInstance, ctx: Ctx): void {
     const now = Date.now();
     commit(ctx, req, { action: 'create', resource: 'policies', ref: policy.name, outcome: 'success' }, () => {
       if (store.policies.exists(policy.name)) throw alreadyExists(`policy "${policy.name}" already exists`);
-      store.policies.insert(policy, now);
+      store.policies.insert(policy, now, false, req.body instanceof YamlText ? req.body.text : null);
     });
     return reply.code(201).send(withWarnings(store.policies.get(policy.name)!, warnings));
   });
@@ -74,7 +75,7 @@ export function policyRoutes(app: FastifyInstance, ctx: Ctx): void {
     const { policy, warnings } = policyFromBody(req.body);
     if (policy.name !== name) throw invalid(`the body names policy "${policy.name}" but the URL names "${name}": a policy cannot be renamed`, { field: 'name' });
     guardGrant(ctx, req, policy.rules, 'escalate', `write policy ${name}`);
-    commit(ctx, req, { action: 'update', resource: 'policies', ref: name, outcome: 'success' }, () => store.policies.replace(policy, Date.now()));
+    commit(ctx, req, { action: 'update', resource: 'policies', ref: name, outcome: 'success' }, () => store.policies.replace(policy, Date.now(), req.body instanceof YamlText ? req.body.text : null));
     return withWarnings(store.policies.get(name)!, warnings);
   });
 

@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
+import { formatDuration } from '../../core/duration.js';
 import type { Whoami } from '../../core/wire.js';
 import { principalOf, type Ctx } from '../context.js';
 
-export function whoamiRoutes(app: FastifyInstance, _ctx: Ctx): void {
+export function whoamiRoutes(app: FastifyInstance, ctx: Ctx): void {
   app.get('/v1/whoami', async (req) => {
     const p = principalOf(req);
     const body: Whoami = {
@@ -16,6 +17,11 @@ export function whoamiRoutes(app: FastifyInstance, _ctx: Ctx): void {
     if (p.tokenPolicies) {
       body.token.policies = JSON.parse(p.token.policies) as string[];
       body.tokenRules = p.holdings.token ?? [];
+    }
+    // The token lifetime rules, so a client can say what "never" becomes before it asks.
+    const { tokenMaxTtl, tokenDefaultTtl } = ctx.config.auth;
+    if (tokenMaxTtl !== undefined || tokenDefaultTtl !== undefined) {
+      body.limits = { ...(tokenMaxTtl !== undefined ? { tokenMaxTtl: formatDuration(tokenMaxTtl) } : {}), ...(tokenDefaultTtl !== undefined ? { tokenDefaultTtl: formatDuration(tokenDefaultTtl) } : {}) };
     }
     return body;
   });

@@ -120,5 +120,8 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX tokens_by_expires_key ON tokens (COALESCE(expires_at, 9007199254740991), id);
   CREATE INDEX tokens_by_last_used ON tokens (COALESCE(last_used_at, 0), id);
   CREATE INDEX subjects_by_type_created ON subjects (type, created_at, id);
+
+  -- The YAML text a policy was last written with (comments, quoting, order), for editors to reopen.
+  ALTER TABLE policies ADD COLUMN source TEXT;
   `,
 ];
