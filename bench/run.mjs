@@ -137,6 +137,44 @@ async function authHotPath(logLevel) {
   return { idleRss: idle, loadedRss: loaded };
 }
 
+/** A page of 100 tokens from runed against a bare node:http server sending the same bytes; then the cost of a validated write. */
+async function apiThroughput() {
+  const dir = tmp('list');
+  dirs.push(dir);
+  const { proc, url } = await startRuned(dir);
+  const token = await bootstrap(url);
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  for (let i = 0; i < 99; i++) await fetch(`${url}/v1/tokens`, { method: 'POST', headers, body: JSON.stringify({ name: `t${i}`, description: 'a token for the list benchmark' }) });
+  const listUrl = `${url}/v1/tokens?limit=100`;
+  const body = await (await fetch(listUrl, { headers })).text();
+  const bare = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+    res.end(body);
+  });
+  await new Promise((r) => bare.listen(0, '127.0.0.1', r));
+  const bareUrl = `http://127.0.0.1:${bare.address().port}/`;
+  await load(listUrl, headers, { duration: 1 });
+  await load(bareUrl, {}, { duration: 1 });
+  const rounds = { r: [], b: [] };
+  for (let i = 0; i < 3; i++) {
+    rounds.r.push(await load(listUrl, headers, { duration: Math.max(2, DURATION / 2) }));
+    rounds.b.push(await load(bareUrl, {}, { duration: Math.max(2, DURATION / 2) }));
+  }
+  bare.close();
+  const byRps = (xs) => [...xs].sort((x, y) => x.requests.average - y.requests.average)[1];
+  const r = byRps(rounds.r);
+  const b = byRps(rounds.b);
+  const ratio = r.requests.average / b.requests.average;
+  record('api', `runed GET /v1/tokens?limit=100 (${Math.round(body.length / 1024)} KB)`, round(r.requests.average, 0), 'req/s');
+  record('api', 'bare node:http, same bytes', round(b.requests.average, 0), 'req/s');
+  record('api', 'list throughput ratio runed/bare', round(ratio), '×', '>= 0.5', ratio >= 0.5);
+  // A validated, audited, durable write: schema check, escalation guard, one fsync'd transaction.
+  const create = await load(`${url}/v1/tokens`, headers, { method: 'POST', body: JSON.stringify({ name: 'bench', ttl: '1h' }), duration: Math.max(2, DURATION / 2), connections: 4 });
+  record('api', 'POST /v1/tokens (validated, audited, fsync per commit)', round(create.requests.average, 0), 'req/s');
+  if (create.non2xx) record('api', 'non-2xx answers to token creation', create.non2xx, '', '0', false);
+  await stop(proc);
+}
+
 async function scale() {
   const small = tmp('small');
   const big = tmp('big');
@@ -411,8 +449,10 @@ async function until(check, timeoutMs = 30000) {
 
 const started = Date.now();
 try {
-  // BENCH_ONLY=input runs just the keypress-stream rows (seconds instead of minutes); BENCH_ONLY=search the search rows.
+  // BENCH_ONLY=input runs just the keypress-stream rows (seconds instead of minutes).
+  // BENCH_ONLY=api runs the list throughput and validated-write rows; BENCH_ONLY=search the search rows.
   if (process.env.BENCH_ONLY === 'input') await tuiInput();
+  else if (process.env.BENCH_ONLY === 'api') await apiThroughput();
   else if (process.env.BENCH_ONLY === 'search') await searchLatency();
   else await everything();
 } finally {
@@ -422,6 +462,7 @@ try {
 async function everything() {
   const { idleRss, loadedRss } = await authHotPath('info');
   await authHotPath('warn');
+  await apiThroughput();
   const big = await scale();
   await searchLatency();
   await cliStart();

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Bundles the rune CLI/TUI (dist/cli/main.js and what it imports) into dist/rune/: a few files
 // instead of hundreds of modules, so a command starts in a fraction of the time. Lazy imports
-// (got, conf, yaml, Ink and React) stay separate chunks, loaded only by the commands that use them.
+// (the API client, conf, yaml, Ink and React) stay separate chunks, loaded only by the commands that use them.
 import { build } from 'esbuild';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -1,12 +1,13 @@
-import got, { RequestError, type Got, type Method } from 'got';
 import { readFileSync } from 'node:fs';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { ErrorCode } from '../core/errors.js';
 import { ApiError } from './errors.js';
 
 export { ApiError };
-import type { AuditRecord, CreatedToken, LintResponse, List, Namespace, Policy, Registry, ServiceAccount, Token, User, Whoami } from '../core/wire.js';
+import type { AuditRecord, CheckAnswer, CreatedServiceAccount, CreatedToken, ExchangedToken, LintResponse, List, Namespace, Policy, Registry, ServiceAccount, Token, Trust, TrustInput, User, Whoami } from '../core/wire.js';
 
-export type { AuditRecord as AuditEvent, Registry };
+export type { AuditRecord as AuditEvent, CheckAnswer, CreatedServiceAccount, Registry, Trust, TrustInput };
 
 export interface ClientOptions {
   server: string;
@@ -21,86 +22,90 @@ export function serverUrl(server: string): string {
   return /^https?:\/\//i.test(trimmed) ? trimmed : `http://${trimmed}`;
 }
 
-export interface CheckAnswer {
-  allowed: boolean;
-  reason: string;
-  decidedBy?: { policy: string; rule: { resource: string; verbs: string[]; namespace?: string }; index: number };
-  closest?: { policy: string; rule: { resource: string; verbs: string[]; namespace?: string }; index: number; differs: string[] };
-  subject: { name: string; type: string };
-  policies: string[];
-  tokenPolicies?: string[];
-}
-
-export interface CreatedServiceAccount {
-  serviceAccount: ServiceAccount;
-  policy?: Policy;
-  policies?: Policy[];
-  token: Token;
-  secret: string;
-  warnings?: string[];
-}
-
 export type Query = Record<string, string | number | undefined>;
+/** `search` and `sort` as the list endpoints take them (GET /v1/tokens?search=…&sort=-created). */
 export type ListQuery = {
   search?: string | undefined;
   sort?: string | undefined;
 };
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'PUT', 'DELETE']);
+/** Failures worth another try on an idempotent call; a refused connection is not (the daemon is not running). */
+const RETRY_CODES: ReadonlySet<string> = new Set(['ETIMEDOUT', 'ECONNRESET', 'EPIPE', 'EAI_AGAIN']);
+const RETRY_STATUS: ReadonlySet<number> = new Set([502, 503, 504]);
 const enc = encodeURIComponent;
 
-/** A typed client for runed: one method per endpoint, retries only on idempotent calls. */
+interface RawReply {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/**
+ * A typed client for runed: one method per endpoint, retries only on idempotent calls. It speaks
+ * node:http(s) directly: an HTTP library costs a command more start-up time than the call itself.
+ */
 export class RuneClient {
   readonly baseUrl: string;
-  private readonly http: Got;
+  private readonly url: URL;
+  private readonly headers: Record<string, string>;
+  private readonly ca: Buffer | undefined;
+  private readonly timeoutMs: number;
 
   constructor(options: ClientOptions) {
     this.baseUrl = serverUrl(options.server);
-    this.http = got.extend({
-      prefixUrl: this.baseUrl,
-      timeout: { request: options.timeoutMs ?? 15_000 },
-      throwHttpErrors: false,
-      retry: { limit: 0 },
-      headers: {
-        'user-agent': 'rune-cli',
-        ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
-      },
-      ...(options.caFile ? { https: { certificateAuthority: readFileSync(options.caFile) } } : {}),
+    this.url = new URL(this.baseUrl);
+    this.headers = { 'user-agent': 'rune-cli', accept: 'application/json', ...(options.token ? { authorization: `Bearer ${options.token}` } : {}) };
+    this.ca = options.caFile ? readFileSync(options.caFile) : undefined;
+    this.timeoutMs = options.timeoutMs ?? 15_000;
+  }
+
+  private send(method: Method, path: string, body: { type: string; data: string } | undefined): Promise<RawReply> {
+    const https = this.url.protocol === 'https:';
+    const headers = body ? { ...this.headers, 'content-type': body.type, 'content-length': String(Buffer.byteLength(body.data)) } : this.headers;
+    const options = { method, host: this.url.hostname, port: this.url.port || (https ? 443 : 80), path: `${this.url.pathname.replace(/\/$/, '')}${path}`, headers, ...(https && this.ca ? { ca: this.ca } : {}) };
+    return new Promise((resolve, reject) => {
+      const req = (https ? httpsRequest : httpRequest)(options, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
+      req.setTimeout(this.timeoutMs, () => req.destroy(Object.assign(new Error(`no answer within ${this.timeoutMs / 1000}s`), { code: 'ETIMEDOUT' })));
+      req.on('error', reject);
+      req.end(body?.data);
     });
   }
 
   async request<T>(method: Method, path: string, opts: { json?: unknown; yaml?: string; query?: Query } = {}): Promise<T> {
-    const searchParams: Record<string, string | number> = {};
-    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined && v !== '') searchParams[k] = v;
-    let res;
-    try {
-      res = await this.http(path.replace(/^\//, ''), {
-        method,
-        searchParams,
-        // A refused connection fails at once (the daemon is not running); resets and timeouts are retried.
-        retry: {
-          limit: IDEMPOTENT.has(method) ? 2 : 0,
-          methods: ['GET', 'PUT', 'DELETE'],
-          errorCodes: ['ETIMEDOUT', 'ECONNRESET', 'EPIPE', 'EAI_AGAIN'],
-          statusCodes: [502, 503, 504],
-        },
-        ...(opts.json !== undefined ? { json: opts.json } : {}),
-        ...(opts.yaml !== undefined ? { body: opts.yaml, headers: { 'content-type': 'application/yaml' } } : {}),
-      });
-    } catch (e) {
-      const err = e as RequestError;
-      throw new ApiError('unavailable', `cannot reach runed at ${this.baseUrl} (${err.code ?? err.message})`, 0, { cause: err.code, server: this.baseUrl });
+    const search = new URLSearchParams();
+    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined && v !== '') search.set(k, String(v));
+    const target = `${path}${search.size > 0 ? `?${search}` : ''}`;
+    const body = opts.json !== undefined ? { type: 'application/json', data: JSON.stringify(opts.json) } : opts.yaml !== undefined ? { type: 'application/yaml', data: opts.yaml } : undefined;
+    const attempts = IDEMPOTENT.has(method) ? 3 : 1;
+    let res: RawReply | undefined;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        res = await this.send(method, target, body);
+        if (attempt < attempts && RETRY_STATUS.has(res.status)) continue;
+        break;
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (attempt < attempts && code !== undefined && RETRY_CODES.has(code)) continue;
+        throw new ApiError('unavailable', `cannot reach runed at ${this.baseUrl} (${code ?? (e as Error).message})`, 0, { cause: code, server: this.baseUrl });
+      }
     }
-    let body: unknown;
+    let parsed: unknown;
     try {
-      body = res.body ? JSON.parse(res.body) : undefined;
+      parsed = res.body ? JSON.parse(res.body) : undefined;
     } catch {
-      throw new ApiError('internal', `runed at ${this.baseUrl} answered ${res.statusCode} with a body that is not JSON`, res.statusCode);
+      throw new ApiError('internal', `runed at ${this.baseUrl} answered ${res.status} with a body that is not JSON`, res.status);
     }
-    if (res.statusCode >= 400) {
-      const error = (body as { error?: { code: ErrorCode; message: string; details?: Record<string, unknown> } } | undefined)?.error;
-      throw new ApiError(error?.code ?? 'internal', error?.message ?? `HTTP ${res.statusCode}`, res.statusCode, error?.details);
+    if (res.status >= 400) {
+      const error = (parsed as { error?: { code: ErrorCode; message: string; details?: Record<string, unknown> } } | undefined)?.error;
+      throw new ApiError(error?.code ?? 'internal', error?.message ?? `HTTP ${res.status}`, res.status, error?.details);
     }
-    return body as T;
+    return parsed as T;
   }
 
   /** Every page of a list, followed by cursor. */
@@ -133,9 +138,16 @@ export class RuneClient {
   createServiceAccount = (body: { name: string; namespace?: string; permissions?: string[]; ttl?: string; description?: string }) =>
     this.request<CreatedServiceAccount>('POST', '/v1/serviceaccounts', { json: body });
   deleteServiceAccount = (name: string) =>
-    this.request<{ serviceAccount: ServiceAccount; revokedTokens: number; removedPolicies: string[] }>('DELETE', `/v1/serviceaccounts/${enc(name)}`);
+    this.request<{ serviceAccount: ServiceAccount; revokedTokens: number; removedPolicies: string[]; removedTrusts?: string[] }>('DELETE', `/v1/serviceaccounts/${enc(name)}`);
   attachToServiceAccount = (name: string, policy: string) => this.request<ServiceAccount>('PUT', `/v1/serviceaccounts/${enc(name)}/policies/${enc(policy)}`);
   detachFromServiceAccount = (name: string, policy: string) => this.request<ServiceAccount>('DELETE', `/v1/serviceaccounts/${enc(name)}/policies/${enc(policy)}`);
+
+  listTrusts = (filter: { serviceAccount?: string } = {}) => this.all<Trust>('/v1/trusts', filter);
+  getTrust = (name: string) => this.request<Trust>('GET', `/v1/trusts/${enc(name)}`);
+  createTrust = (body: TrustInput) => this.request<Trust>('POST', '/v1/trusts', { json: body });
+  deleteTrust = (name: string) => this.request<Trust>('DELETE', `/v1/trusts/${enc(name)}`);
+  /** Needs no token: the CI job's OIDC token is the credential. */
+  exchangeOidc = (body: { trust: string; jwt: string }) => this.request<ExchangedToken>('POST', '/v1/auth/oidc/exchange', { json: body });
 
   listPolicies = () => this.all<Policy>('/v1/policies');
   getPolicy = (name: string) => this.request<Policy & { source?: string; attachedTo: { name: string; type: string }[] }>('GET', `/v1/policies/${enc(name)}`);
@@ -162,7 +174,7 @@ export class RuneClient {
   replaceRegistry = (name: string, body: Record<string, unknown>) => this.request<Registry>('PUT', `/v1/registries/${enc(name)}`, { json: body });
   removeRegistry = (name: string) => this.request<Registry>('DELETE', `/v1/registries/${enc(name)}`);
 
-  audit = (query: { actor?: string; action?: string; outcome?: string; resource?: string; since?: string; search?: string; limit?: number; cursor?: string }) =>
+  audit = (query: { actor?: string; action?: string; outcome?: string; resource?: string; since?: string; search?: string; limit?: number; cursor?: string; after?: number; wait?: string }) =>
     this.request<List<AuditRecord>>('GET', '/v1/audit', { query });
   check = (body: { subject?: string; token?: string; verb: string; resource: string; namespace?: string; policy?: string }) =>
     this.request<CheckAnswer>('POST', '/v1/authz/check', { json: body });

@@ -6,6 +6,7 @@ import { bootstrapCommand, serviceCommands, tokenCommands, userCommands } from '
 import { auditCommand, canICommand, registryCommands } from './commands/operations.js';
 import { policyCommands } from './commands/policies.js';
 import { sessionCommands } from './commands/session.js';
+import { trustCommands } from './commands/trusts.js';
 import { FORMATS } from './output.js';
 import { describeError, lastTarget, UsageError } from './runtime.js';
 
@@ -61,10 +62,11 @@ export function buildProgram(): Command {
     .addHelpText('after', '\nStart here:\n  rune admin bootstrap --out-file ~/.rune/token\n  rune login admin --server localhost:7863 --token-file ~/.rune/token\n  rune whoami\n');
 
   sessionCommands(program);
-  const admin = program.command('admin').description('administration: bootstrap, users, service accounts, policies, tokens, registries, audit');
+  const admin = program.command('admin').description('administration: bootstrap, users, service accounts, trusts, policies, tokens, registries, audit');
   bootstrapCommand(admin);
   userCommands(admin);
   serviceCommands(admin);
+  trustCommands(admin);
   policyCommands(admin);
   tokenCommands(admin);
   registryCommands(admin);

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 // yaml costs ~70 ms to load: only -o yaml pays for it.
 const toYaml = (value: unknown): string => (createRequire(import.meta.url)('yaml') as typeof import('yaml')).stringify(value);
 
-export const FORMATS = ['table', 'wide', 'json', 'yaml'] as const;
+export const FORMATS = ['table', 'wide', 'json', 'yaml', 'jsonl'] as const;
 export type Format = (typeof FORMATS)[number];
 
 export { UsageError } from '../format/errors.js';
@@ -27,6 +27,8 @@ export interface Columns<T> {
 /** Prints one item or a list in the chosen format; JSON/YAML print an object for one, an array for many. */
 export function render<T>(data: T | T[], format: Format, columns: Columns<T>): string {
   if (format === 'json') return JSON.stringify(data, null, 2) + '\n';
+  // One compact JSON value per line, for log shippers and `jq -c`.
+  if (format === 'jsonl') return (Array.isArray(data) ? data : [data]).map((item) => JSON.stringify(item) + '\n').join('');
   if (format === 'yaml') return toYaml(data);
   const items = Array.isArray(data) ? data : [data];
   if (format === 'wide' && columns.wideHeaders && columns.wideRow) {

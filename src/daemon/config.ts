@@ -21,6 +21,8 @@ export interface DaemonConfig {
     /** How long expired and revoked tokens are kept before the sweep deletes them. */
     tokenRetention: number;
     sweepInterval: number;
+    /** The longest TTL a trust may give the tokens it mints (OIDC exchange). */
+    oidcMaxTtl: number;
   };
   tls: { certFile?: string; keyFile?: string };
   cors: { allowedOrigins: string[] };
@@ -52,6 +54,7 @@ const SETTINGS: Setting[] = [
   { key: 'auth.failedAuthPerSecond', kind: 'int' },
   { key: 'auth.tokenRetention', kind: 'duration' },
   { key: 'auth.sweepInterval', kind: 'duration' },
+  { key: 'auth.oidcMaxTtl', kind: 'duration' },
   { key: 'tls.certFile', kind: 'string', flag: '--tls-cert-file' },
   { key: 'tls.keyFile', kind: 'string', flag: '--tls-key-file' },
   { key: 'cors.allowedOrigins', kind: 'list' },
@@ -83,6 +86,7 @@ export function defaults(): DaemonConfig {
       failedAuthPerSecond: 200,
       tokenRetention: 7 * 86_400_000,
       sweepInterval: 60_000,
+      oidcMaxTtl: 3_600_000,
     },
     tls: {},
     cors: { allowedOrigins: [] },

@@ -1,4 +1,6 @@
-import type { FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest, RawServerDefault } from 'fastify';
 import { conflict, forbidden, RuneError } from '../core/errors.js';
 import { redactSecrets } from '../core/tokenFormat.js';
 import type { Rule } from '../core/policy.js';
@@ -166,3 +168,6 @@ export function keepingRoot<T>(store: Store, change: () => T): T {
   }
   return result;
 }
+
+/** The fastify instance routes are declared on: request types come from the route's schemas. */
+export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;

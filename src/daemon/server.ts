@@ -1,16 +1,21 @@
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import swagger from '@fastify/swagger';
 import { readFileSync } from 'node:fs';
+import { Type } from 'typebox';
 import { GENERIC_UNAUTHENTICATED, invalid, RuneError } from '../core/errors.js';
 import { redactSecrets } from '../core/tokenFormat.js';
 import { StoreAuditSink, type AuditSink } from './audit.js';
 import { Authenticator } from './authn.js';
 import { YamlText } from './body.js';
 import type { DaemonConfig } from './config.js';
-import { audit, peerOf, wasAudited, type Ctx } from './context.js';
+import { audit, peerOf, wasAudited, type App, type Ctx } from './context.js';
 import { Keyring } from './kek.js';
 import { FailureAudit } from './failureAudit.js';
 import { FailureLimiter } from './limiter.js';
+import { IssuerKeyCache } from './oidc.js';
 import { Metrics } from './metrics.js';
+import { OPENAPI } from './openapi.js';
+import { schemaError, type SchemaError } from './validation.js';
 import { auditRoutes } from './routes/audit.js';
 import { authzRoutes } from './routes/authz.js';
 import { bootstrapRoutes } from './routes/bootstrap.js';
@@ -20,6 +25,7 @@ import { policyRoutes } from './routes/policies.js';
 import { registryRoutes } from './routes/registries.js';
 import { serviceAccountRoutes } from './routes/serviceaccounts.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { oidcExchangeRoutes, trustRoutes } from './routes/trusts.js';
 import { userRoutes } from './routes/users.js';
 import { whoamiRoutes } from './routes/whoami.js';
 import type { Store } from './store/index.js';
@@ -42,6 +48,17 @@ export interface Daemon {
 }
 
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml'];
+
+/** The property names a schema allows at a JSON pointer (for "did you mean"). */
+function propertiesAt(schema: unknown, pointer: string): string[] {
+  let node = schema as { properties?: Record<string, unknown>; items?: unknown; anyOf?: unknown[] } | undefined;
+  for (const part of pointer.split('/').slice(1)) {
+    node = node?.anyOf?.find((b) => (b as { type?: string }).type !== 'null') as typeof node ?? node;
+    node = (/^\d+$/.test(part) ? node?.items : node?.properties?.[part]) as typeof node;
+  }
+  node = node?.anyOf?.find((b) => (b as { type?: string }).type !== 'null') as typeof node ?? node;
+  return Object.keys(node?.properties ?? {});
+}
 
 const LONE_SURROGATE = /\p{Cs}/u;
 
@@ -93,6 +110,8 @@ export function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffe
     bodyLimit: config.limits.bodyBytes,
     trustProxy: false,
     return503OnClosing: true,
+    // Today's strictness under schemas: no coercion ("ttl": 3600 stays a 400), unknown fields refused, not dropped.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
     // One line per request, written by the onResponse hook below instead of fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     // Errors fastify raises before routing (a malformed URL) get the same error body as ours.
@@ -111,6 +130,13 @@ export function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffe
   const ctx: Ctx = { config, store, serverKey, authn, audit: options.audit ?? new StoreAuditSink(store.audit, app.log), keyring };
 
   app.decorateRequest('principal', null);
+
+  // YAML is accepted where a route says so (policies); elsewhere it is a 415, before any validation.
+  app.addHook('preValidation', async (req) => {
+    if (req.body instanceof YamlText && !(req.routeOptions.config as { yaml?: boolean } | undefined)?.yaml) {
+      throw new RuneError('unsupported_media_type', 'this route takes a JSON body (Content-Type: application/json)');
+    }
+  });
 
   // Our own JSON parser: its errors never echo the body back (it may hold a secret).
   app.removeContentTypeParser(['application/json', 'text/plain']);
@@ -150,7 +176,10 @@ export function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffe
     }
     const e = err as FastifyError;
     let mapped: RuneError;
-    if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    if (e.validation) {
+      const schema = (req.routeOptions.schema as Record<string, unknown> | undefined)?.[e.validationContext === 'querystring' ? 'querystring' : e.validationContext ?? 'body'];
+      mapped = schemaError(req, e.validationContext, e.validation as SchemaError[], (path) => propertiesAt(schema, path));
+    } else if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       mapped = new RuneError('payload_too_large', `request body is larger than the limit of ${config.limits.bodyBytes} bytes`);
     } else if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       mapped = new RuneError('unsupported_media_type', `unsupported Content-Type "${req.headers['content-type'] ?? ''}": send application/json (or application/yaml for a policy)`);
@@ -169,8 +198,18 @@ export function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffe
     return reply.code(404).send(redactBody(error));
   });
 
-  healthRoutes(app, ctx, state);
-  app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.render()));
+  // The OpenAPI document is generated from the routes' schemas; routes are declared in plugins
+  // registered after it, so that it sees every one of them.
+  void app.register(swagger, { openapi: OPENAPI });
+  void app.register(async (open: App) => {
+    healthRoutes(open, ctx, state);
+    const text = { tags: ['health'], security: [], response: { 200: Type.String() } };
+    open.get('/metrics', { schema: { ...text, summary: 'Prometheus metrics (text format)' } }, async (_req, reply) => reply.type(metrics.contentType).send(await metrics.render()));
+    open.get('/openapi.json', { schema: { tags: ['health'], security: [], summary: 'This API, described as OpenAPI 3.1', hide: true } }, async () => app.swagger());
+    bootstrapRoutes(open, ctx);
+    // Takes no bearer token (the CI job's OIDC token is its credential), so it lives outside the /v1 scope.
+    oidcExchangeRoutes(open, ctx, { keys: new IssuerKeyCache(), countFailure });
+  });
   // Successful requests are logged at debug (the audit trail records what matters); failures at info.
   app.addHook('onResponse', async (req, reply) => {
     const status = reply.statusCode;
@@ -204,24 +243,29 @@ export function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffe
    * Authentication is a hook of the scope the /v1 routes live in, never a test of the URL string:
    * whatever spelling of a path the router accepts, the handler it reaches is behind this hook.
    */
+  /** A failed authentication (a bearer token or an OIDC exchange), counted per network for the limiter. */
+  const countFailure = (req: FastifyRequest, reason: string) => {
+    const peer = peerOf(req) ?? 'unknown';
+    metrics.countAuthFailure(reason);
+    const retryAfter = limiter.retryAfter(peer);
+    if (retryAfter === 0) limiter.recordFailure(peer);
+    return { retryAfter, first: failures.note(peer, retryAfter > 0 ? 'rate_limited' : reason) };
+  };
+
   const authenticate = async (req: FastifyRequest, reply: FastifyReply) => {
     const result = authn.authenticate(req.headers.authorization);
     if (result.ok) {
       req.principal = result.principal;
       return;
     }
-    const peer = peerOf(req) ?? 'unknown';
-    metrics.countAuthFailure(result.reason);
-    const retryAfter = limiter.retryAfter(peer);
-    const reason = retryAfter > 0 ? 'rate_limited' : result.reason;
-    if (retryAfter === 0) limiter.recordFailure(peer);
-    if (failures.note(peer, reason)) {
+    const { retryAfter, first } = countFailure(req, result.reason);
+    if (first) {
       audit(ctx, req, {
         action: 'authenticate',
         resource: 'tokens',
         ...(result.tokenId ? { ref: result.tokenId } : {}),
         outcome: 'denied',
-        message: reason,
+        message: retryAfter > 0 ? 'rate_limited' : result.reason,
       });
     }
     if (retryAfter > 0) {
@@ -232,17 +276,17 @@ export function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffe
     throw new RuneError('unauthenticated', GENERIC_UNAUTHENTICATED);
   };
 
-  bootstrapRoutes(app, ctx);
-  void app.register(async (scope) => {
+  void app.register(async (scope: App) => {
     scope.addHook('onRequest', authenticate);
     whoamiRoutes(scope, ctx);
     userRoutes(scope, ctx);
     policyRoutes(scope, ctx);
     tokenRoutes(scope, ctx);
     namespaceRoutes(scope, ctx);
-    auditRoutes(scope, ctx);
+    auditRoutes(scope, ctx, state);
     registryRoutes(scope, ctx);
     serviceAccountRoutes(scope, ctx);
+    trustRoutes(scope, ctx);
     authzRoutes(scope, ctx);
   });
 
@@ -250,7 +294,10 @@ export function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffe
     limiter.sweep(now);
     failures.flush(now);
     authn.sweep(now);
-    const purged = store.transaction(() => store.tokens.purge(now - config.auth.tokenRetention));
+    const purged = store.transaction(() => {
+      store.trusts.purgeSeen(now);
+      return store.tokens.purge(now - config.auth.tokenRetention);
+    });
     if (purged > 0) app.log.info({ purged }, 'purged expired and revoked tokens');
   };
 

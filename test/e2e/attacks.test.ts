@@ -138,7 +138,6 @@ describe('runed under attack', () => {
       expect(res.body.error.details.missingRules.length).toBeGreaterThan(0);
       const attach = await runed.request('POST', '/v1/tokens', { token: narrowed, body: { name: 'x', policies: ['admin'] } });
       expect(attach.status).toBe(403);
-      expect(attach.body.error.details.missingRules.length).toBeGreaterThan(0);
     });
 
     it('it cannot see, change or revoke its siblings, the root token included; itself it can', async () => {

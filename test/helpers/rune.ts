@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,17 @@ export class Cli {
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: this.home, ...this.env, ...opts.env };
     const r = spawnSync(process.execPath, [RUNE_BIN, ...args], { cwd: this.home, env, encoding: 'utf8', input: opts.input ?? '' });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  /** Like run, without blocking this process: for tests whose servers (an OIDC issuer, say) live in it. */
+  runAsync(args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: this.home, ...this.env, ...opts.env };
+    const child = spawn(process.execPath, [RUNE_BIN, ...args], { cwd: this.home, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    return new Promise((resolve) => child.on('close', (status) => resolve({ status, stdout, stderr })));
   }
 
   /** Runs and expects exit 0, returning stdout. */

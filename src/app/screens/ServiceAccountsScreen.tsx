@@ -3,7 +3,7 @@ import React, { useEffect, useMemo, useState } from 'react';
 import type { CreatedServiceAccount } from '../../api/client.js';
 import { age } from '../../format/time.js';
 import { describeError } from '../../format/errors.js';
-import type { ServiceAccount } from '../../core/wire.js';
+import type { ServiceAccount, Trust } from '../../core/wire.js';
 import { ErrorLine } from '../../components/Chrome.js';
 import { Confirm } from '../../components/Confirm.js';
 import type { Column } from '../../components/DataTable.js';
@@ -29,6 +29,13 @@ export function ServiceAccountsScreen() {
   const accounts = useServerList((q) => conn.client.listServiceAccountsPage(q), [conn, refresh, reloads], { ...query, first: 500, next: 1000 });
   const reload = () => setReloads((r) => r + 1);
   const { status, note, ok, fail } = useStatus(() => (setMode({ kind: 'list' }), reload()));
+  // Each account's trusts, reloaded with the accounts; a daemon without trusts shows none.
+  const trusts = useResource(() => conn.client.listTrusts().catch((): Trust[] => []), [conn, refresh, accounts.items]);
+  const trustsOf = useMemo(() => {
+    const by = new Map<string, string[]>();
+    for (const t of trusts.data ?? []) by.set(t.serviceAccount, [...(by.get(t.serviceAccount) ?? []), t.name]);
+    return by;
+  }, [trusts.data]);
   const namespaces = useResource(() => (mode.kind === 'wizard' ? conn.client.listNamespaces() : Promise.resolve([])), [conn, mode.kind]);
   const columns: Column<ServiceAccount>[] = useMemo(
     () => [
@@ -36,9 +43,10 @@ export function ServiceAccountsScreen() {
       { key: 'ns', header: 'NAMESPACE', width: 12, value: (s) => s.namespace ?? '*' },
       { key: 'perms', header: 'PERMISSIONS', width: 12, value: (s) => s.permissions.join(',') },
       { key: 'policies', header: 'POLICIES', width: 'flex', value: (s) => s.policies.join(',') },
+      { key: 'trusts', header: 'TRUSTS', width: 'flex', value: (s) => (trustsOf.get(s.name) ?? []).join(',') },
       { key: 'age', header: 'AGE', width: 5, value: (s) => age(s.createdAt), sortValue: (s) => -Date.parse(s.createdAt) },
     ],
-    [],
+    [trustsOf],
   );
   const table = useTableView(accounts.items, columns, Math.max(1, height - 3), { memory: props.memory('services'), server: SUBJECT_SERVER_SORTS, answered: accounts.answered });
   useEffect(() => setQuery({ search: table.filter, sort: table.serverSort }), [table.filter, table.serverSort]);
@@ -79,6 +87,7 @@ export function ServiceAccountsScreen() {
         limits={props.whoami?.limits}
         theme={theme}
         onCancel={() => setMode({ kind: 'list' })}
+        onTrusted={ok}
         onCreated={(res: CreatedServiceAccount) => {
           for (const w of res.warnings ?? []) note(`warning: ${w}`);
           reload();

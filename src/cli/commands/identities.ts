@@ -127,7 +127,8 @@ export function serviceCommands(admin: Command): void {
     .action(async (name: string, _o: unknown, cmd: Command) => {
       const { client } = writable(await session(cmd));
       const res = await client.deleteServiceAccount(name);
-      printDone(cmd, res, `serviceaccount/${name} deleted (${res.revokedTokens} token(s) revoked${res.removedPolicies.length ? `, policies ${res.removedPolicies.join(', ')} removed` : ''})`);
+      const trusts = res.removedTrusts?.length ? `, trusts ${res.removedTrusts.join(', ')} removed` : '';
+      printDone(cmd, res, `serviceaccount/${name} deleted (${res.revokedTokens} token(s) revoked${res.removedPolicies.length ? `, policies ${res.removedPolicies.join(', ')} removed` : ''}${trusts})`);
     });
 }
 

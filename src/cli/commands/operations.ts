@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
-import type { AuditEvent, Registry } from '../../api/client.js';
-import { age, render, type Columns } from '../output.js';
-import { formatOf, readSecretInput, session, UsageError, writable } from '../runtime.js';
+import type { AuditEvent, Registry, RuneClient } from '../../api/client.js';
+import { ApiError } from '../../api/errors.js';
+import { age, render, type Columns, type Format } from '../output.js';
+import { describeError, formatOf, readSecretInput, session, UsageError, writable } from '../runtime.js';
 import { printOne } from './identities.js';
 
 const registryColumns: Columns<Registry> = {
@@ -109,10 +110,12 @@ const auditColumns: Columns<AuditEvent> = {
   wideRow: (e) => [e.remoteAddr, e.actor?.tokenId, e.id],
 };
 
+type AuditOptions = { actor?: string; action?: string; outcome?: string; resource?: string; since?: string; search?: string; limit: string; follow?: boolean; fromId?: string };
+
 export function auditCommand(admin: Command): void {
   admin
     .command('audit')
-    .description('show the audit trail, newest first')
+    .description('show the audit trail, newest first; --follow streams new events as they happen')
     .option('--actor <name>')
     .option('--action <action>')
     .option('--outcome <outcome>', 'success, denied or error')
@@ -120,21 +123,28 @@ export function auditCommand(admin: Command): void {
     .option('--search <text>', 'only events whose actor, action, resource, ref, namespace or message contains this (any case)')
     .option('--since <when>', 'a duration back from now (1h, 7d) or a time (2026-01-31T12:00:00Z)')
     .option('--limit <n>', 'at most this many events', '50')
-    .addHelpText('after', '\nExample:\n  rune admin audit --outcome denied --since 24h\n')
-    .action(async (opts: { actor?: string; action?: string; outcome?: string; resource?: string; since?: string; search?: string; limit: string }, cmd: Command) => {
+    .option('-f, --follow', 'keep printing new events, oldest first, until interrupted')
+    .option('--from-id <id>', 'with --follow: start after this event id (resume where a shipper stopped)')
+    .addHelpText('after', '\nExamples:\n  rune admin audit --outcome denied --since 24h\n  rune admin audit --follow -o jsonl --from-id 1200   # a SIEM shipper: resumes after event 1200\n')
+    .action(async (opts: AuditOptions, cmd: Command) => {
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive whole number');
+      if (opts.fromId !== undefined && (!opts.follow || !/^\d+$/.test(opts.fromId))) throw new UsageError('--from-id takes an event id (a whole number) and goes with --follow');
       const { client } = await session(cmd);
+      const filters = {
+        ...(opts.actor ? { actor: opts.actor } : {}),
+        ...(opts.action ? { action: opts.action } : {}),
+        ...(opts.outcome ? { outcome: opts.outcome } : {}),
+        ...(opts.resource ? { resource: opts.resource } : {}),
+        ...(opts.search ? { search: opts.search } : {}),
+      };
+      if (opts.follow) return followAudit(client, filters, opts, limit, formatOf(cmd));
       const items: AuditEvent[] = [];
       let cursor: string | undefined;
       do {
         const page = await client.audit({
-          ...(opts.actor ? { actor: opts.actor } : {}),
-          ...(opts.action ? { action: opts.action } : {}),
-          ...(opts.outcome ? { outcome: opts.outcome } : {}),
-          ...(opts.resource ? { resource: opts.resource } : {}),
+          ...filters,
           ...(opts.since ? { since: opts.since } : {}),
-          ...(opts.search ? { search: opts.search } : {}),
           limit: Math.min(1000, limit - items.length),
           ...(cursor ? { cursor } : {}),
         });
@@ -143,4 +153,35 @@ export function auditCommand(admin: Command): void {
       } while (cursor && items.length < limit);
       process.stdout.write(render(items, formatOf(cmd), auditColumns));
     });
+}
+
+/**
+ * Prints the newest `limit` events (or those after --from-id), then every new one as it is
+ * written, oldest first. A lost connection is retried, resuming after the last event printed.
+ */
+async function followAudit(client: RuneClient, filters: Record<string, string>, opts: AuditOptions, limit: number, format: Format): Promise<void> {
+  if (format === 'json' || format === 'yaml') throw new UsageError('--follow prints one event per line: use -o jsonl (or table, wide)');
+  let after = opts.fromId !== undefined ? Number(opts.fromId) : undefined;
+  if (after === undefined) {
+    const newest = await client.audit({ ...filters, ...(opts.since ? { since: opts.since } : {}), limit: Math.min(1000, limit) });
+    const first = newest.items.at(-1);
+    after = first ? first.id - 1 : (await client.audit({ limit: 1 })).items[0]?.id ?? 0;
+  }
+  let failures = 0;
+  for (;;) {
+    try {
+      const page = await client.audit({ ...filters, after, wait: '10s', limit: 1000 });
+      failures = 0;
+      if (page.items.length === 0) continue;
+      // A stream has no end to align columns at: one event per line, fields three spaces apart.
+      const line = (e: AuditEvent) => [...auditColumns.row(e), ...(format === 'wide' ? auditColumns.wideRow!(e) : [])].map((c) => (c === undefined || c === '' ? '-' : String(c))).join('   ');
+      process.stdout.write(format === 'jsonl' ? render(page.items, 'jsonl', auditColumns) : page.items.map((e) => line(e) + '\n').join(''));
+      after = page.items.at(-1)!.id;
+    } catch (e) {
+      if (e instanceof ApiError && e.status < 500) throw e;
+      failures++;
+      process.stderr.write(`rune: ${describeError(e)}; retrying after event ${after} in ${Math.min(30, 2 ** failures)}s\n`);
+      await new Promise((r) => setTimeout(r, Math.min(30, 2 ** failures) * 1000));
+    }
+  }
 }

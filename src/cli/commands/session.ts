@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { ApiError } from '../../api/errors.js';
 import type { ContextEntry, ContextStore } from '../../config/contexts.js';
 import { checkContextName, configPath } from '../../config/paths.js';
 import { render, type Columns } from '../output.js';
@@ -20,10 +21,68 @@ async function contextStore(): Promise<ContextStore> {
   return new ContextStore();
 }
 
+interface LoginOptions {
+  tokenFile?: string;
+  token?: string;
+  namespace: string;
+  caFile?: string;
+  production?: boolean;
+  readOnly?: boolean;
+  oidcTrust?: string;
+  oidcTokenFile?: string;
+  oidcTokenEnv?: string;
+}
+
+/** The CI job's OIDC token from --oidc-token-file or --oidc-token-env (never from the command line, where ps shows it). */
+function readOidcToken(opts: LoginOptions): string {
+  if (!opts.oidcTrust) throw new UsageError('--oidc-token-file and --oidc-token-env go with --oidc-trust TRUST: the trust to exchange the token through');
+  if (opts.token !== undefined || opts.tokenFile !== undefined) throw new UsageError('--oidc-trust exchanges a CI token for a new one: give no --token or --token-file with it');
+  if (!opts.oidcTokenFile === !opts.oidcTokenEnv) throw new UsageError('give the CI job\'s OIDC token with exactly one of --oidc-token-file FILE or --oidc-token-env VAR');
+  let jwt: string | undefined;
+  if (opts.oidcTokenFile) {
+    const file = resolve(opts.oidcTokenFile);
+    if (!existsSync(file)) throw new UsageError(`OIDC token file ${file} does not exist`);
+    jwt = readFileSync(file, 'utf8').trim();
+  } else {
+    jwt = process.env[opts.oidcTokenEnv!]?.trim();
+    if (!jwt) throw new UsageError(`environment variable ${opts.oidcTokenEnv} is not set or empty: it should hold the CI job's OIDC token`);
+  }
+  if (!jwt) throw new UsageError(`the OIDC token in ${opts.oidcTokenFile} is empty`);
+  return jwt;
+}
+
+/** Exchanges the CI job's OIDC token and saves a context holding the minted token, which expires with the exchange. */
+async function loginWithOidc(name: string, server: string, opts: LoginOptions): Promise<void> {
+  const jwt = readOidcToken(opts);
+  if (opts.caFile && !existsSync(opts.caFile)) throw new UsageError(`CA file ${opts.caFile} does not exist`);
+  const { RuneClient } = await import('../../api/client.js');
+  const client = new RuneClient({ server, ...(opts.caFile ? { caFile: resolve(opts.caFile) } : {}) });
+  let exchanged;
+  try {
+    exchanged = await client.exchangeOidc({ trust: opts.oidcTrust!, jwt });
+  } catch (e) {
+    // The daemon names the failed check; "log in again with a token file" would be the wrong advice here.
+    const refusedByRuned = e instanceof ApiError && (e.code === 'unauthenticated' || (e.code === 'unavailable' && e.status === 503));
+    if (refusedByRuned) throw new UsageError(`${(e as ApiError).message} (trust ${opts.oidcTrust} on ${client.baseUrl})`);
+    throw e;
+  }
+  const entry: ContextEntry = { server, namespace: opts.namespace, token: exchanged.secret };
+  if (opts.caFile) entry['ca-file'] = resolve(opts.caFile);
+  if (opts.production) entry.production = true;
+  if (opts.readOnly) entry['read-only'] = true;
+  const store = await contextStore();
+  store.set(name, entry);
+  store.use(name);
+  process.stdout.write(
+    `Logged in to ${client.baseUrl} as service account ${exchanged.serviceAccount} through trust ${exchanged.trust}; ` +
+      `the token expires at ${exchanged.token.expiresAt ?? 'never'}; context "${name}" is now current.\n`,
+  );
+}
+
 export function sessionCommands(program: Command): void {
   program
     .command('login')
-    .description('save a context (--server + token) after checking the token with whoami, and make it current')
+    .description('save a context (--server + token) after checking the token with whoami, and make it current; in CI, exchange the job\'s OIDC token instead (--oidc-trust)')
     .argument('<name>', 'context name')
     .option('--token-file <file>', 'file holding the token (the context keeps the path)')
     .option('--token <token>', 'the token itself (kept in the config file, 0600)')
@@ -31,12 +90,19 @@ export function sessionCommands(program: Command): void {
     .option('--ca-file <file>', 'CA certificate to trust for https servers')
     .option('--production', 'mark the context as production (shown red; deletes ask for the name)')
     .option('--read-only', 'refuse mutating commands in this context')
-    .addHelpText('after', '\nExample:\n  rune login admin --server localhost:7863 --token-file ~/.rune/token --namespace default\n')
-    .action(async (name: string, opts: { tokenFile?: string; token?: string; namespace: string; caFile?: string; production?: boolean; readOnly?: boolean }, cmd: Command) => {
+    .option('--oidc-trust <trust>', 'exchange a CI job\'s OIDC token through this trust for a short-lived token')
+    .option('--oidc-token-file <file>', 'file holding the CI job\'s OIDC token (with --oidc-trust)')
+    .option('--oidc-token-env <var>', 'environment variable holding the CI job\'s OIDC token (with --oidc-trust)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  rune login admin --server localhost:7863 --token-file ~/.rune/token --namespace default\n  rune login ci --server runed.example.com:7863 --oidc-trust gh-api-stg --oidc-token-file "$RUNNER_TEMP/rune-oidc.jwt"\n',
+    )
+    .action(async (name: string, opts: LoginOptions, cmd: Command) => {
       checkContextName(name);
       const server = globals(cmd).server;
       if (!server) throw new UsageError('--server HOST:PORT is required: the runed to log in to, e.g. localhost:7863');
-      if (!opts.tokenFile === !opts.token) throw new UsageError('give the token with exactly one of --token-file FILE or --token TOKEN');
+      if (opts.oidcTrust !== undefined || opts.oidcTokenFile !== undefined || opts.oidcTokenEnv !== undefined) return loginWithOidc(name, server, opts);
+      if (!opts.tokenFile === !opts.token) throw new UsageError('give the token with exactly one of --token-file FILE or --token TOKEN (or, in CI, --oidc-trust with --oidc-token-file or --oidc-token-env)');
       let token = opts.token;
       const tokenFile = opts.tokenFile ? resolve(opts.tokenFile) : undefined;
       if (tokenFile) {

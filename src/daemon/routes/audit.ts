@@ -1,11 +1,14 @@
-import type { FastifyInstance } from 'fastify';
+import { AuditQuery, AuditRecord, Errors, List } from '../../core/schemas.js';
 import { invalid } from '../../core/errors.js';
 import { parseDuration } from '../../core/duration.js';
-import { requireAdmin, type Ctx } from '../context.js';
+import { requireAdmin, type App, type Ctx } from '../context.js';
 import { readPage, readSearch } from '../paging.js';
 import type { AuditFilter, Outcome } from '../store/audit.js';
 
 const OUTCOMES: readonly Outcome[] = ['success', 'denied', 'error'];
+const MAX_WAIT_MS = 30_000;
+/** How often a waiting follower looks for new events: the store is the truth, on one host or many. */
+const FOLLOW_POLL_MS = 200;
 
 /** `since` is an ISO time or a duration back from now (`1h`, `7d`). */
 function parseSince(text: string, now: number): number {
@@ -16,12 +19,13 @@ function parseSince(text: string, now: number): number {
   return at;
 }
 
-export function auditRoutes(app: FastifyInstance, ctx: Ctx): void {
-  app.get('/v1/audit', async (req) => {
+export function auditRoutes(app: App, ctx: Ctx, state: { closing: boolean }): void {
+  const schema = { tags: ['audit'], summary: 'The audit trail, newest first', querystring: AuditQuery, response: { 200: List(AuditRecord), ...Errors } };
+  app.get('/v1/audit', { schema }, async (req) => {
     const access = { verb: 'list', resource: 'audit' };
     requireAdmin(ctx, req, access);
-    const q = req.query as Record<string, unknown>;
-    const text = (k: string) => (q[k] === undefined || q[k] === '' ? undefined : String(q[k]));
+    const q = req.query;
+    const text = (k: keyof typeof q) => q[k] || undefined;
     const filter: AuditFilter = {};
     const actor = text('actor');
     const action = text('action');
@@ -38,6 +42,20 @@ export function auditRoutes(app: FastifyInstance, ctx: Ctx): void {
     if (since) filter.since = parseSince(since, Date.now());
     const search = readSearch(q);
     if (search) filter.search = search;
-    return ctx.store.audit.list(filter, readPage(q, 1));
+    if (q.after === undefined) return ctx.store.audit.list(filter, readPage(q, 1));
+
+    // Following: events after an id, oldest first; an empty page waits a while for the next event.
+    if (q.cursor) throw invalid('give after or cursor, not both', { field: 'cursor' });
+    const page = { ...readPage(q, 1), after: [q.after] };
+    const waitMs = q.wait ? parseDuration(q.wait) : 0;
+    if (waitMs === undefined || waitMs > MAX_WAIT_MS) throw invalid(`wait must be a duration of at most ${MAX_WAIT_MS / 1000}s, e.g. "10s"`, { field: 'wait' });
+    let gone = false;
+    req.raw.once('close', () => (gone = true));
+    const until = Date.now() + waitMs;
+    for (;;) {
+      const found = ctx.store.audit.list(filter, page, true);
+      if (found.items.length > 0 || Date.now() >= until || gone || state.closing) return found;
+      await new Promise((r) => setTimeout(r, FOLLOW_POLL_MS));
+    }
   });
 }

@@ -1,25 +1,23 @@
-import type { FastifyInstance } from 'fastify';
+import { CheckAnswer, CheckBody, Errors } from '../../core/schemas.js';
 import { invalid, notFound } from '../../core/errors.js';
 import { lintPolicyText, validatePolicy } from '../../core/policy.js';
 import { explain, type NamedRules } from '../../core/rbac.js';
-import { checkFields, objectBody, optionalString } from '../body.js';
-import { can, principalOf, requireAdmin, requireAdminPeer, type Ctx } from '../context.js';
+import { can, principalOf, requireAdmin, requireAdminPeer, type App, type Ctx } from '../context.js';
 import type { SubjectRow } from '../store/subjects.js';
 
 /** POST /v1/authz/check: can a subject (or a token, or the caller) do VERB on RESOURCE in NAMESPACE? */
-export function authzRoutes(app: FastifyInstance, ctx: Ctx): void {
+export function authzRoutes(app: App, ctx: Ctx): void {
   const { store } = ctx;
 
-  app.post('/v1/authz/check', async (req) => {
-    const body = objectBody(req.body);
-    checkFields(body, ['subject', 'token', 'verb', 'resource', 'namespace', 'policy']);
-    const verb = optionalString(body, 'verb', 64);
-    const resource = optionalString(body, 'resource', 64);
+  const schema = { tags: ['authz'], summary: 'Can a subject (or a token, or the caller) do VERB on RESOURCE in NAMESPACE? With the deciding rule or the closest miss', body: CheckBody, response: { 200: CheckAnswer, ...Errors } };
+  app.post('/v1/authz/check', { schema }, async (req) => {
+    const body = req.body;
+    const { verb, resource } = body;
     if (!verb) throw invalid('verb is required, e.g. "list"', { field: 'verb' });
     if (!resource) throw invalid('resource is required, e.g. "services"', { field: 'resource' });
-    const namespace = optionalString(body, 'namespace', 63) || undefined;
-    const subjectName = optionalString(body, 'subject', 63);
-    const tokenId = optionalString(body, 'token', 64);
+    const namespace = body.namespace || undefined;
+    const subjectName = body.subject ?? undefined;
+    const tokenId = body.token ?? undefined;
     if (subjectName && tokenId) throw invalid('give subject or token, not both', { field: 'token' });
 
     const caller = principalOf(req);

@@ -1,8 +1,9 @@
-import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
 import { conflict, forbidden } from '../../core/errors.js';
 import { newId } from '../../core/tokenFormat.js';
 import { toToken } from '../store/tokens.js';
-import { audit, commit, isLocal, type Ctx } from '../context.js';
+import { CreatedToken, Errors } from '../../core/schemas.js';
+import { audit, commit, isLocal, type App, type Ctx } from '../context.js';
 import { issueToken } from '../issue.js';
 
 export const BOOTSTRAPPED_KEY = 'bootstrapped';
@@ -10,8 +11,14 @@ export const BOOTSTRAPPED_KEY = 'bootstrapped';
 const ALREADY = new Error('already bootstrapped');
 
 /** POST /v1/bootstrap: the one unauthenticated call, loopback only, once (§5). */
-export function bootstrapRoutes(app: FastifyInstance, ctx: Ctx): void {
-  app.post('/v1/bootstrap', async (req, reply) => {
+export function bootstrapRoutes(app: App, ctx: Ctx): void {
+  const schema = {
+    tags: ['session'],
+    summary: 'The one-time root token: once, from the daemon\'s host only, without a token',
+    security: [],
+    response: { 201: Type.Object({ token: CreatedToken.properties.token, secret: CreatedToken.properties.secret }), ...Errors },
+  };
+  app.post('/v1/bootstrap', { schema }, async (req, reply) => {
     if (!isLocal(req)) {
       audit(ctx, req, { action: 'bootstrap', resource: 'tokens', outcome: 'denied', message: 'bootstrap from a non-loopback peer' });
       throw forbidden('bootstrap is accepted only on the daemon\'s host (loopback), whatever the configuration');

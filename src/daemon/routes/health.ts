@@ -1,10 +1,14 @@
-import type { FastifyInstance } from 'fastify';
-import type { Ctx } from '../context.js';
+import { Type } from 'typebox';
+import { ErrorBody } from '../../core/schemas.js';
+import type { App, Ctx } from '../context.js';
+
+const Status = Type.Object({ status: Type.String() });
 
 /** Unauthenticated probes: alive, and ready (the store answers and we are not shutting down). */
-export function healthRoutes(app: FastifyInstance, ctx: Ctx, state: { closing: boolean }): void {
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_req, reply) => {
+export function healthRoutes(app: App, ctx: Ctx, state: { closing: boolean }): void {
+  const probe = { tags: ['health'], security: [] };
+  app.get('/healthz', { schema: { ...probe, summary: 'Alive', response: { 200: Status } } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { ...probe, summary: 'Ready: the store answers and runed is not shutting down', response: { 200: Status, 503: ErrorBody } } }, async (_req, reply) => {
     let ok = !state.closing;
     try {
       ok = ok && ctx.store.ping();

@@ -1,41 +1,41 @@
-import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
 import { alreadyExists, conflict, notFound } from '../../core/errors.js';
 import { SEEDED_NAMESPACES } from '../../core/builtins.js';
 import { requireDnsLabel } from '../../core/names.js';
-import { checkFields, objectBody } from '../body.js';
-import { authorize, commit, requireAdmin, type Ctx } from '../context.js';
+import { Errors, List, Namespace, NamespaceBody, PageQuery, Params } from '../../core/schemas.js';
+import { authorize, commit, requireAdmin, type App, type Ctx } from '../context.js';
 import { readPage } from '../paging.js';
 
-type NameParams = { name: string };
 const SEEDED: readonly string[] = SEEDED_NAMESPACES;
+const tags = ['namespaces'];
 
-export function namespaceRoutes(app: FastifyInstance, ctx: Ctx): void {
+export function namespaceRoutes(app: App, ctx: Ctx): void {
   const { store } = ctx;
+  const one = { tags, params: Params.name, response: { 200: Namespace, ...Errors } };
 
-  app.get('/v1/namespaces', async (req) => {
+  app.get('/v1/namespaces', { schema: { tags, summary: 'List namespaces', querystring: Type.Object(PageQuery, { additionalProperties: false }), response: { 200: List(Namespace), ...Errors } } }, async (req) => {
     authorize(ctx, req, { verb: 'list', resource: 'namespaces' });
-    return store.namespaces.list(readPage(req.query as Record<string, unknown>, 1));
+    return store.namespaces.list(readPage(req.query, 1));
   });
 
-  app.get<{ Params: NameParams }>('/v1/namespaces/:name', async (req) => {
+  app.get('/v1/namespaces/:name', { schema: { ...one, summary: 'Get a namespace' } }, async (req) => {
     authorize(ctx, req, { verb: 'get', resource: 'namespaces' }, req.params.name);
     const ns = store.namespaces.get(req.params.name);
     if (!ns) throw notFound(`namespace "${req.params.name}" not found`);
     return ns;
   });
 
-  app.post('/v1/namespaces', async (req, reply) => {
-    const body = objectBody(req.body);
-    checkFields(body, ['name'], ['createdAt']);
-    const name = requireDnsLabel(body.name, 'name');
+  const create = { tags, summary: 'Create a namespace', body: NamespaceBody, response: { 201: Namespace, ...Errors } };
+  app.post('/v1/namespaces', { schema: create, config: { immutable: ['createdAt'] } }, async (req, reply) => {
+    const name = requireDnsLabel(req.body.name, 'name');
     authorize(ctx, req, { verb: 'create', resource: 'namespaces' }, name);
     commit(ctx, req, { action: 'create', resource: 'namespaces', ref: name, outcome: 'success' }, () => {
       if (!store.namespaces.insert(name, Date.now())) throw alreadyExists(`namespace "${name}" already exists`);
     });
-    return reply.code(201).send(store.namespaces.get(name));
+    return reply.code(201).send(store.namespaces.get(name)!);
   });
 
-  app.delete<{ Params: NameParams }>('/v1/namespaces/:name', async (req) => {
+  app.delete('/v1/namespaces/:name', { schema: { ...one, summary: 'Delete a namespace (admin)' } }, async (req) => {
     const name = req.params.name;
     const access = { verb: 'delete', resource: 'namespaces' };
     requireAdmin(ctx, req, access, name);

@@ -1,12 +1,20 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
 import { alreadyExists, conflict, invalid, notFound } from '../../core/errors.js';
 import { BUILTIN_NAMES } from '../../core/builtins.js';
 import { lintPolicyText, validatePolicy, type LintResult, type PolicyDocument } from '../../core/policy.js';
 import { YamlText } from '../body.js';
-import { commit, guardGrant, requireAdmin, type Ctx } from '../context.js';
+import { Errors, LintResponse, List, PageQuery, Params, Policy, PolicyDocument as PolicyBody, SubjectType } from '../../core/schemas.js';
+import { commit, guardGrant, requireAdmin, type App, type Ctx } from '../context.js';
 import { readPage } from '../paging.js';
 
-type NameParams = { name: string };
+const tags = ['policies'];
+const LintIssues = LintResponse.properties.warnings;
+/** A policy answer with the linter's warnings, when there are any. */
+const Written = Type.Object({ ...Policy.properties, warnings: Type.Optional(LintIssues) });
+/** Policy bodies are JSON or YAML, checked by the policy linter so that errors carry line:column. */
+const policyBody = { body: PolicyBody };
+const yaml = { yaml: true };
 
 /** Lints a body sent as YAML text (with line:column) or as a JSON object. */
 function lintBody(body: unknown): LintResult {
@@ -28,17 +36,18 @@ function policyFromBody(body: unknown): { policy: PolicyDocument; warnings: Lint
   return { policy: result.policy, warnings: result.warnings };
 }
 
-export function policyRoutes(app: FastifyInstance, ctx: Ctx): void {
+export function policyRoutes(app: App, ctx: Ctx): void {
   const { store } = ctx;
   const admin = (req: FastifyRequest, verb: string, ref?: string) => requireAdmin(ctx, req, { verb, resource: 'policies' }, ref);
   const withWarnings = <T extends object>(value: T, warnings: LintResult['warnings']) => (warnings.length ? { ...value, warnings } : value);
 
-  app.get('/v1/policies', async (req) => {
+  app.get('/v1/policies', { schema: { tags, summary: 'List policies, built-ins included', querystring: Type.Object(PageQuery, { additionalProperties: false }), response: { 200: List(Policy), ...Errors } } }, async (req) => {
     admin(req, 'list');
-    return store.policies.list(readPage(req.query as Record<string, unknown>, 1));
+    return store.policies.list(readPage(req.query, 1));
   });
 
-  app.get<{ Params: NameParams }>('/v1/policies/:name', async (req) => {
+  const detail = Type.Object({ ...Policy.properties, source: Type.Optional(Type.String({ description: 'the YAML text it was last written as, comments included' })), attachedTo: Type.Array(Type.Object({ name: Type.String(), type: SubjectType })) });
+  app.get('/v1/policies/:name', { schema: { tags, summary: 'Get a policy and who holds it', params: Params.name, response: { 200: detail, ...Errors } } }, async (req) => {
     admin(req, 'get', req.params.name);
     const policy = store.policies.get(req.params.name);
     if (!policy) throw notFound(`policy "${req.params.name}" not found`);
@@ -47,12 +56,12 @@ export function policyRoutes(app: FastifyInstance, ctx: Ctx): void {
   });
 
   // Linting reads nothing stored, so any authenticated caller may use it.
-  app.post('/v1/policies/lint', async (req) => {
+  app.post('/v1/policies/lint', { schema: { tags, summary: 'Check a draft policy: errors with line:column, and warnings', ...policyBody, response: { 200: LintResponse, ...Errors } }, config: yaml }, async (req) => {
     const { valid, errors, warnings } = lintBody(req.body);
     return { valid, errors, warnings };
   });
 
-  app.post('/v1/policies', async (req, reply) => {
+  app.post('/v1/policies', { schema: { tags, summary: 'Create a policy (JSON or YAML); its rules must be held, or escalate', ...policyBody, response: { 201: Written, ...Errors } }, config: yaml }, async (req, reply) => {
     admin(req, 'create');
     const { policy, warnings } = policyFromBody(req.body);
     if (store.policies.exists(policy.name)) {
@@ -67,7 +76,7 @@ export function policyRoutes(app: FastifyInstance, ctx: Ctx): void {
     return reply.code(201).send(withWarnings(store.policies.get(policy.name)!, warnings));
   });
 
-  app.put<{ Params: NameParams }>('/v1/policies/:name', async (req) => {
+  app.put('/v1/policies/:name', { schema: { tags, summary: 'Replace a policy\'s description and rules', params: Params.name, ...policyBody, response: { 200: Written, ...Errors } }, config: yaml }, async (req) => {
     const name = req.params.name;
     admin(req, 'update', name);
     if (BUILTIN_NAMES.has(name)) throw conflict(`policy "${name}" is built in and cannot be modified: create a copy under another name`);
@@ -80,7 +89,8 @@ export function policyRoutes(app: FastifyInstance, ctx: Ctx): void {
   });
 
   // Deleting detaches the policy from everyone who holds it; tokens narrowed to it lose those rights.
-  app.delete<{ Params: NameParams }>('/v1/policies/:name', async (req) => {
+  const deleted = Type.Object({ policy: Policy, detachedFrom: Type.Array(Type.Object({ name: Type.String(), type: SubjectType })) });
+  app.delete('/v1/policies/:name', { schema: { tags, summary: 'Delete a policy, detaching it from its holders', params: Params.name, response: { 200: deleted, ...Errors } } }, async (req) => {
     const name = req.params.name;
     admin(req, 'delete', name);
     if (BUILTIN_NAMES.has(name)) throw conflict(`policy "${name}" is built in and cannot be deleted`);

@@ -1,29 +1,26 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
+import { Type, type Static } from 'typebox';
 import { alreadyExists, invalid, notFound } from '../../core/errors.js';
 import { requireDnsLabel } from '../../core/names.js';
-import { checkFields, objectBody, optionalString, type Fields } from '../body.js';
-import { commit, requireAdmin, type Ctx } from '../context.js';
+import { Errors, List, PageQuery, Params, Registry, RegistryBody } from '../../core/schemas.js';
+import { commit, requireAdmin, type App, type Ctx } from '../context.js';
 import { seal } from '../kek.js';
 import { readPage } from '../paging.js';
 import { toRegistry, type RegistryRow, type RegistryType } from '../store/registries.js';
 
-type NameParams = { name: string };
-const TYPES: readonly RegistryType[] = ['docker', 'ecr'];
-const FIELDS = ['name', 'server', 'type', 'username', 'password', 'region'];
+const tags = ['registries'];
 const SERVER = /^[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._/-]*)?$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 
 /** Checks a registry body; `existing` lets a replace keep the stored password when none is sent. */
-function registryFromBody(ctx: Ctx, body: Fields, name: string, existing: RegistryRow | undefined, now: number): RegistryRow {
-  checkFields(body, FIELDS, ['createdAt', 'updatedAt', 'hasPassword']);
-  const server = optionalString(body, 'server', 255);
+function registryFromBody(ctx: Ctx, body: Partial<Static<typeof RegistryBody>>, name: string, existing: RegistryRow | undefined, now: number): RegistryRow {
+  const server = body.server ?? undefined;
   if (!server) throw invalid('server is required, e.g. ghcr.io or 123456789012.dkr.ecr.eu-west-1.amazonaws.com', { field: 'server' });
   if (!SERVER.test(server)) throw invalid(`server "${server}" must be a registry host, optionally with :port and /path, without a scheme`, { field: 'server' });
-  const type = (optionalString(body, 'type', 16) ?? 'docker') as RegistryType;
-  if (!TYPES.includes(type)) throw invalid(`type must be one of ${TYPES.join(', ')}`, { field: 'type' });
-  const username = optionalString(body, 'username', 255);
-  const password = optionalString(body, 'password', 16_384);
-  const region = optionalString(body, 'region', 32);
+  const type: RegistryType = body.type ?? 'docker';
+  const username = body.username ?? undefined;
+  const password = body.password ?? undefined;
+  const region = body.region ?? undefined;
 
   const row: RegistryRow = { name, server, type, username: null, region: null, sealed: null, wrapped_key: null, kek_id: null, created_at: existing?.created_at ?? now, updated_at: now };
   if (type === 'ecr') {
@@ -49,7 +46,7 @@ function registryFromBody(ctx: Ctx, body: Fields, name: string, existing: Regist
   return row;
 }
 
-export function registryRoutes(app: FastifyInstance, ctx: Ctx): void {
+export function registryRoutes(app: App, ctx: Ctx): void {
   const { store } = ctx;
   const admin = (req: FastifyRequest, verb: string, ref?: string) => requireAdmin(ctx, req, { verb, resource: 'registries' }, ref);
   const find = (name: string) => {
@@ -58,19 +55,23 @@ export function registryRoutes(app: FastifyInstance, ctx: Ctx): void {
     return row;
   };
 
-  app.get('/v1/registries', async (req) => {
+  const one = { tags, params: Params.name, response: { 200: Registry, ...Errors } };
+  const immutable = { immutable: ['createdAt', 'updatedAt', 'hasPassword'] };
+
+  app.get('/v1/registries', { schema: { tags, summary: 'List registries (passwords are never returned)', querystring: Type.Object(PageQuery, { additionalProperties: false }), response: { 200: List(Registry), ...Errors } } }, async (req) => {
     admin(req, 'list');
-    return store.registries.list(readPage(req.query as Record<string, unknown>, 1));
+    return store.registries.list(readPage(req.query, 1));
   });
 
-  app.get<{ Params: NameParams }>('/v1/registries/:name', async (req) => {
+  app.get('/v1/registries/:name', { schema: { ...one, summary: 'Get a registry' } }, async (req) => {
     admin(req, 'get', req.params.name);
     return toRegistry(find(req.params.name));
   });
 
-  app.post('/v1/registries', async (req, reply) => {
+  const create = { tags, summary: 'Add a registry; the password is stored encrypted and never returned', body: RegistryBody, response: { 201: Registry, ...Errors } };
+  app.post('/v1/registries', { schema: create, config: immutable }, async (req, reply) => {
     admin(req, 'create');
-    const body = objectBody(req.body);
+    const body = req.body;
     const name = requireDnsLabel(body.name, 'name');
     if (store.registries.get(name)) throw alreadyExists(`registry "${name}" already exists: use PUT /v1/registries/${name} to replace it`);
     const row = registryFromBody(ctx, body, name, undefined, Date.now());
@@ -81,10 +82,11 @@ export function registryRoutes(app: FastifyInstance, ctx: Ctx): void {
     return reply.code(201).send(toRegistry(row));
   });
 
-  app.put<{ Params: NameParams }>('/v1/registries/:name', async (req) => {
+  const replace = { ...one, summary: 'Replace a registry; without a password the stored one is kept', body: Type.Partial(RegistryBody, { additionalProperties: false }) };
+  app.put('/v1/registries/:name', { schema: replace, config: immutable }, async (req) => {
     const name = req.params.name;
     admin(req, 'update', name);
-    const body = objectBody(req.body);
+    const body = req.body;
     // The same check as a create, so both name the same problem the same way.
     if (body.name !== undefined && requireDnsLabel(body.name, 'name') !== name) {
       throw invalid(`the body names registry "${String(body.name)}" but the URL names "${name}": a registry cannot be renamed`, { field: 'name' });
@@ -95,7 +97,7 @@ export function registryRoutes(app: FastifyInstance, ctx: Ctx): void {
     return toRegistry(row);
   });
 
-  app.delete<{ Params: NameParams }>('/v1/registries/:name', async (req) => {
+  app.delete('/v1/registries/:name', { schema: { ...one, summary: 'Delete a registry' } }, async (req) => {
     const name = req.params.name;
     admin(req, 'delete', name);
     const row = find(name);

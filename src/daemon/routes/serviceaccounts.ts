@@ -1,11 +1,12 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
 import { alreadyExists, invalid, notFound } from '../../core/errors.js';
 import { requireDnsLabel } from '../../core/names.js';
 import { isPermission, PERMISSION_NAMES, serviceAccountPolicies, type Permission } from '../../core/serviceAccounts.js';
 import { newId } from '../../core/tokenFormat.js';
 import type { Policy } from '../../core/wire.js';
-import { checkFields, objectBody, optionalString, optionalStringList } from '../body.js';
-import { commit, guardGrant, keepingRoot, requireAdmin, type Ctx } from '../context.js';
+import { CreatedServiceAccount, Errors, List, PageQuery, SubjectListQuery, Params, ServiceAccount, ServiceAccountBody, Token } from '../../core/schemas.js';
+import { commit, guardGrant, keepingRoot, requireAdmin, type App, type Ctx } from '../context.js';
 import { issueToken, resolveTtl } from '../issue.js';
 import { readPage, readSearch, readSort } from '../paging.js';
 import { SUBJECT_SORTS } from '../store/subjects.js';
@@ -13,10 +14,7 @@ import type { SubjectRow } from '../store/subjects.js';
 import { toToken } from '../store/tokens.js';
 import { checkAttach, detachPolicy } from './users.js';
 
-type NameParams = { name: string };
-type PolicyParams = { name: string; policy: string };
-
-const CREATE_FIELDS = ['name', 'namespace', 'permissions', 'ttl', 'description', 'tokenName'];
+const tags = ['serviceaccounts'];
 
 export function findServiceAccount(ctx: Ctx, name: string): SubjectRow {
   const row = ctx.store.subjects.getByName(name);
@@ -25,39 +23,40 @@ export function findServiceAccount(ctx: Ctx, name: string): SubjectRow {
 }
 
 /** Service accounts (§4a): the account, its policies and its first token in one transaction. */
-export function serviceAccountRoutes(app: FastifyInstance, ctx: Ctx): void {
+export function serviceAccountRoutes(app: App, ctx: Ctx): void {
   const { store } = ctx;
   const admin = (req: FastifyRequest, verb: string, ref?: string) => requireAdmin(ctx, req, { verb, resource: 'serviceaccounts' }, ref);
 
-  app.get('/v1/serviceaccounts', async (req) => {
+  app.get('/v1/serviceaccounts', { schema: { tags, summary: 'List service accounts', querystring: SubjectListQuery('the name, namespace, description or id'), response: { 200: List(ServiceAccount), ...Errors } } }, async (req) => {
     admin(req, 'list');
-    const query = req.query as Record<string, unknown>;
-    // ?search= (name, email/namespace, description, id) and ?sort= (name, created, "-" for descending).
+    const query = req.query;
+    // ?search= (name, namespace, description, id) and ?sort= (name, created, "-" for descending).
     return store.subjects.listServiceAccounts(readPage(query, 3), { search: readSearch(query), sort: readSort(query, SUBJECT_SORTS, 'name') });
   });
 
-  app.get<{ Params: NameParams }>('/v1/serviceaccounts/:name', async (req) => {
+  const detail = Type.Object({ ...ServiceAccount.properties, tokens: Type.Array(Token) });
+  app.get('/v1/serviceaccounts/:name', { schema: { tags, summary: 'Get a service account with its tokens', params: Params.name, response: { 200: detail, ...Errors } } }, async (req) => {
     admin(req, 'get', req.params.name);
     const row = findServiceAccount(ctx, req.params.name);
     const tokens = store.tokens.list({ subjectId: row.id }, { limit: 1000 }, Date.now());
     return { ...store.subjects.toServiceAccount(row), tokens: tokens.items };
   });
 
-  app.post('/v1/serviceaccounts', async (req, reply) => {
-    const body = objectBody(req.body);
-    checkFields(body, CREATE_FIELDS, ['id', 'policies', 'createdAt', 'updatedAt']);
+  const create = { tags, summary: 'Create a service account, its policies and its first token in one step; the secret is in this answer only', body: ServiceAccountBody, response: { 201: CreatedServiceAccount, ...Errors } };
+  app.post('/v1/serviceaccounts', { schema: create, config: { immutable: ['id', 'policies', 'createdAt', 'updatedAt'] } }, async (req, reply) => {
+    const body = req.body;
     const name = requireDnsLabel(body.name, 'name');
     admin(req, 'create', name);
     const namespace = body.namespace === undefined || body.namespace === null ? undefined : requireDnsLabel(body.namespace, 'namespace');
-    const permissions = optionalStringList(body, 'permissions') ?? ['cast'];
+    const permissions = [...new Set(body.permissions ?? ['cast'])];
     if (permissions.length === 0) throw invalid(`permissions must name one or more of ${PERMISSION_NAMES.join(', ')}`, { field: 'permissions' });
     const unknown = permissions.filter((p) => !isPermission(p));
     if (unknown.length > 0) {
       throw invalid(`unknown permission ${unknown.map((u) => `"${u}"`).join(', ')}: use one or more of ${PERMISSION_NAMES.join(', ')}`, { field: 'permissions' });
     }
     const ttlMs = resolveTtl(ctx.config, body.ttl);
-    const description = optionalString(body, 'description') ?? '';
-    const tokenName = optionalString(body, 'tokenName', 128) ?? name;
+    const description = body.description ?? '';
+    const tokenName = body.tokenName ?? name;
 
     const existing = store.subjects.getByName(name);
     if (existing) throw alreadyExists(`the name "${name}" is taken by a ${existing.type === 'user' ? 'user' : 'service account'}`);
@@ -104,25 +103,34 @@ export function serviceAccountRoutes(app: FastifyInstance, ctx: Ctx): void {
     });
   });
 
-  app.delete<{ Params: NameParams }>('/v1/serviceaccounts/:name', async (req) => {
+  const deleted = Type.Object({ serviceAccount: ServiceAccount, revokedTokens: Type.Integer(), removedPolicies: Type.Array(Type.String()), removedTrusts: Type.Optional(Type.Array(Type.String())) });
+  app.delete('/v1/serviceaccounts/:name', { schema: { tags, summary: 'Delete a service account, revoking its tokens and removing its derived policies', params: Params.name, response: { 200: deleted, ...Errors } } }, async (req) => {
     admin(req, 'delete', req.params.name);
     const row = findServiceAccount(ctx, req.params.name);
     const view = store.subjects.toServiceAccount(row);
     const derived = JSON.parse(row.derived_policies) as string[];
-    const event = (r: { revokedTokens: number }) => ({ action: 'delete', resource: 'serviceaccounts', ref: row.name, outcome: 'success' as const, message: `revoked ${r.revokedTokens} token(s)` });
+    const event = (r: { revokedTokens: number; removedTrusts: string[] }) => ({
+      action: 'delete',
+      resource: 'serviceaccounts',
+      ref: row.name,
+      outcome: 'success' as const,
+      message: `revoked ${r.revokedTokens} token(s)${r.removedTrusts.length ? `, removed trust(s) ${r.removedTrusts.join(', ')}` : ''}`,
+    });
     const result = commit(ctx, req, event, () =>
       keepingRoot(store, () => {
         const revokedTokens = store.tokens.revokeAllOf(row.id, Date.now());
+        const removedTrusts = store.trusts.deleteAllOf(row.id);
         store.subjects.delete(row.id);
         const removedPolicies = derived.filter((p) => store.policies.exists(p));
         for (const p of removedPolicies) store.policies.delete(p);
-        return { revokedTokens, removedPolicies };
+        return { revokedTokens, removedPolicies, removedTrusts };
       }),
     );
     return { serviceAccount: view, ...result };
   });
 
-  app.put<{ Params: PolicyParams }>('/v1/serviceaccounts/:name/policies/:policy', async (req) => {
+  const attach = { tags, params: Params.namePolicy, response: { 200: ServiceAccount, ...Errors } };
+  app.put('/v1/serviceaccounts/:name/policies/:policy', { schema: { ...attach, summary: 'Attach a policy to a service account' } }, async (req) => {
     admin(req, 'update', req.params.name);
     const row = findServiceAccount(ctx, req.params.name);
     if (!store.policies.exists(req.params.policy)) throw notFound(`policy "${req.params.policy}" not found`);
@@ -133,7 +141,7 @@ export function serviceAccountRoutes(app: FastifyInstance, ctx: Ctx): void {
     return store.subjects.toServiceAccount(store.subjects.getById(row.id)!);
   });
 
-  app.delete<{ Params: PolicyParams }>('/v1/serviceaccounts/:name/policies/:policy', async (req) => {
+  app.delete('/v1/serviceaccounts/:name/policies/:policy', { schema: { ...attach, summary: 'Detach a policy from a service account' } }, async (req) => {
     admin(req, 'update', req.params.name);
     const row = findServiceAccount(ctx, req.params.name);
     detachPolicy(ctx, req, row, req.params.policy);

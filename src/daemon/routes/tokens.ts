@@ -1,25 +1,21 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { conflict, forbidden, invalid, notFound } from '../../core/errors.js';
 import { parseTtl } from '../../core/duration.js';
 import { randomBase62, redactSecrets, TOKEN_PREFIX } from '../../core/tokenFormat.js';
-import type { CreatedToken, TokenKind, TokenStatus } from '../../core/wire.js';
-import { checkFields, objectBody, optionalBoolean, optionalString, optionalStringList } from '../body.js';
-import { authorize, can, commit, isAdminFor, missingGrant, principalOf, refuseGrant, requireAdmin, requireAdminPeer, type Ctx } from '../context.js';
+import { CreatedToken, Errors, List, Params, Token, TokenCreateBody, TokenListQuery, TokenPatchBody } from '../../core/schemas.js';
+import type { CreatedToken as CreatedTokenT, TokenStatus } from '../../core/wire.js';
+import { authorize, can, commit, isAdminFor, missingGrant, principalOf, refuseGrant, requireAdmin, requireAdminPeer, type App, type Ctx } from '../context.js';
 import { checkMaxTtl, issueToken, resolveTtl } from '../issue.js';
 import { readPage, readSearch, readSort } from '../paging.js';
 import type { SubjectRow } from '../store/subjects.js';
 import { TOKEN_SORTS, tokenStatus, toToken, type TokenRow } from '../store/tokens.js';
 import { checkAttach } from './users.js';
 
-type IdParams = { id: string };
-
-const STATUSES: readonly TokenStatus[] = ['active', 'expired', 'disabled', 'revoked'];
-const KINDS: readonly TokenKind[] = ['session', 'derived'];
-const CREATE_FIELDS = ['name', 'subjectName', 'subjectId', 'policies', 'ttl', 'description', 'kind'];
-const PATCH_FIELDS = ['description', 'ttl', 'enabled'];
+const tags = ['tokens'];
+const PATCH_FIELDS = Object.keys(TokenPatchBody.properties);
 const READ_ONLY_FIELDS = ['id', 'name', 'subjectId', 'subjectName', 'subjectType', 'policies', 'kind', 'createdAt', 'expiresAt', 'revokedAt', 'lastUsedAt', 'status'];
 
-export function tokenRoutes(app: FastifyInstance, ctx: Ctx): void {
+export function tokenRoutes(app: App, ctx: Ctx): void {
   const { store } = ctx;
 
   /**
@@ -43,16 +39,14 @@ export function tokenRoutes(app: FastifyInstance, ctx: Ctx): void {
     throw notFound(`token "${id}" not found`);
   };
 
-  app.get('/v1/tokens', async (req) => {
-    const query = req.query as Record<string, unknown>;
+  const list = { tags, summary: 'List tokens: one\'s own, or everyone\'s as an admin of tokens', querystring: TokenListQuery, response: { 200: List(Token), ...Errors } };
+  app.get('/v1/tokens', { schema: list }, async (req) => {
+    const query = req.query;
     // ?search= (name, subject, description, id) and ?sort= (TOKEN_SORTS, "-" for descending); the cursor carries the sort.
     const page = readPage(query, 3);
     const listing = { search: readSearch(query), sort: readSort(query, TOKEN_SORTS, 'created') };
-    const status = query.status === undefined || query.status === '' ? undefined : String(query.status);
-    if (status !== undefined && !STATUSES.includes(status as TokenStatus)) {
-      throw invalid(`status must be one of ${STATUSES.join(', ')}`, { field: 'status' });
-    }
-    const filter = status === undefined ? {} : { status: status as TokenStatus };
+    const status: TokenStatus | undefined = query.status || undefined;
+    const filter = status === undefined ? {} : { status };
     const caller = principalOf(req);
     const self = caller.subject;
     const subject = query.subject === undefined || query.subject === '' ? undefined : String(query.subject);
@@ -76,20 +70,20 @@ export function tokenRoutes(app: FastifyInstance, ctx: Ctx): void {
     return store.tokens.list({ ...filter, subjectId: self.id }, page, now, listing);
   });
 
-  app.get<{ Params: IdParams }>('/v1/tokens/:id', async (req) => toToken(tokenFor(req, req.params.id, 'get')));
+  const one = { tags, params: Params.id, response: { 200: Token, ...Errors } };
+  app.get('/v1/tokens/:id', { schema: { ...one, summary: 'Get a token' } }, async (req) => toToken(tokenFor(req, req.params.id, 'get')));
 
-  app.post('/v1/tokens', async (req, reply) => {
-    const body = objectBody(req.body);
-    checkFields(body, CREATE_FIELDS, READ_ONLY_FIELDS);
+  const create = { tags, summary: 'Create a token for oneself, or for a subject as an admin of tokens; the secret is in this answer only', body: TokenCreateBody, response: { 201: CreatedToken, ...Errors } };
+  app.post('/v1/tokens', { schema: create, config: { immutable: READ_ONLY_FIELDS } }, async (req, reply) => {
+    const body = req.body;
     const self = principalOf(req).subject;
-    const subjectName = optionalString(body, 'subjectName', 63);
-    const subjectId = optionalString(body, 'subjectId', 64);
-    const name = optionalString(body, 'name', 128) ?? `token-${randomBase62(5).toLowerCase()}`;
+    const subjectName = body.subjectName ?? undefined;
+    const subjectId = body.subjectId ?? undefined;
+    const name = body.name ?? `token-${randomBase62(5).toLowerCase()}`;
     if (name.trim() === '') throw invalid('name must not be blank', { field: 'name' });
-    const description = optionalString(body, 'description') ?? '';
-    const policies = optionalStringList(body, 'policies') ?? [];
-    const kind = (optionalString(body, 'kind', 16) ?? 'derived') as TokenKind;
-    if (!KINDS.includes(kind)) throw invalid(`kind must be one of ${KINDS.join(', ')}`, { field: 'kind' });
+    const description = body.description ?? '';
+    const policies = [...new Set(body.policies ?? [])];
+    const kind = body.kind ?? 'derived';
     const ttlMs = resolveTtl(ctx.config, body.ttl);
 
     const caller = principalOf(req);
@@ -109,10 +103,11 @@ export function tokenRoutes(app: FastifyInstance, ctx: Ctx): void {
     // Seed: "--policies … (attached if missing)". Attaching passes the escalation guard.
     const held = store.subjects.policyNames(subject.id);
     const toAttach = policies.filter((p) => !held.includes(p));
-    if (policies.length > 0) checkAttach(ctx, req, toAttach, `${subject.type} ${subject.name}`);
-    if (toAttach.length > 0 && subject.id !== self.id) {
+    // Attaching, to oneself too, needs the right PUT …/policies/:policy needs: bind alone attaches nothing.
+    if (toAttach.length > 0) {
       authorize(ctx, req, { verb: 'update', resource: subject.type === 'user' ? 'users' : 'serviceaccounts' }, subject.name);
     }
+    if (policies.length > 0) checkAttach(ctx, req, toAttach, `${subject.type} ${subject.name}`);
 
     // A token is at most as strong as the one that minted it: for oneself, a narrowed caller's
     // narrowing carries over (or the new one must fit in it); for another subject, the caller
@@ -141,24 +136,24 @@ export function tokenRoutes(app: FastifyInstance, ctx: Ctx): void {
       if (toAttach.length > 0) store.subjects.touch(subject.id, now);
       return issueToken(store, ctx.serverKey, { subject, name, policies: narrowing, ttlMs, description, kind, now });
     });
-    const created: CreatedToken = { token: toToken(issued.row, now), secret: issued.bearer };
+    const created: CreatedTokenT = { token: toToken(issued.row, now), secret: issued.bearer };
     if (toAttach.length > 0) created.attached = toAttach;
     return reply.code(201).send(created);
   });
 
-  app.patch<{ Params: IdParams }>('/v1/tokens/:id', async (req) => {
-    const body = objectBody(req.body);
+  const patch = { ...one, summary: 'Change a token\'s description, ttl (owners may only shorten it) or enabled', body: TokenPatchBody };
+  app.patch('/v1/tokens/:id', { schema: patch, config: { immutable: READ_ONLY_FIELDS } }, async (req) => {
+    const body = req.body;
     const row = tokenFor(req, req.params.id, 'update');
-    checkFields(body, PATCH_FIELDS, READ_ONLY_FIELDS);
     if (Object.keys(body).length === 0) throw invalid(`nothing to change: send one or more of ${PATCH_FIELDS.join(', ')}`);
     if (row.revoked_at !== null) throw conflict(`token "${row.id}" is revoked and cannot be changed`);
 
     const self = principalOf(req).subject;
     const asAdmin = isAdminFor(ctx, req, { verb: 'update', resource: 'tokens' });
     const changes: { description?: string; expires_at?: number | null; enabled?: number; disabled_by?: string | null } = {};
-    const description = optionalString(body, 'description');
+    const description = body.description ?? undefined;
     if (description !== undefined) changes.description = description;
-    const enabled = optionalBoolean(body, 'enabled');
+    const enabled = body.enabled;
     if (enabled === false && row.enabled === 1) Object.assign(changes, { enabled: 0, disabled_by: self.id });
     if (enabled === true && row.enabled !== 1) {
       // An owner re-enables only what it disabled itself; an administrator's disable stands.
@@ -193,7 +188,7 @@ export function tokenRoutes(app: FastifyInstance, ctx: Ctx): void {
     return toToken(store.tokens.get(row.id)!);
   });
 
-  app.delete<{ Params: IdParams }>('/v1/tokens/:id', async (req) => {
+  app.delete('/v1/tokens/:id', { schema: { ...one, summary: 'Revoke a token: the next request with it answers 401' } }, async (req) => {
     const row = tokenFor(req, req.params.id, 'delete');
     commit(ctx, req, { action: 'revoke', resource: 'tokens', ref: row.id, outcome: 'success' }, () => store.tokens.revoke(row.id, Date.now()));
     return toToken(store.tokens.get(row.id)!);

@@ -1,17 +1,16 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
 import { alreadyExists, conflict, invalid, notFound } from '../../core/errors.js';
 import { requireDnsLabel } from '../../core/names.js';
+import { Errors, List, PageQuery, SubjectListQuery, Params, User, UserBody } from '../../core/schemas.js';
 import { newId } from '../../core/tokenFormat.js';
-import { checkFields, objectBody, optionalString, optionalStringList } from '../body.js';
-import { can, commit, guardGrant, keepingRoot, principalOf, requireAdmin, type Ctx } from '../context.js';
+import { can, commit, guardGrant, keepingRoot, principalOf, requireAdmin, type App, type Ctx } from '../context.js';
 import { readPage, readSearch, readSort } from '../paging.js';
 import { SUBJECT_SORTS } from '../store/subjects.js';
 import type { SubjectRow } from '../store/subjects.js';
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-
-type NameParams = { name: string };
-type PolicyParams = { name: string; policy: string };
+const tags = ['users'];
 
 export function findUser(ctx: Ctx, name: string): SubjectRow {
   const row = ctx.store.subjects.getByName(name);
@@ -27,33 +26,33 @@ export function checkAttach(ctx: Ctx, req: FastifyRequest, names: string[], to: 
   guardGrant(ctx, req, found.flatMap((f) => f.rules), 'bind', `attach ${names.join(', ')} to ${to}`);
 }
 
-export function userRoutes(app: FastifyInstance, ctx: Ctx): void {
+export function userRoutes(app: App, ctx: Ctx): void {
   const { store } = ctx;
   const admin = (req: FastifyRequest, verb: string, ref?: string) => requireAdmin(ctx, req, { verb, resource: 'users' }, ref);
 
-  app.get('/v1/users', async (req) => {
+  app.get('/v1/users', { schema: { tags, summary: 'List users by name', querystring: SubjectListQuery('the name, email, description or id'), response: { 200: List(User), ...Errors } } }, async (req) => {
     admin(req, 'list');
-    const query = req.query as Record<string, unknown>;
-    // ?search= (name, email/namespace, description, id) and ?sort= (name, created, "-" for descending).
+    const query = req.query;
+    // ?search= (name, email, description, id) and ?sort= (name, created, "-" for descending).
     return store.subjects.listUsers(readPage(query, 3), { search: readSearch(query), sort: readSort(query, SUBJECT_SORTS, 'name') });
   });
 
-  app.get<{ Params: NameParams }>('/v1/users/:name', async (req) => {
+  app.get('/v1/users/:name', { schema: { tags, summary: 'Get a user', params: Params.name, response: { 200: User, ...Errors } } }, async (req) => {
     admin(req, 'get', req.params.name);
     return store.subjects.toUser(findUser(ctx, req.params.name));
   });
 
   // Create or update (201 / 200). `policies`, when given, is the complete list to hold.
-  app.post('/v1/users', async (req, reply) => {
-    const body = objectBody(req.body);
-    checkFields(body, ['name', 'email', 'policies'], ['id', 'createdAt', 'updatedAt']);
+  const upsert = { tags, summary: 'Create (201) or update (200) a user; policies, when given, is the complete list', body: UserBody, response: { 200: User, 201: User, ...Errors } };
+  app.post('/v1/users', { schema: upsert, config: { immutable: ['id', 'createdAt', 'updatedAt'] } }, async (req, reply) => {
+    const body = req.body;
     const name = requireDnsLabel(body.name, 'name');
     // The right comes before any answer that depends on what exists.
     const mayOnlyUpdate = !can(req, { verb: 'create', resource: 'users' }) && can(req, { verb: 'update', resource: 'users' });
     admin(req, mayOnlyUpdate ? 'update' : 'create', name);
-    const email = optionalString(body, 'email', 254);
+    const email = body.email ?? undefined;
     if (email !== undefined && email !== '' && !EMAIL.test(email)) throw invalid(`email "${email}" is not an email address`, { field: 'email' });
-    const policies = optionalStringList(body, 'policies');
+    const policies = body.policies ? [...new Set(body.policies)] : undefined;
 
     const existing = store.subjects.getByName(name);
     if (existing && existing.type !== 'user') throw alreadyExists(`the name "${name}" is taken by a service account`);
@@ -84,7 +83,8 @@ export function userRoutes(app: FastifyInstance, ctx: Ctx): void {
     return reply.code(existing ? 200 : 201).send(store.subjects.toUser(row));
   });
 
-  app.delete<{ Params: NameParams }>('/v1/users/:name', async (req) => {
+  const deleted = Type.Object({ user: User, revokedTokens: Type.Integer() });
+  app.delete('/v1/users/:name', { schema: { tags, summary: 'Delete a user, revoking its tokens', params: Params.name, response: { 200: deleted, ...Errors } } }, async (req) => {
     admin(req, 'delete', req.params.name);
     const user = findUser(ctx, req.params.name);
     if (user.id === principalOf(req).subject.id) {
@@ -101,7 +101,8 @@ export function userRoutes(app: FastifyInstance, ctx: Ctx): void {
     return { user: view, revokedTokens: revoked };
   });
 
-  app.put<{ Params: PolicyParams }>('/v1/users/:name/policies/:policy', async (req) => {
+  const attach = { tags, params: Params.namePolicy, response: { 200: User, ...Errors } };
+  app.put('/v1/users/:name/policies/:policy', { schema: { ...attach, summary: 'Attach a policy to a user' } }, async (req) => {
     admin(req, 'update', req.params.name);
     const user = findUser(ctx, req.params.name);
     if (!store.policies.exists(req.params.policy)) throw notFound(`policy "${req.params.policy}" not found`);
@@ -112,7 +113,7 @@ export function userRoutes(app: FastifyInstance, ctx: Ctx): void {
     return store.subjects.toUser(store.subjects.getById(user.id)!);
   });
 
-  app.delete<{ Params: PolicyParams }>('/v1/users/:name/policies/:policy', async (req) => {
+  app.delete('/v1/users/:name/policies/:policy', { schema: { ...attach, summary: 'Detach a policy from a user' } }, async (req) => {
     admin(req, 'update', req.params.name);
     const user = findUser(ctx, req.params.name);
     detachPolicy(ctx, req, user, req.params.policy);

@@ -1,10 +1,11 @@
-import type { FastifyInstance } from 'fastify';
+import { Errors, Whoami as WhoamiSchema } from '../../core/schemas.js';
 import { formatDuration } from '../../core/duration.js';
 import type { Whoami } from '../../core/wire.js';
-import { principalOf, type Ctx } from '../context.js';
+import { principalOf, type App, type Ctx } from '../context.js';
 
-export function whoamiRoutes(app: FastifyInstance, ctx: Ctx): void {
-  app.get('/v1/whoami', async (req) => {
+export function whoamiRoutes(app: App, ctx: Ctx): void {
+  const schema = { tags: ['session'], summary: 'Who the caller is: subject, token, policies and rules', response: { 200: WhoamiSchema, ...Errors } };
+  app.get('/v1/whoami', { schema }, async (req) => {
     const p = principalOf(req);
     const body: Whoami = {
       subject: { id: p.subject.id, name: p.subject.name, type: p.subject.type },

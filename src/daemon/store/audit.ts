@@ -257,7 +257,8 @@ export class AuditLog {
   }
 
   /** Newest first. */
-  list(filter: AuditFilter, page: Page) {
+  /** Oldest first from `page.after` on, when `oldestFirst` (following the trail); else newest first. */
+  list(filter: AuditFilter, page: Page, oldestFirst = false) {
     const where: string[] = [];
     const params: Record<string, unknown> = { limit: page.limit + 1 };
     if (filter.actor !== undefined) (where.push('actor_name = @actor'), (params.actor = filter.actor));
@@ -269,9 +270,9 @@ export class AuditLog {
       where.push(AUDIT_MATCH);
       params.like = likePattern(filter.search);
     }
-    if (page.after) (where.push('id < @after'), (params.after = Number(page.after[0])));
+    if (page.after) (where.push(oldestFirst ? 'id > @after' : 'id < @after'), (params.after = Number(page.after[0])));
     const rows = this.db
-      .prepare<[Record<string, unknown>], AuditRow>(`SELECT * FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT @limit`)
+      .prepare<[Record<string, unknown>], AuditRow>(`SELECT * FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id ${oldestFirst ? 'ASC' : 'DESC'} LIMIT @limit`)
       .all(params);
     return pageOf(rows, page.limit, (r) => [r.id], toRecord);
   }

@@ -7,6 +7,7 @@ import { Policies } from './policies.js';
 import { Registries } from './registries.js';
 import { Subjects } from './subjects.js';
 import { Tokens } from './tokens.js';
+import { Trusts } from './trusts.js';
 
 export const AUDIT_KEY_FILE = 'audit.key';
 export const AUDIT_HEAD_FILE = 'audit.head';
@@ -25,6 +26,7 @@ export class Store {
   readonly namespaces: Namespaces;
   readonly audit: AuditLog;
   readonly registries: Registries;
+  readonly trusts: Trusts;
 
   constructor(readonly db: Db) {
     this.subjects = new Subjects(db);
@@ -33,6 +35,7 @@ export class Store {
     this.namespaces = new Namespaces(db);
     this.audit = new AuditLog(db);
     this.registries = new Registries(db);
+    this.trusts = new Trusts(db);
   }
 
   /**

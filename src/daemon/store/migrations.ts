@@ -99,6 +99,28 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE tokens ADD COLUMN disabled_by TEXT;
   `,
   `
+  -- OIDC trusts: an issuer, an audience and claim values bound to a service account; gone with it.
+  CREATE TABLE trusts (
+    name        TEXT PRIMARY KEY,
+    issuer      TEXT NOT NULL,
+    audience    TEXT NOT NULL,
+    claims      TEXT NOT NULL,
+    subject_id  TEXT NOT NULL REFERENCES subjects (id) ON DELETE CASCADE,
+    ttl_ms      INTEGER NOT NULL,
+    allow_glob  INTEGER NOT NULL DEFAULT 0,
+    description TEXT NOT NULL DEFAULT '',
+    created_at  INTEGER NOT NULL
+  );
+  CREATE INDEX trusts_by_subject ON trusts (subject_id, name);
+
+  -- Exchanged OIDC tokens (a hash of issuer + jti, or of the whole JWT), kept until they expire: each is accepted once.
+  CREATE TABLE oidc_seen (
+    key        TEXT PRIMARY KEY,
+    expires_at INTEGER NOT NULL
+  );
+  CREATE INDEX oidc_seen_by_expiry ON oidc_seen (expires_at);
+  `,
+  `
   -- Search (?search=) and sort (?sort=) of the token, user and service-account lists. A trigram
   -- index finds a rare substring without reading every token; it is keyed by the tokens rowid
   -- (stable: tokens are never VACUUMed into new rowids, and rows are only inserted and deleted).
