@@ -71,7 +71,6 @@ export function SecretReveal({ title, secret, suggestedFile, onDone, theme }: Se
               setMessage({ text: 'Sent to the terminal clipboard (OSC 52): paste it somewhere to check it arrived. If it did not, write it to a file (w).' });
             },
             'secret-save': () => {
-              path.set('');
               setMessage(undefined);
               setMode('save');
             },

@@ -61,7 +61,8 @@ export function YamlEditor({ title, initial, saved, height, width, onSave, onClo
   }, [text, remoteLint]);
   const fromDaemon = remote?.text === text && remote.result !== undefined;
   const lint = fromDaemon ? remote.result! : local;
-  const dirty = text !== initial;
+  // Against what is stored (a text back from $EDITOR opens already changed), else the starting text.
+  const dirty = text !== (saved || initial);
   const byLine = new Map<number, { error: boolean; message: string }>();
   for (const w of lint.warnings) if (w.line) byLine.set(w.line, { error: false, message: `${w.line}:${w.column} ${w.message}` });
   for (const e of lint.errors) if (e.line) byLine.set(e.line, { error: true, message: `${e.line}:${e.column} ${e.message}` });
