@@ -125,7 +125,7 @@ export function useTextField(initial = '') {
 }
 
 /** A masked value longer than this shows as this many dots and its length. */
-export const MASK_CELLS = 24;
+export const MASK_CELLS = 12;
 
 /** Draws a field: the cursor as an inverse cell, masked characters for secrets, a dim placeholder. */
 export function TextFieldView({ state, focused = true, mask, placeholder }: { state: TextState; focused?: boolean; mask?: string | undefined; placeholder?: string | undefined }) {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadServerKey } from '../../src/daemon/crypto.js';
 import { issueToken } from '../../src/daemon/issue.js';
 import { Store } from '../../src/daemon/store/index.js';
+import { displayWidth } from '../../src/format/width.js';
 import { Cli } from '../helpers/rune.js';
 import { Runed } from '../helpers/runed.js';
 
@@ -147,5 +148,15 @@ describe('list search and sort', () => {
     expect(JSON.parse(cli.ok(['admin', 'service', 'list', '--sort', '-created', '-o', 'json'], { env })).map((u: { name: string }) => u.name)).toEqual(['deployer', 'ci-stg']);
     const audit = JSON.parse(cli.ok(['admin', 'audit', '--search', 'nope-', '--outcome', 'denied', '-o', 'json'], { env }));
     expect(audit.length).toBe(3);
+  });
+
+  it('the CLI table measures terminal cells: a CJK or emoji name keeps the next columns aligned', async () => {
+    for (const name of ['日本語-cli', '🚀-cli', 'ascii-cli']) await runed.request('POST', '/v1/tokens', { token: root, body: { name } });
+    const cli = new Cli();
+    const out = cli.ok(['admin', 'token', 'list', '--search', '-cli', '--sort', 'name'], { env: { RUNE_SERVER: runed.url.replace('http://', ''), RUNE_TOKEN: root } });
+    const lines = out.trimEnd().split('\n');
+    expect(lines).toHaveLength(4);
+    const subjectAt = (line: string) => displayWidth(line.slice(0, line.search(/ {3}(SUBJECT|root)/)));
+    expect(new Set(lines.map(subjectAt)).size).toBe(1);
   });
 });
