@@ -1,5 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
+import type { Column } from '../components/DataTable.js';
 import type { List } from '../core/wire.js';
+import { queryOf, useTableView, type TableOptions } from './useTableView.js';
 
 export type ServerQuery = {
   limit: number;
@@ -69,4 +71,25 @@ export function useServerList<T>(fetchPage: (q: ServerQuery) => Promise<List<T>>
     if (state.next && !state.loading) load(state.next);
   };
   return { ...state, loadMore };
+}
+
+/**
+ * A table whose rows are the daemon's answer: the filter and the sort the operator sets become
+ * its question, the next page is asked for as the selection nears the end of what is loaded.
+ */
+export function useServerTable<T>(
+  fetchPage: (q: ServerQuery) => Promise<List<T>>,
+  deps: unknown[],
+  columns: Column<T>[],
+  height: number,
+  opts: { memory: TableOptions['memory']; sorts: Record<string, string>; first: number; next: number; extra?: Record<string, string | undefined> },
+) {
+  const [query, setQuery] = useState(() => queryOf(opts.memory?.initial, opts.sorts));
+  const list = useServerList(fetchPage, deps, { ...query, first: opts.first, next: opts.next });
+  const table = useTableView(list.items, columns, height, { memory: opts.memory, server: opts.sorts, answered: list.answered, ...(opts.extra ? { extra: opts.extra } : {}) });
+  useEffect(() => setQuery({ search: table.filter, sort: table.serverSort }), [table.filter, table.serverSort]);
+  useEffect(() => {
+    if (table.selected >= list.items.length - height * 2) list.loadMore();
+  }, [table.selected, list.next, list.loading]);
+  return { list, table };
 }

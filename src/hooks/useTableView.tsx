@@ -6,7 +6,7 @@ import type { KeyResult } from '../tui/input.js';
 import { matches } from '../tui/keymap.js';
 import type { Keypress } from '../tui/keys.js';
 import type { Theme } from '../tui/theme.js';
-import { useList } from './useList.js';
+import { useList } from '../tui/useList.js';
 
 /** What a list leaves behind when its screen is left, and finds again on return. */
 export interface ListMemory {

@@ -4,8 +4,7 @@ import type { AuditEvent } from '../../api/client.js';
 import { describeError } from '../../format/errors.js';
 import { ErrorLine } from '../../components/Chrome.js';
 import type { Column } from '../../components/DataTable.js';
-import { useServerList } from '../../hooks/useServerList.js';
-import { useTableView } from '../../hooks/useTableView.js';
+import { useServerTable } from '../../hooks/useServerList.js';
 import { PRIORITY, useActions } from '../../tui/input.js';
 import { useScreen } from './types.js';
 
@@ -17,9 +16,6 @@ export function AuditScreen() {
   const memory = props.memory('audit');
   const [outcome, setOutcome] = useState<(typeof OUTCOMES)[number]>(memory.initial?.extra?.outcome as (typeof OUTCOMES)[number]);
   const [detail, setDetail] = useState<AuditEvent | undefined>();
-  const [search, setSearch] = useState(memory.initial?.filter ?? '');
-  // Newest first, paged like tokens; the outcome filter and the search are the daemon's.
-  const events = useServerList((q) => conn.client.audit({ ...q, ...(outcome ? { outcome } : {}) }), [conn, refresh, outcome], { search, first: 300, next: 1000 });
   const columns: Column<AuditEvent>[] = useMemo(
     () => [
       { key: 'time', header: 'TIME', width: 14, value: (e) => e.time.slice(5, 19).replace('T', ' '), sortValue: (e) => -e.id },
@@ -31,11 +27,14 @@ export function AuditScreen() {
     ],
     [theme],
   );
-  const table = useTableView(events.items, columns, Math.max(1, height - 3), { memory, server: {}, extra: { outcome }, answered: events.answered });
-  useEffect(() => setSearch(table.filter), [table.filter]);
-  useEffect(() => {
-    if (table.selected >= events.items.length - height * 2) events.loadMore();
-  }, [table.selected, events.next, events.loading]);
+  // Newest first, paged like tokens; the outcome filter and the search are the daemon's (no other sort).
+  const { list: events, table } = useServerTable((q) => conn.client.audit({ ...q, ...(outcome ? { outcome } : {}) }), [conn, refresh, outcome], columns, Math.max(1, height - 3), {
+    memory,
+    sorts: {},
+    first: 300,
+    next: 1000,
+    extra: { outcome },
+  });
   useEffect(() => setScopes(['global', 'list', 'audit']), []);
 
   useActions(

@@ -66,7 +66,7 @@ export function ContextsScreen() {
     ],
     [theme],
   );
-  const table = useTableView(rows, columns, Math.max(1, height - 3));
+  const table = useTableView(rows, columns, Math.max(1, height - 3), { memory: props.memory('contexts') });
   const selected = table.selectedRow;
 
   useEffect(() => setScopes(mode === 'list' ? ['global', 'list', 'contexts'] : mode === 'add' ? ['form'] : ['confirm']), [mode]);

@@ -53,7 +53,7 @@ export function PoliciesScreen() {
     ],
     [theme],
   );
-  const table = useTableView(policies.data ?? [], columns, Math.max(1, height - 3));
+  const table = useTableView(policies.data ?? [], columns, Math.max(1, height - 3), { memory: props.memory('policies') });
   const selected = table.selectedRow;
   useEffect(() => setScopes(mode.kind === 'list' ? ['global', 'list', 'policies'] : mode.kind === 'delete' ? ['confirm'] : ['editor']), [mode.kind]);
 

@@ -48,7 +48,7 @@ export function RegistriesScreen() {
     ],
     [],
   );
-  const table = useTableView(registries.data ?? [], columns, Math.max(1, height - 3));
+  const table = useTableView(registries.data ?? [], columns, Math.max(1, height - 3), { memory: props.memory('registries') });
   const selected = table.selectedRow;
   useEffect(() => setScopes(mode.kind === 'list' ? ['global', 'list', 'registries'] : mode.kind === 'delete' ? ['confirm'] : ['form']), [mode.kind]);
 

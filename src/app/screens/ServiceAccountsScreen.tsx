@@ -11,8 +11,7 @@ import { SecretReveal } from '../../components/SecretReveal.js';
 import { ServiceAccountWizard } from '../../components/ServiceAccountWizard.js';
 import { useResource } from '../../hooks/useResource.js';
 import { StatusLine, useStatus } from '../../hooks/useStatus.js';
-import { useServerList } from '../../hooks/useServerList.js';
-import { queryOf, useTableView } from '../../hooks/useTableView.js';
+import { useServerTable } from '../../hooks/useServerList.js';
 import { countText } from './TokensScreen.js';
 import { SUBJECT_SERVER_SORTS } from './UsersScreen.js';
 import { PRIORITY, useActions } from '../../tui/input.js';
@@ -25,12 +24,10 @@ export function ServiceAccountsScreen() {
   const { conn, theme, width, height, setScopes, refresh, readOnly, production, navigate } = props;
   const [mode, setMode] = useState<Mode>({ kind: 'list' });
   const [reloads, setReloads] = useState(0);
-  const [query, setQuery] = useState(() => queryOf(props.memory('services').initial, SUBJECT_SERVER_SORTS));
-  const accounts = useServerList((q) => conn.client.listServiceAccountsPage(q), [conn, refresh, reloads], { ...query, first: 500, next: 1000 });
   const reload = () => setReloads((r) => r + 1);
   const { status, note, ok, fail } = useStatus(() => (setMode({ kind: 'list' }), reload()));
-  // Each account's trusts, reloaded with the accounts; a daemon without trusts shows none.
-  const trusts = useResource(() => conn.client.listTrusts().catch((): Trust[] => []), [conn, refresh, accounts.items]);
+  // Each account's trusts, reloaded with the accounts (same triggers); a daemon without trusts shows none.
+  const trusts = useResource(() => conn.client.listTrusts().catch((): Trust[] => []), [conn, refresh, reloads]);
   const trustsOf = useMemo(() => {
     const by = new Map<string, string[]>();
     for (const t of trusts.data ?? []) by.set(t.serviceAccount, [...(by.get(t.serviceAccount) ?? []), t.name]);
@@ -48,11 +45,12 @@ export function ServiceAccountsScreen() {
     ],
     [trustsOf],
   );
-  const table = useTableView(accounts.items, columns, Math.max(1, height - 3), { memory: props.memory('services'), server: SUBJECT_SERVER_SORTS, answered: accounts.answered });
-  useEffect(() => setQuery({ search: table.filter, sort: table.serverSort }), [table.filter, table.serverSort]);
-  useEffect(() => {
-    if (table.selected >= accounts.items.length - height * 2) accounts.loadMore();
-  }, [table.selected, accounts.next, accounts.loading]);
+  const { list: accounts, table } = useServerTable((q) => conn.client.listServiceAccountsPage(q), [conn, refresh, reloads], columns, Math.max(1, height - 3), {
+    memory: props.memory('services'),
+    sorts: SUBJECT_SERVER_SORTS,
+    first: 500,
+    next: 1000,
+  });
   const selected = table.selectedRow;
   useEffect(() => setScopes(mode.kind === 'list' ? ['global', 'list', 'services'] : mode.kind === 'wizard' ? ['wizard'] : mode.kind === 'secret' ? ['secret'] : ['confirm']), [mode.kind]);
 

@@ -9,8 +9,7 @@ import { Confirm } from '../../components/Confirm.js';
 import type { Column } from '../../components/DataTable.js';
 import { Form, type Values } from '../../components/Form.js';
 import { SecretReveal } from '../../components/SecretReveal.js';
-import { useServerList } from '../../hooks/useServerList.js';
-import { queryOf, useTableView } from '../../hooks/useTableView.js';
+import { useServerTable } from '../../hooks/useServerList.js';
 import { StatusLine, useStatus } from '../../hooks/useStatus.js';
 import { PRIORITY, useActions } from '../../tui/input.js';
 import type { Theme } from '../../tui/theme.js';
@@ -80,16 +79,14 @@ export function TokensScreen() {
   const [mode, setMode] = useState<Mode>({ kind: 'list' });
   const columns = useMemo(() => tokenColumns(theme, width >= 120), [theme, width >= 120]);
   const [reloads, setReloads] = useState(0);
-  const [query, setQuery] = useState(() => queryOf(props.memory('tokens').initial, TOKEN_SERVER_SORTS));
   // Search and sort are the daemon's: it sees every token, not only the pages loaded.
-  const pages = useServerList((q) => conn.client.listTokensPage({ ...q, ...(subject ? { subject } : {}) }), [conn, subject, refresh, reloads], { ...query, first: FIRST_PAGE, next: NEXT_PAGE });
-  const table = useTableView(pages.items, columns, Math.max(1, height - 3), { memory: props.memory('tokens'), server: TOKEN_SERVER_SORTS, answered: pages.answered });
-  useEffect(() => setQuery({ search: table.filter, sort: table.serverSort }), [table.filter, table.serverSort]);
+  const { list: pages, table } = useServerTable((q) => conn.client.listTokensPage({ ...q, ...(subject ? { subject } : {}) }), [conn, subject, refresh, reloads], columns, Math.max(1, height - 3), {
+    memory: props.memory('tokens'),
+    sorts: TOKEN_SERVER_SORTS,
+    first: FIRST_PAGE,
+    next: NEXT_PAGE,
+  });
   const selected = table.selectedRow;
-
-  useEffect(() => {
-    if (table.selected >= pages.items.length - height * 2) pages.loadMore();
-  }, [table.selected, pages.next, pages.loading]);
 
   useEffect(
     () => setScopes(mode.kind === 'list' ? ['global', 'list', 'tokens'] : mode.kind === 'secret' ? ['secret'] : mode.kind === 'revoke' ? ['confirm'] : ['form']),

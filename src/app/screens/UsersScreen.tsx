@@ -10,8 +10,7 @@ import { Form, type Values } from '../../components/Form.js';
 import { MultiSelect } from '../../components/MultiSelect.js';
 import { useResource } from '../../hooks/useResource.js';
 import { StatusLine, useStatus } from '../../hooks/useStatus.js';
-import { useServerList } from '../../hooks/useServerList.js';
-import { queryOf, useTableView } from '../../hooks/useTableView.js';
+import { useServerTable } from '../../hooks/useServerList.js';
 import { countText } from './TokensScreen.js';
 import { PRIORITY, useActions } from '../../tui/input.js';
 import { useScreen } from './types.js';
@@ -26,8 +25,6 @@ export function UsersScreen() {
   const { conn, theme, width, height, setScopes, refresh, readOnly, production, navigate } = props;
   const [mode, setMode] = useState<Mode>({ kind: 'list' });
   const [reloads, setReloads] = useState(0);
-  const [query, setQuery] = useState(() => queryOf(props.memory('users').initial, SUBJECT_SERVER_SORTS));
-  const users = useServerList((q) => conn.client.listUsersPage(q), [conn, refresh, reloads], { ...query, first: 500, next: 1000 });
   const { status, ok: done, fail } = useStatus(() => (setMode({ kind: 'list' }), setReloads((r) => r + 1)));
   const policies = useResource(() => (mode.kind === 'policies' ? conn.client.listPolicies() : Promise.resolve([])), [conn, mode.kind]);
   const columns: Column<User>[] = useMemo(
@@ -39,12 +36,13 @@ export function UsersScreen() {
     ],
     [],
   );
+  const { list: users, table } = useServerTable((q) => conn.client.listUsersPage(q), [conn, refresh, reloads], columns, Math.max(1, height - 3), {
+    memory: props.memory('users'),
+    sorts: SUBJECT_SERVER_SORTS,
+    first: 500,
+    next: 1000,
+  });
   const rows = users.items;
-  const table = useTableView(rows, columns, Math.max(1, height - 3), { memory: props.memory('users'), server: SUBJECT_SERVER_SORTS, answered: users.answered });
-  useEffect(() => setQuery({ search: table.filter, sort: table.serverSort }), [table.filter, table.serverSort]);
-  useEffect(() => {
-    if (table.selected >= rows.length - height * 2) users.loadMore();
-  }, [table.selected, users.next, users.loading]);
   const selected = table.selectedRow;
 
   useEffect(() => setScopes(mode.kind === 'list' ? ['global', 'list', 'users'] : mode.kind === 'delete' ? ['confirm'] : ['form']), [mode.kind]);

@@ -1,5 +1,5 @@
 import { useCallback, useReducer } from 'react';
-import { matches } from '../tui/keymap.js';
+import { matches } from './keymap.js';
 
 export interface ListState {
   selected: number;
