@@ -13,7 +13,7 @@ import { useResource } from '../../hooks/useResource.js';
 import { StatusLine, useStatus } from '../../hooks/useStatus.js';
 import { useServerTable } from '../../hooks/useServerList.js';
 import { countText } from './TokensScreen.js';
-import { SUBJECT_SERVER_SORTS } from './UsersScreen.js';
+import { subjectTable } from './UsersScreen.js';
 import { PRIORITY, useActions } from '../../tui/input.js';
 import { useScreen } from './types.js';
 
@@ -45,12 +45,7 @@ export function ServiceAccountsScreen() {
     ],
     [trustsOf],
   );
-  const { list: accounts, table } = useServerTable((q) => conn.client.listServiceAccountsPage(q), [conn, refresh, reloads], columns, Math.max(1, height - 3), {
-    memory: props.memory('services'),
-    sorts: SUBJECT_SERVER_SORTS,
-    first: 500,
-    next: 1000,
-  });
+  const { list: accounts, table } = useServerTable((q) => conn.client.listServiceAccountsPage(q), [conn, refresh, reloads], columns, Math.max(1, height - 3), subjectTable(props.memory('services')));
   const selected = table.selectedRow;
   useEffect(() => setScopes(mode.kind === 'list' ? ['global', 'list', 'services'] : mode.kind === 'wizard' ? ['wizard'] : mode.kind === 'secret' ? ['secret'] : ['confirm']), [mode.kind]);
 

@@ -11,12 +11,15 @@ import { MultiSelect } from '../../components/MultiSelect.js';
 import { useResource } from '../../hooks/useResource.js';
 import { StatusLine, useStatus } from '../../hooks/useStatus.js';
 import { useServerTable } from '../../hooks/useServerList.js';
+import type { TableOptions } from '../../hooks/useTableView.js';
 import { countText } from './TokensScreen.js';
 import { PRIORITY, useActions } from '../../tui/input.js';
 import { useScreen } from './types.js';
 
 /** Column → the daemon's ?sort= for users and service accounts (AGE ascending = newest first). */
 export const SUBJECT_SERVER_SORTS: Record<string, string> = { name: 'name', age: '-created' };
+/** The users' and service accounts' table: sorted by the daemon, 500 rows first. */
+export const subjectTable = (memory: TableOptions['memory']) => ({ memory, sorts: SUBJECT_SERVER_SORTS, first: 500, next: 1000 });
 
 type Mode = { kind: 'list' } | { kind: 'edit'; user?: User } | { kind: 'policies'; user: User } | { kind: 'delete'; user: User };
 
@@ -36,12 +39,7 @@ export function UsersScreen() {
     ],
     [],
   );
-  const { list: users, table } = useServerTable((q) => conn.client.listUsersPage(q), [conn, refresh, reloads], columns, Math.max(1, height - 3), {
-    memory: props.memory('users'),
-    sorts: SUBJECT_SERVER_SORTS,
-    first: 500,
-    next: 1000,
-  });
+  const { list: users, table } = useServerTable((q) => conn.client.listUsersPage(q), [conn, refresh, reloads], columns, Math.max(1, height - 3), subjectTable(props.memory('users')));
   const rows = users.items;
   const selected = table.selectedRow;
 
