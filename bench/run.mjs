@@ -223,6 +223,35 @@ async function scale() {
   return { idleBig, busyBig, dir: big, root: rootB };
 }
 
+/** ?search= over 100,000 tokens: a rare match (the trigram index), a common one (the sort index), sorted. */
+async function searchLatency() {
+  const dir = tmp('search');
+  dirs.push(dir);
+  populate(dir, { tokens: 100_000, users: 0, policies: 0 });
+  const store = Store.open(dir);
+  const key = loadServerKey(dir);
+  const owner = store.subjects.getByName('bench-owner');
+  for (const name of ['ci-needle-1', 'ops-NEEDLE-2']) issueToken(store, key, { subject: owner, name, policies: [], ttlMs: null, description: '', kind: 'derived', now: Date.now() - 50_000 });
+  store.close();
+  const d = await startRuned(dir);
+  const root = await bootstrap(d.url);
+  const auth = { authorization: `Bearer ${root}` };
+  const check = await (await fetch(`${d.url}/v1/tokens?limit=100&search=needle`, { headers: auth })).json();
+  if (check.items.length !== 2 || check.total !== 2) throw new Error(`search=needle found ${check.items.length} (total ${check.total}), expected 2`);
+  const cases = [
+    ['rare match (2 of 100,002), page + total', 'search=needle'],
+    ['common match (bench-t1…), page + capped total', 'search=bench-t1'],
+    ['rare match, sorted -name', 'search=needle&sort=-name'],
+    ['common match, sorted by expiry', 'search=bench-t5&sort=expires'],
+  ];
+  for (const [label, query] of cases) {
+    const r = await load(`${d.url}/v1/tokens?limit=100&${query}`, auth, { connections: 1, duration: 2 });
+    record('search', `GET /v1/tokens ${label}, p50 (p99 ${r.latency.p99} ms)`, r.latency.p50, 'ms', '<= 50', r.latency.p50 <= 50);
+    console.error(`search ${query}: p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms`);
+  }
+  await stop(d.proc);
+}
+
 function median(values) {
   const s = [...values].sort((x, y) => x - y);
   return s[Math.floor(s.length / 2)];
@@ -262,7 +291,7 @@ async function tui(big) {
   const { EventEmitter } = await import('node:events');
   const React = (await import('react')).default;
   const { render } = await import('ink');
-  const { App } = await import(join(ROOT, 'dist/tui/App.js'));
+  const { App } = await import(join(ROOT, 'dist/app/App.js'));
   const { ContextStore } = await import(join(ROOT, 'dist/config/contexts.js'));
   const { proc, url } = await startRuned(big.dir);
   const cfg = tmp('tui-cfg');
@@ -421,9 +450,10 @@ async function until(check, timeoutMs = 30000) {
 const started = Date.now();
 try {
   // BENCH_ONLY=input runs just the keypress-stream rows (seconds instead of minutes).
-  // BENCH_ONLY=api runs the list throughput and validated-write rows.
+  // BENCH_ONLY=api runs the list throughput and validated-write rows; BENCH_ONLY=search the search rows.
   if (process.env.BENCH_ONLY === 'input') await tuiInput();
   else if (process.env.BENCH_ONLY === 'api') await apiThroughput();
+  else if (process.env.BENCH_ONLY === 'search') await searchLatency();
   else await everything();
 } finally {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
@@ -434,6 +464,7 @@ async function everything() {
   await authHotPath('warn');
   await apiThroughput();
   const big = await scale();
+  await searchLatency();
   await cliStart();
   await tui(big);
   await tuiInput();

@@ -22,7 +22,12 @@ export function serverUrl(server: string): string {
   return /^https?:\/\//i.test(trimmed) ? trimmed : `http://${trimmed}`;
 }
 
-type Query = Record<string, string | number | undefined>;
+export type Query = Record<string, string | number | undefined>;
+/** `search` and `sort` as the list endpoints take them (GET /v1/tokens?search=…&sort=-created). */
+export type ListQuery = {
+  search?: string | undefined;
+  sort?: string | undefined;
+};
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'PUT', 'DELETE']);
 /** Failures worth another try on an idempotent call; a refused connection is not (the daemon is not running). */
@@ -118,14 +123,17 @@ export class RuneClient {
   bootstrap = () => this.request<CreatedToken>('POST', '/v1/bootstrap');
   whoami = () => this.request<Whoami>('GET', '/v1/whoami');
 
-  listUsers = () => this.all<User>('/v1/users');
+  /** `search` and `sort` as the list endpoints take them (GET /v1/tokens?search=…&sort=-created). */
+  listUsers = (query: ListQuery = {}) => this.all<User>('/v1/users', query);
+  listUsersPage = (query: Query) => this.request<List<User>>('GET', '/v1/users', { query });
   getUser = (name: string) => this.request<User>('GET', `/v1/users/${enc(name)}`);
   upsertUser = (body: { name: string; email?: string }) => this.request<User>('POST', '/v1/users', { json: body });
   deleteUser = (name: string) => this.request<{ user: User; revokedTokens: number }>('DELETE', `/v1/users/${enc(name)}`);
   attachToUser = (name: string, policy: string) => this.request<User>('PUT', `/v1/users/${enc(name)}/policies/${enc(policy)}`);
   detachFromUser = (name: string, policy: string) => this.request<User>('DELETE', `/v1/users/${enc(name)}/policies/${enc(policy)}`);
 
-  listServiceAccounts = () => this.all<ServiceAccount>('/v1/serviceaccounts');
+  listServiceAccounts = (query: ListQuery = {}) => this.all<ServiceAccount>('/v1/serviceaccounts', query);
+  listServiceAccountsPage = (query: Query) => this.request<List<ServiceAccount>>('GET', '/v1/serviceaccounts', { query });
   getServiceAccount = (name: string) => this.request<ServiceAccount & { tokens: Token[] }>('GET', `/v1/serviceaccounts/${enc(name)}`);
   createServiceAccount = (body: { name: string; namespace?: string; permissions?: string[]; ttl?: string; description?: string }) =>
     this.request<CreatedServiceAccount>('POST', '/v1/serviceaccounts', { json: body });
@@ -142,13 +150,13 @@ export class RuneClient {
   exchangeOidc = (body: { trust: string; jwt: string }) => this.request<ExchangedToken>('POST', '/v1/auth/oidc/exchange', { json: body });
 
   listPolicies = () => this.all<Policy>('/v1/policies');
-  getPolicy = (name: string) => this.request<Policy & { attachedTo: { name: string; type: string }[] }>('GET', `/v1/policies/${enc(name)}`);
+  getPolicy = (name: string) => this.request<Policy & { source?: string; attachedTo: { name: string; type: string }[] }>('GET', `/v1/policies/${enc(name)}`);
   createPolicy = (yaml: string) => this.request<Policy & { warnings?: LintResponse['warnings'] }>('POST', '/v1/policies', { yaml });
   replacePolicy = (name: string, yaml: string) => this.request<Policy & { warnings?: LintResponse['warnings'] }>('PUT', `/v1/policies/${enc(name)}`, { yaml });
   deletePolicy = (name: string) => this.request<{ policy: Policy; detachedFrom: { name: string; type: string }[] }>('DELETE', `/v1/policies/${enc(name)}`);
   lintPolicy = (yaml: string) => this.request<LintResponse>('POST', '/v1/policies/lint', { yaml });
 
-  listTokens = (filter: { subject?: string; status?: string } = {}) => this.all<Token>('/v1/tokens', filter);
+  listTokens = (filter: ListQuery & { subject?: string; status?: string } = {}) => this.all<Token>('/v1/tokens', filter);
   listTokensPage = (query: Query) => this.request<List<Token>>('GET', '/v1/tokens', { query });
   getToken = (id: string) => this.request<Token>('GET', `/v1/tokens/${enc(id)}`);
   createToken = (body: { name?: string; subjectName?: string; subjectId?: string; policies?: string[]; ttl?: string; description?: string }) =>
@@ -166,7 +174,7 @@ export class RuneClient {
   replaceRegistry = (name: string, body: Record<string, unknown>) => this.request<Registry>('PUT', `/v1/registries/${enc(name)}`, { json: body });
   removeRegistry = (name: string) => this.request<Registry>('DELETE', `/v1/registries/${enc(name)}`);
 
-  audit = (query: { actor?: string; action?: string; outcome?: string; resource?: string; since?: string; limit?: number; cursor?: string; after?: number; wait?: string }) =>
+  audit = (query: { actor?: string; action?: string; outcome?: string; resource?: string; since?: string; search?: string; limit?: number; cursor?: string; after?: number; wait?: string }) =>
     this.request<List<AuditRecord>>('GET', '/v1/audit', { query });
   check = (body: { subject?: string; token?: string; verb: string; resource: string; namespace?: string; policy?: string }) =>
     this.request<CheckAnswer>('POST', '/v1/authz/check', { json: body });

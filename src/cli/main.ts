@@ -79,7 +79,7 @@ export function buildProgram(): Command {
     .description('open the interactive terminal UI (the default when rune runs without arguments on a terminal)')
     .option('--read-only', 'hide every action that changes something')
     .action(async (opts: { readOnly?: boolean }, cmd: Command) => {
-      const { runTui } = await import('../tui/run.js');
+      const { runTui } = await import('../app/run.js');
       const context = (cmd.optsWithGlobals() as { context?: string }).context;
       process.exitCode = await runTui({ ...opts, ...(context ? { context } : {}) });
     });
@@ -99,9 +99,20 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** Nothing but --context/--server/--read-only (`rune --context prod`): the UI, as `rune ui --context prod`. */
+export function opensUi(argv: string[]): boolean {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--read-only' || /^--(context|server)=./.test(a)) continue;
+    if ((a === '--context' || a === '--server') && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('-')) i++;
+    else return false;
+  }
+  return true;
+}
+
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
-  if (argv.length === 0 || (argv.length === 1 && argv[0] === '--read-only')) {
+  if (opensUi(argv)) {
     if (!process.stdin.isTTY || !process.stdout.isTTY) {
       process.stderr.write('error: rune without arguments opens the interactive UI, which needs a terminal; for scripts use the CLI: rune admin --help\n');
       process.exitCode = 2;

@@ -6,18 +6,15 @@ const toYaml = (value: unknown): string => (createRequire(import.meta.url)('yaml
 export const FORMATS = ['table', 'wide', 'json', 'yaml', 'jsonl'] as const;
 export type Format = (typeof FORMATS)[number];
 
-export class UsageError extends Error {}
+export { UsageError } from '../format/errors.js';
+import { UsageError } from '../format/errors.js';
+import { table } from '../format/table.js';
+export { table } from '../format/table.js';
+export { age } from '../format/time.js';
 
 export function checkFormat(value: string): Format {
   if (!(FORMATS as readonly string[]).includes(value)) throw new UsageError(`-o must be one of ${FORMATS.join(', ')}, not "${value}"`);
   return value as Format;
-}
-
-/** kubectl-style: UPPERCASE headers, columns aligned with three spaces, no borders. */
-export function table(headers: string[], rows: (string | number | undefined)[][]): string {
-  const cells = [headers, ...rows.map((r) => r.map((c) => (c === undefined || c === '' ? '<none>' : String(c))))];
-  const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : (c ?? '').padEnd(widths[i]!))).join('   ').trimEnd()).join('\n') + '\n';
 }
 
 export interface Columns<T> {
@@ -40,14 +37,3 @@ export function render<T>(data: T | T[], format: Format, columns: Columns<T>): s
   if (items.length === 0) return '';
   return table(columns.headers, items.map(columns.row));
 }
-
-/** "3d", "5h", "12m", "40s" since `iso` (kubectl's AGE). */
-export function age(iso: string | undefined, now = Date.now()): string {
-  if (!iso) return '';
-  const s = Math.max(0, Math.floor((now - Date.parse(iso)) / 1000));
-  if (s < 120) return `${s}s`;
-  if (s < 7200) return `${Math.floor(s / 60)}m`;
-  if (s < 172_800) return `${Math.floor(s / 3600)}h`;
-  return `${Math.floor(s / 86_400)}d`;
-}
-

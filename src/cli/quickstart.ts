@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RuneClient } from '../api/client.js';
 import { ApiError } from '../api/errors.js';
 import { contextToken, ContextStore } from '../config/contexts.js';
 import { runeHome } from '../config/paths.js';
+import { writeSecretFile } from '../config/secretFile.js';
 
 const RUNED = fileURLToPath(new URL('../../bin/runed', import.meta.url));
 const CONTEXT = 'local';
@@ -72,7 +73,8 @@ export async function quickstart(env: NodeJS.ProcessEnv = process.env): Promise<
   if (!ready) {
     try {
       const created = await new RuneClient({ server }).bootstrap();
-      writeFileSync(tokenFile, created.secret + '\n', { mode: 0o600 });
+      // Its own file: a root token left by an earlier quickstart of another data dir is replaced.
+      writeSecretFile(tokenFile, created.secret, { replace: true });
       store.set(CONTEXT, { server, 'token-file': tokenFile, namespace: 'default' });
       say(`bootstrapped: root token saved to ${tokenFile} (0600), context "${CONTEXT}" created`);
     } catch (e) {
@@ -90,6 +92,6 @@ export async function quickstart(env: NodeJS.ProcessEnv = process.env): Promise<
     say(`ready: context "${CONTEXT}" is current. Open the UI with "rune" on a terminal, or use "rune admin --help".`);
     return 0;
   }
-  const { runTui } = await import('../tui/run.js');
+  const { runTui } = await import('../app/run.js');
   return runTui();
 }

@@ -1,15 +1,13 @@
 import type { Command } from 'commander';
-import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { dirname, join, basename } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { reserveSecretFile, SecretFileError, type SecretFile } from '../config/secretFile.js';
 import type { RuneClient } from '../api/client.js';
-import { ApiError } from '../api/errors.js';
 import type { Target } from '../config/target.js';
-import { ConfigError } from '../config/paths.js';
 import { parseDuration } from '../core/duration.js';
 import { checkFormat, UsageError, type Format } from './output.js';
 
 export { UsageError };
+export { describeError } from '../format/errors.js';
 
 export interface GlobalOptions {
   server?: string;
@@ -61,28 +59,6 @@ export function writable(s: Session): Session {
   return s;
 }
 
-/** One line for stderr that says what went wrong and what to do next. */
-export function describeError(e: unknown, target?: Target): string {
-  if (e instanceof ApiError) {
-    const server = target?.server ?? (typeof e.details?.server === 'string' ? e.details.server : 'HOST:PORT');
-    switch (e.code) {
-      case 'unavailable':
-        if (/CERT|SELF_SIGNED|TLS|SSL/.test(String(e.details?.cause ?? ''))) {
-          return `${e.message}: the server's certificate is not trusted; give its CA with "rune login NAME --server ${server} --ca-file CA.pem --token-file FILE"`;
-        }
-        return `${e.message}: start it on that host with "runed" (or "npm start"), or choose another with --server or --context`;
-      case 'unauthenticated':
-        return `${e.message}: log in again with "rune login ${target?.context ?? 'NAME'} --server ${server} --token-file FILE"`;
-      case 'rate_limited':
-        return `${e.message}`;
-      default:
-        return e.message;
-    }
-  }
-  if (e instanceof UsageError || e instanceof ConfigError) return e.message;
-  return (e as Error)?.message ?? String(e);
-}
-
 export function checkTtl(ttl: string | undefined): string | undefined {
   if (ttl === undefined) return undefined;
   const ms = parseDuration(ttl);
@@ -120,31 +96,18 @@ export function secretSink(opts: { outFile?: string; force?: boolean }): SecretS
       abort() {},
     };
   }
-  const dir = dirname(path);
-  const target = opts.force ? join(dir, `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`) : path;
-  let fd: number;
+  let file: SecretFile;
   try {
-    if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
-    fd = openSync(target, 'wx', 0o600);
+    file = reserveSecretFile(path, { replace: opts.force });
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') throw new UsageError(`${path} already exists: pass --force to overwrite it`);
-    throw new UsageError(`cannot write ${path}: ${code ?? (e as Error).message}`);
+    throw new UsageError(e instanceof SecretFileError && e.exists ? `${path} already exists: pass --force to overwrite it` : (e as Error).message);
   }
   return {
     deliver(secret, summary) {
-      try {
-        writeSync(fd, secret + '\n');
-      } finally {
-        closeSync(fd);
-      }
-      if (target !== path) renameSync(target, path);
+      file.write(secret);
       process.stdout.write(`${summary}; secret written to ${path} (mode 0600)\n`);
     },
-    abort() {
-      closeSync(fd);
-      rmSync(target, { force: true });
-    },
+    abort: () => file.abort(),
   };
 }
 

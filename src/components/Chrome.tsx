@@ -10,6 +10,8 @@ export interface HeaderInfo {
   namespace: string;
   production: boolean;
   readOnly: boolean;
+  /** The daemon's connection: "up", "down" (shown as OFFLINE) or not known yet. */
+  health?: 'up' | 'down' | 'unknown';
   screen: string;
 }
 
@@ -20,7 +22,8 @@ export interface HeaderInfo {
 export function Header({ info, theme, width }: { info: HeaderInfo; theme: Theme; width: number }) {
   const prod = info.production;
   const server = info.server.replace(/^https?:\/\//, '');
-  const right = ` ${info.screen}`;
+  const offline = info.health === 'down';
+  const right = `${offline ? ' OFFLINE' : info.health === 'up' ? ' ●' : ' ○'} ${info.screen}`;
   const badges = `${prod ? ' PRODUCTION ' : ''}${prod && info.readOnly ? ' ' : ''}${info.readOnly ? ' READ-ONLY ' : ''}`;
   const fixed = `rune ${badges}${badges ? ' ' : ''}ctx:${info.context ?? '(none)'}  as:${info.subject ?? '?'}  ns:${info.namespace}  srv:`;
   const room = Math.max(0, width - fixed.length - right.length);
@@ -41,7 +44,16 @@ export function Header({ info, theme, width }: { info: HeaderInfo; theme: Theme;
         {badges ? ' ' : ''}
         <Text color={prod ? theme.danger : undefined} bold={prod}>ctx:{info.context ?? '(none)'}</Text>
         {`  as:${info.subject ?? '?'}  ns:${info.namespace}  srv:${srv}${' '.repeat(gap)}`}
-        <Text bold>{right}</Text>
+        {offline ? (
+          <Text bold color={theme.danger} inverse={!theme.color}>
+            {' OFFLINE'}
+          </Text>
+        ) : (
+          <Text color={info.health === 'up' ? theme.ok : undefined} dimColor={info.health !== 'up'}>
+            {info.health === 'up' ? ' ●' : ' ○'}
+          </Text>
+        )}
+        <Text bold>{` ${info.screen}`}</Text>
       </Text>
     </Box>
   );

@@ -18,6 +18,7 @@ export interface ConfirmProps {
 export function Confirm({ message, action, typeToConfirm, onConfirm, onCancel, theme }: ConfirmProps) {
   const [focus, setFocus] = useState<'cancel' | 'confirm'>('cancel');
   const typed = useTextField('');
+  const [mismatch, setMismatch] = useState<string | undefined>();
   useActions(
     PRIORITY.modal,
     typeToConfirm
@@ -26,6 +27,7 @@ export function Confirm({ message, action, typeToConfirm, onConfirm, onCancel, t
           'form-cancel': () => onCancel(),
           'confirm-enter': () => {
             if (typed.current() === typeToConfirm) onConfirm();
+            else setMismatch(typed.current());
           },
         }
       : {
@@ -34,7 +36,14 @@ export function Confirm({ message, action, typeToConfirm, onConfirm, onCancel, t
           'confirm-choose': () => setFocus((f) => (f === 'cancel' ? 'confirm' : 'cancel')),
           'confirm-enter': () => (focus === 'confirm' ? onConfirm : onCancel)(),
         },
-    { fallback: (name, _input, key) => (typeToConfirm ? typed.onKey(name, key) : false) || true },
+    {
+      fallback: (name, _input, key) => {
+        if (!typeToConfirm) return true;
+        const edited = typed.onKey(name, key);
+        if (edited && mismatch !== undefined) setMismatch(undefined);
+        return edited || true;
+      },
+    },
   );
   return (
     <Box flexDirection="column" borderStyle="round" borderColor={theme.danger} paddingX={1}>
@@ -50,6 +59,11 @@ export function Confirm({ message, action, typeToConfirm, onConfirm, onCancel, t
             <Text>&gt; </Text>
             <TextFieldView state={typed.state} />
           </Box>
+          {mismatch !== undefined ? (
+            <Text color={theme.danger} wrap="wrap">
+              "{mismatch}" does not match {typeToConfirm}: type it exactly (Esc cancels)
+            </Text>
+          ) : null}
         </Box>
       ) : (
         <Box>

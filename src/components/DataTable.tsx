@@ -1,5 +1,6 @@
 import { Box, Text } from 'ink';
 import React from 'react';
+import { fitCells } from '../format/width.js';
 import type { Theme } from '../tui/theme.js';
 
 export interface Column<T> {
@@ -18,11 +19,8 @@ export interface SortState {
   reverse: boolean;
 }
 
-export function fit(text: string, width: number): string {
-  if (width <= 0) return '';
-  if (text.length <= width) return text.padEnd(width);
-  return width === 1 ? '…' : text.slice(0, width - 1) + '…';
-}
+/** A cell: exactly `width` terminal cells (CJK and emoji count two), cut with "…". */
+export const fit = fitCells;
 
 /** Widths for the columns in `total` cells, one space between columns; flex columns share the rest. */
 export function columnWidths<T>(columns: Column<T>[], total: number): number[] {

@@ -1,6 +1,6 @@
 import { Box, Text } from 'ink';
 import React, { useState } from 'react';
-import { useList } from '../hooks/useList.js';
+import { useList } from '../tui/useList.js';
 import { PRIORITY, useActions } from '../tui/input.js';
 import type { Theme } from '../tui/theme.js';
 

@@ -1,6 +1,5 @@
 import { Box, Text, useStdout } from 'ink';
-import { closeSync, openSync, writeSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { SecretFileError, writeSecretFile } from '../config/secretFile.js';
 import React, { useState } from 'react';
 import { PRIORITY, useActions } from '../tui/input.js';
 import { osc52 } from '../tui/osc52.js';
@@ -24,20 +23,11 @@ export function maskSecret(secret: string): string {
 
 /** Writes `secret` to a new file, 0600, refusing to overwrite. */
 export function writeSecret(path: string, secret: string): string {
-  const full = resolve(path);
-  let fd: number;
   try {
-    fd = openSync(full, 'wx', 0o600);
+    return writeSecretFile(path, secret);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(code === 'EEXIST' ? `${full} already exists: choose another name` : `cannot write ${full}: ${code ?? (e as Error).message}`);
+    throw new Error(e instanceof SecretFileError && e.exists ? `${e.path} already exists: choose another name` : (e as Error).message);
   }
-  try {
-    writeSync(fd, secret + '\n');
-  } finally {
-    closeSync(fd);
-  }
-  return full;
 }
 
 type Mode = 'view' | 'save' | 'leave';
@@ -80,7 +70,10 @@ export function SecretReveal({ title, secret, suggestedFile, onDone, theme }: Se
               setCopied(true);
               setMessage({ text: 'Sent to the terminal clipboard (OSC 52): paste it somewhere to check it arrived. If it did not, write it to a file (w).' });
             },
-            'secret-save': () => setMode('save'),
+            'secret-save': () => {
+              setMessage(undefined);
+              setMode('save');
+            },
             'secret-done': () => (saved ? onDone() : setMode('leave')),
           },
     // The dialog holds the keyboard; while saving, the rest edits the file name.
@@ -88,28 +81,36 @@ export function SecretReveal({ title, secret, suggestedFile, onDone, theme }: Se
   );
 
   return (
-    <Box flexDirection="column" borderStyle="round" borderColor={theme.warn} paddingX={1}>
-      <Text bold>{title}</Text>
-      <Text>This secret is shown once. It is not stored anywhere; copy it or save it now.</Text>
-      <Box marginY={1}>
-        <Text bold color={revealed ? theme.warn : undefined}>
-          {revealed ? secret : maskSecret(secret)}
-        </Text>
-      </Box>
-      {mode === 'save' ? (
-        <Box>
-          <Text>Save to: </Text>
-          <TextFieldView state={path.state} placeholder={suggestedFile} />
-          <Text dimColor={theme.dim}>  Enter write (0600) · Esc back</Text>
+    <Box flexDirection="column">
+      <Box flexDirection="column" borderStyle="round" borderColor={theme.warn} paddingX={1}>
+        <Text bold>{title}</Text>
+        <Text>This secret is shown once. It is not stored anywhere; copy it or save it now.</Text>
+        <Box marginY={1}>
+          <Text bold>{revealed ? 'Revealed below the box, on a line of its own (r hides it).' : maskSecret(secret)}</Text>
         </Box>
-      ) : mode === 'leave' ? (
-        <Text color={theme.danger} bold>
-          {copied ? 'Did the copy arrive (paste it to check)? The secret cannot be shown again. y it arrived, leave · n stay' : 'Leave without copying or saving? The secret cannot be shown again. y leave · n stay'}
+        {mode === 'save' ? (
+          <Box flexDirection="column">
+            <Box>
+              <Text>Save to: </Text>
+              <TextFieldView state={path.state} placeholder={suggestedFile} />
+            </Box>
+            <Text dimColor={theme.dim}>Enter write (0600) · Esc back</Text>
+          </Box>
+        ) : mode === 'leave' ? (
+          <Text color={theme.danger} bold>
+            {copied ? 'Did the copy arrive (paste it to check)? The secret cannot be shown again. y it arrived, leave · n stay' : 'Leave without copying or saving? The secret cannot be shown again. y leave · n stay'}
+          </Text>
+        ) : (
+          <Text dimColor={theme.dim}>r {revealed ? 'hide' : 'reveal'} · c copy · w write to file · Enter done</Text>
+        )}
+        {message ? <Text color={message.error ? theme.danger : theme.ok}>{message.text}</Text> : null}
+      </Box>
+      {/* Outside the border: a mouse selection of the line picks up the secret and nothing else. */}
+      {revealed ? (
+        <Text bold color={theme.warn} wrap="wrap">
+          {secret}
         </Text>
-      ) : (
-        <Text dimColor={theme.dim}>r {revealed ? 'hide' : 'reveal'} · c copy · w write to file · Enter done</Text>
-      )}
-      {message ? <Text color={message.error ? theme.danger : theme.ok}>{message.text}</Text> : null}
+      ) : null}
     </Box>
   );
 }

@@ -2,7 +2,7 @@ import { Box, Text } from 'ink';
 import React, { useState } from 'react';
 import type { CreatedServiceAccount, RuneClient } from '../api/client.js';
 import { ApiError } from '../api/errors.js';
-import { describeError } from '../cli/runtime.js';
+import { describeError } from '../format/errors.js';
 import { parseDuration } from '../core/duration.js';
 import { dnsLabelProblem } from '../core/names.js';
 import { policyToYaml } from '../core/policy.js';
@@ -48,17 +48,45 @@ function stepOf(e: unknown): number {
  * what was entered; a step explains what is wrong before moving on; a refusal from the daemon
  * returns to the step at fault with its message.
  */
-export function ServiceAccountWizard({ client, namespaces, onCreated, onTrusted, onCancel, theme, height }: { client: RuneClient; namespaces: string[]; onCreated: (res: CreatedServiceAccount) => void; onTrusted: (summary: string) => void; onCancel: () => void; theme: Theme; height: number }) {
+export function ServiceAccountWizard({
+  client,
+  namespaces,
+  onCreated,
+  onTrusted,
+  onCancel,
+  theme,
+  height,
+  limits,
+}: {
+  client: RuneClient;
+  namespaces: string[];
+  onCreated: (res: CreatedServiceAccount) => void;
+  onTrusted: (summary: string) => void;
+  onCancel: () => void;
+  theme: Theme;
+  height: number;
+  /** The daemon's TTL settings (whoami): "never" becomes the default or the maximum when one is set. */
+  limits?: { tokenMaxTtl?: string; tokenDefaultTtl?: string } | undefined;
+}) {
   const [step, setStep] = useState(0);
   // The typed steps are text fields on the key stream; the rest changes only on keys that wait for a render.
   const nameField = useTextField('');
   const customTtlField = useTextField('');
   const descriptionField = useTextField('');
+  // A namespace typed in the namespace step: one that does not exist yet is created before the account.
+  const namespaceField = useTextField('');
+  const [reviewTop, setReviewTop] = useState(0);
   const repoField = useTextField('');
   const refField = useTextField('');
   const audienceField = useTextField(client.baseUrl);
   const [picked, setPicked] = useState<Omit<WizardValues, 'name' | 'customTtl' | 'description'>>({ namespace: CLUSTER, permissions: ['cast'], ttl: '90d', credential: 'token', bindTo: 'branch' });
-  const current = (): WizardValues => ({ ...picked, name: nameField.current(), customTtl: customTtlField.current(), description: descriptionField.current() });
+  const current = (): WizardValues => ({
+    ...picked,
+    ...(namespaceField.current().trim() ? { namespace: namespaceField.current().trim() } : {}),
+    name: nameField.current(),
+    customTtl: customTtlField.current(),
+    description: descriptionField.current(),
+  });
   const v = current();
   const [cursor, setCursor] = useState(0);
   const [error, setError] = useState<string | undefined>();
@@ -76,12 +104,19 @@ export function ServiceAccountWizard({ client, namespaces, onCreated, onTrusted,
     setStep(to);
     if (to === 1) setCursor(Math.max(0, nsOptions.indexOf(v.namespace)));
     if (to === 2) setCursor(0);
+    if (to === 5) setReviewTop(0);
   };
+  /** What "never" turns into on this daemon (it would otherwise be capped silently). */
+  const neverMeans = limits?.tokenDefaultTtl ?? limits?.tokenMaxTtl;
   const problem = (): string | undefined => {
     const v = current();
     if (step === 0) {
       const p = dnsLabelProblem(v.name);
       return p && `name ${p}`;
+    }
+    if (step === 1 && v.namespace !== CLUSTER) {
+      const p = dnsLabelProblem(v.namespace);
+      if (p) return `namespace ${p}`;
     }
     if (step === 2 && v.permissions.length === 0) return 'pick at least one permission (Space toggles)';
     if (step === 3 && v.credential === 'token' && v.ttl === 'custom' && !(parseDuration(v.customTtl) ?? 0)) return `"${v.customTtl}" is not a duration: use e.g. 12h, 45d or 1h30m`;
@@ -126,6 +161,8 @@ export function ServiceAccountWizard({ client, namespaces, onCreated, onTrusted,
     setError(undefined);
     const ttl = v.ttl === 'never' ? undefined : v.ttl === 'custom' ? v.customTtl : v.ttl;
     try {
+      // As the CLI can: a new namespace is created first, so the account's rights apply at once.
+      if (v.namespace !== CLUSTER && !namespaces.includes(v.namespace)) await client.createNamespace(v.namespace);
       const res = await client.createServiceAccount({
         name: v.name,
         permissions: v.permissions,
@@ -143,7 +180,12 @@ export function ServiceAccountWizard({ client, namespaces, onCreated, onTrusted,
   };
 
   const moveCursor = (name: string) => {
+    if (step === 5) {
+      setReviewTop((t) => Math.max(0, t + (name === 'up' ? -1 : 1)));
+      return;
+    }
     if (step === 1) {
+      namespaceField.set('');
       const next = Math.max(0, Math.min(nsOptions.length - 1, cursor + (name === 'up' ? -1 : 1)));
       setCursor(next);
       set({ namespace: nsOptions[next]! });
@@ -155,6 +197,7 @@ export function ServiceAccountWizard({ client, namespaces, onCreated, onTrusted,
   const trustFields = [repoField, undefined, refField, audienceField] as const;
   const field =
     step === 0 ? nameField
+    : step === 1 ? namespaceField
     : step === 3 && !trustPath && v.ttl === 'custom' ? customTtlField
     : step === 4 ? (trustPath ? trustFields[trustFocus] : descriptionField)
     : undefined;
@@ -181,6 +224,8 @@ export function ServiceAccountWizard({ client, namespaces, onCreated, onTrusted,
       'wizard-ttl': (key) => {
         if (step === 4 && trustPath && trustFocus === 1) return set({ bindTo: v.bindTo === 'branch' ? 'environment' : 'branch' });
         if (step !== 3 || trustPath) return false;
+        // Inside a typed custom TTL, ←/→ move the cursor; an empty field lets them choose a preset again.
+        if (v.ttl === 'custom' && customTtlField.current() !== '') return false;
         const i = TTLS.indexOf(v.ttl);
         set({ ttl: TTLS[(i + (key.name === 'left' ? -1 : 1) + TTLS.length) % TTLS.length]! });
       },
@@ -225,14 +270,16 @@ export function ServiceAccountWizard({ client, namespaces, onCreated, onTrusted,
     }
     const yaml = v.permissions.map((p) => policyToYaml(derivedPolicy(v.name, p, v.namespace))).join('---\n');
     const lines = yaml.trimEnd().split('\n');
-    const room = Math.max(3, height - 9);
+    const room = Math.max(3, height - 10);
+    // The whole policy can be read: ↑/↓ scroll it (it used to be cut with "… N more lines").
+    const top = Math.min(reviewTop, Math.max(0, lines.length - room));
     return (
       <Box flexDirection="column">
         <Text>Creates {v.permissions.map((p) => `${v.name}-${p}`).join(', ')}:</Text>
-        {lines.slice(0, room).map((l, i) => (
-          <Text key={i} color={theme.accent} wrap="truncate">{`  ${l}`}</Text>
+        {lines.slice(top, top + room).map((l, i) => (
+          <Text key={top + i} color={theme.accent} wrap="truncate">{`  ${l}`}</Text>
         ))}
-        {lines.length > room ? <Text dimColor={theme.dim}>{`  … ${lines.length - room} more lines`}</Text> : null}
+        {lines.length > room ? <Text dimColor={theme.dim}>{`  lines ${top + 1}–${Math.min(lines.length, top + room)} of ${lines.length} · ↑/↓ scroll`}</Text> : null}
       </Box>
     );
   };
@@ -250,9 +297,13 @@ export function ServiceAccountWizard({ client, namespaces, onCreated, onTrusted,
         </Box>
       ) : step === 1 ? (
         <Box flexDirection="column">
-          <Text>Pin its permissions to a namespace (↑/↓), or keep them cluster-wide:</Text>
-          {nsOptions.slice(0, Math.max(3, height - 6)).map((ns) => (
-            <Text key={ns} inverse={ns === v.namespace}>{` ${ns} `}</Text>
+          <Text>Pin its permissions to a namespace (↑/↓), type a new one, or keep them cluster-wide:</Text>
+          <Box>
+            <Text>New: </Text>
+            <TextFieldView state={namespaceField.state} focused={namespaceField.value !== ''} placeholder="type a name (created with the account)" />
+          </Box>
+          {nsOptions.slice(0, Math.max(3, height - 7)).map((ns) => (
+            <Text key={ns} inverse={!namespaceField.value && ns === v.namespace}>{` ${ns} `}</Text>
           ))}
         </Box>
       ) : step === 2 ? (
@@ -287,6 +338,12 @@ export function ServiceAccountWizard({ client, namespaces, onCreated, onTrusted,
               <TextFieldView state={customTtlField.state} placeholder="45d" />
             </Box>
           ) : null}
+          {v.ttl === 'never' && neverMeans ? (
+            <Text color={theme.warn} wrap="wrap">
+              This daemon gives every token a lifetime: "never" becomes {neverMeans}
+              {limits?.tokenMaxTtl ? ` (maximum ${limits.tokenMaxTtl}, auth.tokenMaxTtl)` : ''}.
+            </Text>
+          ) : null}
         </Box>
       ) : step === 4 && trustPath ? (
         <Box flexDirection="column">
@@ -319,7 +376,7 @@ export function ServiceAccountWizard({ client, namespaces, onCreated, onTrusted,
         <Box flexDirection="column">
           <Text>
             <Text bold>{v.name}</Text> · {v.namespace === CLUSTER ? 'cluster-wide' : `namespace ${v.namespace}`} · {v.permissions.join(', ')} ·{' '}
-            {trustPath ? 'CI trust (no stored secret)' : `TTL ${v.ttl === 'custom' ? v.customTtl : v.ttl}`}
+            {trustPath ? 'CI trust (no stored secret)' : `TTL ${v.ttl === 'custom' ? v.customTtl : v.ttl === 'never' && neverMeans ? `${neverMeans} ("never" is capped)` : v.ttl}`}
             {!trustPath && v.description ? ` · "${v.description}"` : ''}
           </Text>
           {review()}

@@ -124,8 +124,21 @@ export function useTextField(initial = '') {
   };
 }
 
+/** A masked value longer than this shows as this many dots and its length. */
+export const MASK_CELLS = 12;
+
 /** Draws a field: the cursor as an inverse cell, masked characters for secrets, a dim placeholder. */
 export function TextFieldView({ state, focused = true, mask, placeholder }: { state: TextState; focused?: boolean; mask?: string | undefined; placeholder?: string | undefined }) {
+  if (mask && state.value.length > MASK_CELLS) {
+    // A long secret (a pasted token) would wrap its row: a fixed run of dots and its length instead.
+    return (
+      <Text>
+        {mask.repeat(MASK_CELLS)}
+        <Text dimColor>{` (${state.value.length} chars)`}</Text>
+        {focused && state.cursor >= state.value.length ? <Text inverse> </Text> : null}
+      </Text>
+    );
+  }
   const shown = mask ? mask.repeat(state.value.length) : state.value;
   if (!shown && placeholder) {
     return focused ? (

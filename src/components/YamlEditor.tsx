@@ -40,7 +40,9 @@ export function YamlEditor({ title, initial, saved, height, width, onSave, onClo
   const [mode, setMode] = useState<'edit' | 'diff' | 'discard'>('edit');
   const [message, setMessage] = useState<{ text: string; error?: boolean } | undefined>();
   const [busy, setBusy] = useState(false);
-  const textHeight = Math.max(3, height - 5);
+  // After ctrl-x: the whole text is selected; a paste or a typed key replaces it, a movement or Esc keeps it.
+  const [allSelected, setAllSelected] = useState(false);
+  const textHeight = Math.max(3, height - 6);
   // The window follows the cursor and otherwise stays where it was.
   const top = (topRef.current = windowTop(topRef.current, state.row, textHeight));
   const text = toText(state);
@@ -59,7 +61,8 @@ export function YamlEditor({ title, initial, saved, height, width, onSave, onClo
   }, [text, remoteLint]);
   const fromDaemon = remote?.text === text && remote.result !== undefined;
   const lint = fromDaemon ? remote.result! : local;
-  const dirty = text !== initial;
+  // Against what is stored (a text back from $EDITOR opens already changed), else the starting text.
+  const dirty = text !== (saved || initial);
   const byLine = new Map<number, { error: boolean; message: string }>();
   for (const w of lint.warnings) if (w.line) byLine.set(w.line, { error: false, message: `${w.line}:${w.column} ${w.message}` });
   for (const e of lint.errors) if (e.line) byLine.set(e.line, { error: true, message: `${e.line}:${e.column} ${e.message}` });
@@ -81,8 +84,20 @@ export function YamlEditor({ title, initial, saved, height, width, onSave, onClo
     return 'text';
   };
   const move = (action: Parameters<typeof dispatch>[0]): Action => () => {
+    setAllSelected(false);
     dispatch(action);
     return 'text';
+  };
+  /** Typing or pasting: over a select-all, the text becomes what was typed. */
+  const typeIn = (insert: string): Action => () => {
+    setMessage(undefined);
+    if (allSelected) {
+      setAllSelected(false);
+      dispatch({ type: 'set', text: '' });
+    }
+    dispatch({ type: 'insert', text: insert });
+    // The selection state changes what the next key does: it must render first.
+    return allSelected ? true : 'text';
   };
   const actions: Partial<Record<string, Action>> = busy
     ? {}
@@ -91,7 +106,12 @@ export function YamlEditor({ title, initial, saved, height, width, onSave, onClo
       : mode === 'diff'
         ? { 'confirm-yes': () => void save(), 'editor-save': () => void save(), 'confirm-no': () => setMode('edit') }
         : {
-            'editor-close': () => (dirty ? setMode('discard') : onClose()),
+            'editor-close': () => (allSelected ? setAllSelected(false) : dirty ? setMode('discard') : onClose()),
+            'editor-select-all': () => {
+              setAllSelected(true);
+              setMessage({ text: 'all selected: paste (or type) to replace the whole text · Esc keeps it' });
+            },
+            'editor-kill-line': edit({ type: 'kill-line' }),
             'editor-save': () => {
               if (!lint.valid) setMessage({ text: `fix the errors first: ${lint.errors[0]!.message}`, error: true });
               else if (!dirty && saved) setMessage({ text: 'no changes to save' });
@@ -121,8 +141,8 @@ export function YamlEditor({ title, initial, saved, height, width, onSave, onClo
             'editor-backspace': edit({ type: 'backspace' }),
             'editor-delete': edit({ type: 'delete' }),
             // A paste goes in exactly as it came: no indentation added, no key bindings fired.
-            'editor-paste': (key) => edit({ type: 'insert', text: key.text })(key),
-            'editor-type': (key) => edit({ type: 'insert', text: key.text })(key),
+            'editor-paste': (key) => typeIn(key.text)(key),
+            'editor-type': (key) => typeIn(key.text)(key),
           };
   const refused = (text: string) => {
     setMessage({ text, error: true });
@@ -187,8 +207,14 @@ export function YamlEditor({ title, initial, saved, height, width, onSave, onClo
       <Text wrap="truncate" color={lint.valid ? theme.ok : theme.danger}>
         {lint.valid ? `valid${lint.warnings.length ? `, ${lint.warnings.length} warning(s)` : ''}` : `${lint.errors.length} error(s)`}
         {fromDaemon ? ' (runed)' : remote?.text === text && remote.failed ? ' (runed unreachable: checked locally)' : ''}
-        {firstProblem ? `: ${firstProblem.line !== undefined ? `line ${firstProblem.line}, column ${firstProblem.column}: ` : ''}${firstProblem.message}` : ''}
+        {firstProblem && firstProblem.line !== undefined ? `, first at line ${firstProblem.line}, column ${firstProblem.column}:` : firstProblem ? ':' : ''}
       </Text>
+      {/* The first problem in full, on its own line(s): at 80 columns it used to be cut off. */}
+      {firstProblem ? (
+        <Text wrap="wrap" color={lint.errors.length ? theme.danger : theme.warn}>
+          {firstProblem.message}
+        </Text>
+      ) : null}
       {mode === 'discard' ? (
         <Text bold color={theme.danger}>Discard unsaved changes? y discard · n keep editing</Text>
       ) : message ? (

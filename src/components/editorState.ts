@@ -14,7 +14,8 @@ export type EditorAction =
   | { type: 'home' }
   | { type: 'end' }
   | { type: 'page'; dir: 1 | -1; height: number }
-  | { type: 'set'; text: string };
+  | { type: 'set'; text: string }
+  | { type: 'kill-line' };
 
 export const fromText = (text: string): EditorState => ({ lines: text.replace(/\r\n?/g, '\n').split('\n'), row: 0, col: 0 });
 export const toText = (s: EditorState): string => s.lines.join('\n');
@@ -26,6 +27,12 @@ export function editorReducer(s: EditorState, a: EditorAction): EditorState {
   switch (a.type) {
     case 'set':
       return fromText(a.text);
+    case 'kill-line': {
+      if (s.lines.length === 1) return { lines: [''], row: 0, col: 0 };
+      const lines = s.lines.filter((_, i) => i !== s.row);
+      const row = Math.min(s.row, lines.length - 1);
+      return { lines, row, col: clampCol({ ...s, lines }, row, s.col) };
+    }
     case 'insert': {
       // Pasted lines go in as they are: no indentation is added to them (as editors' paste mode).
       const parts = a.text.replace(/\r\n?/g, '\n').replace(/\t/g, '  ').split('\n');
@@ -102,8 +109,9 @@ export function windowTop(previousTop: number, row: number, height: number): num
 
 /** A line diff (longest common subsequence): ' ' kept, '-' removed, '+' added. */
 export function lineDiff(before: string, after: string): { op: ' ' | '-' | '+'; text: string }[] {
-  const a = before.split('\n');
-  const b = after.split('\n');
+  // An empty text has no lines (a new policy's diff is all '+', not a stray '-' for the empty one).
+  const a = before === '' ? [] : before.split('\n');
+  const b = after === '' ? [] : after.split('\n');
   const n = a.length;
   const m = b.length;
   const lcs: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));

@@ -1,49 +1,51 @@
-import Conf from 'conf';
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
-import { basename, dirname, extname } from 'node:path';
-import { ConfigError, checkContextName, configPath } from './paths.js';
-import { parse as parseYaml, stringify as toYaml } from 'yaml';
-
-import type { ConfigFile, ContextEntry } from './target.js';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { stringify as toYaml } from 'yaml';
+import { checkContextName, configPath } from './paths.js';
+import { contextIn, readConfigFile, type ConfigFile, type ContextEntry } from './target.js';
 
 export type { ContextEntry, Target } from './target.js';
 export { contextToken, readContexts, resolveTarget } from './target.js';
 export { ConfigError, checkContextName, configPath, DEFAULT_SERVER, runeHome } from './paths.js';
 
-/** Contexts in a YAML file kept 0600 (conf writes it atomically). */
+/**
+ * Contexts in a YAML file kept 0600: read through the one reader (target.ts readConfigFile) each
+ * time, so another rune process's login shows at once; written whole, atomically (a 0600 temporary
+ * file renamed over it).
+ */
 export class ContextStore {
   readonly path: string;
-  private readonly conf: Conf<ConfigFile>;
 
   constructor(path = configPath()) {
     this.path = path;
     const dir = dirname(path);
     if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
-    try {
-      this.conf = new Conf<ConfigFile>({
-        cwd: dir,
-        configName: basename(path, extname(path)),
-        fileExtension: extname(path).replace(/^\./, '') || 'yaml',
-        configFileMode: 0o600,
-        accessPropertiesByDotNotation: false,
-        serialize: (value) => toYaml(value),
-        deserialize: (text) => (parseYaml(text) ?? {}) as ConfigFile,
-        clearInvalidConfig: false,
-      });
-    } catch (e) {
-      throw new ConfigError(`${path} cannot be read: ${(e as Error).message.split('\n')[0]}`);
-    }
+    readConfigFile(path);
     if (existsSync(path)) chmodSync(path, 0o600);
   }
 
+  private read(): ConfigFile {
+    return readConfigFile(this.path);
+  }
+
+  private write(doc: ConfigFile): void {
+    const tmp = join(dirname(this.path), `.${basename(this.path)}.${randomBytes(4).toString('hex')}.tmp`);
+    try {
+      writeFileSync(tmp, toYaml(doc), { mode: 0o600, flag: 'wx' });
+      renameSync(tmp, this.path);
+    } catch (e) {
+      rmSync(tmp, { force: true });
+      throw e;
+    }
+  }
+
   current(): string | undefined {
-    return this.conf.get('current-context');
+    return this.read()['current-context'];
   }
 
   contexts(): Record<string, ContextEntry> {
-    const contexts = this.conf.get('contexts') ?? {};
-    if (typeof contexts !== 'object' || Array.isArray(contexts)) throw new ConfigError(`${this.path}: "contexts" must be a mapping of name to context`);
-    return contexts;
+    return this.read().contexts ?? {};
   }
 
   get(name: string): ContextEntry | undefined {
@@ -51,29 +53,26 @@ export class ContextStore {
   }
 
   require(name: string): ContextEntry {
-    const entry = this.get(name);
-    if (!entry) {
-      const known = Object.keys(this.contexts());
-      throw new ConfigError(`no context named "${name}"${known.length ? ` (known: ${known.join(', ')})` : ': log in first with "rune login NAME --server HOST:PORT --token-file FILE"'}`);
-    }
-    return entry;
+    return contextIn(this.read(), name);
   }
 
   set(name: string, entry: ContextEntry): void {
     checkContextName(name);
-    this.conf.set('contexts', { ...this.contexts(), [name]: entry });
+    const doc = this.read();
+    this.write({ ...doc, contexts: { ...doc.contexts, [name]: entry } });
   }
 
   use(name: string): void {
-    this.require(name);
-    this.conf.set('current-context', name);
+    const doc = this.read();
+    contextIn(doc, name);
+    this.write({ ...doc, 'current-context': name });
   }
 
   delete(name: string): void {
-    this.require(name);
-    const { [name]: _gone, ...rest } = this.contexts();
-    this.conf.set('contexts', rest);
-    if (this.current() === name) this.conf.delete('current-context');
+    const doc = this.read();
+    contextIn(doc, name);
+    const { [name]: _gone, ...rest } = doc.contexts ?? {};
+    const { 'current-context': current, ...others } = doc;
+    this.write({ ...others, ...(current && current !== name ? { 'current-context': current } : {}), contexts: rest });
   }
 }
-

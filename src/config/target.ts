@@ -36,31 +36,36 @@ interface ContextReader {
   require(name: string): ContextEntry;
 }
 
-/**
- * Reads the config file without conf (which costs ~100 ms to load): every command resolves its
- * target, while only login, use-context, logout and the TUI write contexts through ContextStore.
- */
-export function readContexts(path: string): ContextReader {
-  let doc: ConfigFile = {};
-  if (existsSync(path)) {
-    try {
-      // yaml costs a command ~70 ms to load: only a config file that exists pays for it.
-      const { parse } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
-      doc = (parse(readFileSync(path, 'utf8')) ?? {}) as ConfigFile;
-    } catch (e) {
-      throw new ConfigError(`${path} cannot be read: ${(e as Error).message.split('\n')[0]}`);
-    }
+/** The one reader of the contexts file (~/.rune/config.yaml); a missing file is an empty one. */
+export function readConfigFile(path: string): ConfigFile {
+  if (!existsSync(path)) return {};
+  let doc: ConfigFile;
+  try {
+    // yaml costs a command ~70 ms to load: only a config file that exists pays for it.
+    const { parse } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
+    doc = (parse(readFileSync(path, 'utf8')) ?? {}) as ConfigFile;
+  } catch (e) {
+    throw new ConfigError(`${path} cannot be read: ${(e as Error).message.split('\n')[0]}`);
   }
+  if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`${path} must be a mapping (current-context, contexts)`);
   const contexts = doc.contexts ?? {};
-  return {
-    current: () => doc['current-context'],
-    require(name) {
-      const entry = contexts[name];
-      if (entry) return entry;
-      const known = Object.keys(contexts);
-      throw new ConfigError(`no context named "${name}"${known.length ? ` (known: ${known.join(', ')})` : ': log in first with "rune login NAME --server HOST:PORT --token-file FILE"'}`);
-    },
-  };
+  if (typeof contexts !== 'object' || Array.isArray(contexts)) throw new ConfigError(`${path}: "contexts" must be a mapping of name to context`);
+  return doc;
+}
+
+/** The context `name` of `doc`, or an error that lists the known ones (or says how to log in). */
+export function contextIn(doc: ConfigFile, name: string): ContextEntry {
+  const contexts = doc.contexts ?? {};
+  const entry = contexts[name];
+  if (entry) return entry;
+  const known = Object.keys(contexts);
+  throw new ConfigError(`no context named "${name}"${known.length ? ` (known: ${known.join(', ')})` : ': log in first with "rune login NAME --server HOST:PORT --token-file FILE"'}`);
+}
+
+/** Reading the contexts, for resolving a target: every command does it, so it stays light (yaml only). */
+export function readContexts(path: string): ContextReader {
+  const doc = readConfigFile(path);
+  return { current: () => doc['current-context'], require: (name) => contextIn(doc, name) };
 }
 
 /** A context's own token: inline, or read from its token file (a clear error when that is gone). */

@@ -128,7 +128,12 @@ export const AuditRecord = Type.Object(
 );
 
 export const List = <T extends TSchema>(item: T) =>
-  Type.Object({ items: Type.Array(item), nextCursor: Type.Optional(Type.String({ description: 'pass as ?cursor= for the next page' })) });
+  Type.Object({
+    items: Type.Array(item),
+    nextCursor: Type.Optional(Type.String({ description: 'pass as ?cursor= for the next page' })),
+    total: Type.Optional(Type.Integer({ description: 'on a first page of a searchable list: how many rows match (a lower bound with totalCapped)' })),
+    totalCapped: Type.Optional(Type.Boolean({ description: 'total was counted up to a cap (a common search match)' })),
+  });
 
 export const CreatedToken = Type.Object({
   token: Token,
@@ -142,6 +147,9 @@ export const Whoami = Type.Object({
   policies: Type.Array(Type.String()),
   rules: Type.Array(Rule),
   tokenRules: Type.Optional(Type.Array(Rule, { description: 'present when the token narrows its subject: effective rights are both sets\' intersection' })),
+  limits: Type.Optional(
+    Type.Object({ tokenMaxTtl: Type.Optional(Type.String()), tokenDefaultTtl: Type.Optional(Type.String()) }, { description: 'the daemon\'s token lifetime settings, when set ("never" becomes one of them)' }),
+  ),
 });
 
 const LintIssue = Type.Object({ line: Type.Optional(Type.Integer()), column: Type.Optional(Type.Integer()), path: Type.String(), message: Type.String() });
@@ -218,6 +226,14 @@ export const PageQuery = {
   cursor: Type.Optional(Type.String({ description: 'the nextCursor of the previous page' })),
 };
 
+/** ?search= and ?sort= of a searchable list (the daemon checks the sort values and names them in a 400). */
+const SearchQuery = (fields: string, sorts: string) => ({
+  search: Type.Optional(Type.String({ description: `a case-insensitive substring of ${fields}; at most 200 characters` })),
+  sort: Type.Optional(Type.String({ description: `${sorts}; a leading - reverses; the cursor carries it` })),
+});
+
+export const SubjectListQuery = (fields: string) => Type.Object({ ...PageQuery, ...SearchQuery(fields, 'name (default) or created') }, { additionalProperties: false });
+
 export const UserBody = Type.Object(
   {
     name: Name('the user name'),
@@ -254,6 +270,7 @@ export const TokenListQuery = Type.Object(
     ...PageQuery,
     subject: Type.Optional(Type.String({ description: 'only this subject\'s tokens' })),
     status: Type.Optional(Type.Union([TokenStatus, Type.Literal('')])),
+    ...SearchQuery('the name, subject, description or id', 'created (default), name, subject, expires or lastUsed'),
   },
   { additionalProperties: false },
 );
@@ -294,6 +311,7 @@ export const AuditQuery = Type.Object(
     since: Type.Optional(Type.String({ description: 'a time (2026-01-31T12:00:00Z) or a duration back from now (1h, 7d)' })),
     after: Type.Optional(Type.String({ pattern: '^\\d+$', description: 'follow the trail: events after this id, oldest first' })),
     wait: Type.Optional(Type.String({ description: 'with after: wait up to this long (at most 30s) for a new event before answering an empty page' })),
+    search: Type.Optional(Type.String({ description: 'a case-insensitive substring of the actor, action, resource, ref, namespace or message' })),
   },
   { additionalProperties: false },
 );

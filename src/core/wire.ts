@@ -35,4 +35,7 @@ export type ExchangedToken = Static<typeof S.ExchangedToken>;
 export interface List<T> {
   items: T[];
   nextCursor?: string;
+  /** How many rows match, on a first page (no cursor); with `totalCapped` it is a lower bound. */
+  total?: number;
+  totalCapped?: boolean;
 }

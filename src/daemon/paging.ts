@@ -45,3 +45,57 @@ export function pageOf<Row, Item>(rows: Row[], limit: number, key: (row: Row) =>
   const items = kept.map(toItem);
   return more ? { items, nextCursor: encodeCursor(key(kept[kept.length - 1]!)) } : { items };
 }
+
+/** A sort of a list: `?sort=name` ascending, `?sort=-name` descending; ties broken by id. */
+export interface Sorted {
+  /** As the client wrote it ("-created"); cursors carry it. */
+  token: string;
+  /** The SQL expression sorted on (matches an index). */
+  expr: string;
+  desc: boolean;
+  numeric: boolean;
+}
+
+export type SortColumns = Record<string, { expr: string; numeric: boolean }>;
+
+/** The allowed `sort` values of a list, for error messages and docs: "name, -name, created, …". */
+export const sortValues = (columns: SortColumns) => Object.keys(columns).flatMap((k) => [k, `-${k}`]);
+
+/** Reads `?sort=`; an unknown field is a 400 naming the allowed values. */
+export function readSort(query: Record<string, unknown>, columns: SortColumns, fallback: string): Sorted {
+  const raw = query.sort === undefined || query.sort === '' ? fallback : String(query.sort);
+  const desc = raw.startsWith('-');
+  const column = columns[desc ? raw.slice(1) : raw];
+  if (!column) throw invalid(`sort must be one of ${sortValues(columns).join(', ')}`, { field: 'sort' });
+  return { token: raw, expr: column.expr, desc, numeric: column.numeric };
+}
+
+/** Reads `?search=` (a case-insensitive substring; at most 200 characters). */
+export function readSearch(query: Record<string, unknown>): string | undefined {
+  if (query.search === undefined || query.search === '') return undefined;
+  const text = String(query.search);
+  if (text.length > 200) throw invalid('search must be at most 200 characters', { field: 'search' });
+  return text;
+}
+
+/** `%text%` for LIKE … ESCAPE '\', with the text's own wildcards taken literally. */
+export const likePattern = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+/** A sorted page's SQL pieces: the keyset condition after the cursor, the ORDER BY, the cursor key. */
+export function sortedPaging(sort: Sorted, page: Page, params: Record<string, unknown>) {
+  const dir = sort.desc ? 'DESC' : 'ASC';
+  let after: string | undefined;
+  if (page.after) {
+    const [token, key, id] = page.after;
+    if (token !== sort.token) throw invalid(`cursor belongs to sort "${token}", not "${sort.token}": start again without a cursor`, { field: 'cursor' });
+    params.afterKey = sort.numeric ? Number(key) : key;
+    params.afterId = id;
+    after = `(${sort.expr}, id) ${sort.desc ? '<' : '>'} (@afterKey, @afterId)`;
+  }
+  return {
+    after,
+    order: `ORDER BY ${sort.expr} ${dir}, id ${dir}`,
+    /** The cursor of a row selected with `… , <expr> AS sort_key`. */
+    key: (row: { sort_key: string | number; id: string }) => [sort.token, row.sort_key, row.id],
+  };
+}

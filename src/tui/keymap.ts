@@ -91,6 +91,8 @@ export const KEYMAP: readonly Binding[] = [
   { id: 'editor-indent', keys: ['tab'], description: 'two spaces', scope: 'editor', mutating: true },
   { id: 'editor-backspace', keys: ['backspace'], description: 'delete before the cursor', scope: 'editor', mutating: true },
   { id: 'editor-delete', keys: ['delete', 'ctrl-d'], description: 'delete at the cursor', scope: 'editor', mutating: true },
+  { id: 'editor-kill-line', keys: ['ctrl-k'], description: 'delete the line', scope: 'editor', mutating: true },
+  { id: 'editor-select-all', keys: ['ctrl-x'], description: 'select all: the next paste or key replaces the whole text (Esc keeps it)', scope: 'editor', mutating: true, hint: true },
   { id: 'editor-paste', keys: ['paste'], description: 'paste, exactly as it is (no indentation added)', scope: 'editor', mutating: true },
   { id: 'editor-type', keys: ['text'], description: 'type', scope: 'editor', mutating: true },
   { id: 'editor-discard-yes', keys: ['y'], description: 'discard (when asked)', scope: 'editor' },

@@ -19,8 +19,7 @@ export interface Keypress {
 
 export const PASTE_START = '\x1b[200~';
 export const PASTE_END = '\x1b[201~';
-export const BRACKETED_PASTE_ON = '\x1b[?2004h';
-export const BRACKETED_PASTE_OFF = '\x1b[?2004l';
+export { BRACKETED_PASTE_OFF, BRACKETED_PASTE_ON } from '../terminal/screen.js';
 /** How long a lone Esc waits for the rest of a sequence before it counts as the Esc key. */
 export const ESC_TIMEOUT_MS = 50;
 /** A paste whose end marker never comes (a dropped byte) ends after this long without input. */

@@ -180,9 +180,14 @@ describe('the terminal is left as it was found', () => {
     await t.waitFor('description: "before"');
     t.send(':%s/before/after vi/', 'Enter');
     t.send(':wq', 'Enter');
-    await t.waitFor('saved from $EDITOR');
+    // Back in the TUI's own editor with the edited text: saved only with ctrl-s, after the diff.
+    await t.waitFor((s) => s.includes('from $EDITOR') && s.includes('description: "after vi"'));
     expect(t.format('#{alternate_on}')).toBe('1');
     expect(t.capture()).toContain('as:root');
+    t.send('C-s');
+    await t.waitFor('changes to save');
+    t.send('y');
+    await t.waitFor('policy edit-me saved');
     expect((await d.request('GET', '/v1/policies/edit-me', { token: root })).body.description).toBe('after vi');
     t.send('q');
     await t.waitFor((s) => !s.includes('as:root') && s.includes('shell line 100'));

@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RuneClient } from '../../src/api/client.js';
 import { ContextStore } from '../../src/config/contexts.js';
 import { osc52 } from '../../src/tui/osc52.js';
-import { App } from '../../src/tui/App.js';
+import { App } from '../../src/app/App.js';
 import { KEYS, renderTui } from '../helpers/renderTui.js';
 import { Runed } from '../helpers/runed.js';
 
@@ -51,7 +51,7 @@ describe('the shell', () => {
     const t = open(storeWith({ local: {} }, 'local'), { columns, rows });
     const frame = await t.waitFor('as:root');
     const lines = frame.split('\n');
-    expect(lines[0]).toMatch(/^rune ctx:local  as:root  ns:default  srv:127\.0\.0\.1:\d+\s+3:Tokens$/);
+    expect(lines[0]).toMatch(/^rune ctx:local  as:root  ns:default  srv:127\.0\.0\.1:\d+\s+[●○] 3:Tokens$/);
     expect(lines).toHaveLength(rows - 1);
     expect(lines.every((l) => l.length <= columns)).toBe(true);
     expect(lines.at(-1)).toMatch(/^\? help/);

@@ -5,7 +5,7 @@ import React from 'react';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TextFieldView, useTextField } from '../../src/components/TextField.js';
 import { ContextStore } from '../../src/config/contexts.js';
-import { App } from '../../src/tui/App.js';
+import { App } from '../../src/app/App.js';
 import { InputProvider, PRIORITY, useKeys } from '../../src/tui/input.js';
 import { KEYS, renderTui } from '../helpers/renderTui.js';
 import { Runed } from '../helpers/runed.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import React from 'react';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ContextStore } from '../../src/config/contexts.js';
-import { App } from '../../src/tui/App.js';
+import { App } from '../../src/app/App.js';
 import { KEYS, renderTui } from '../helpers/renderTui.js';
 import { Runed } from '../helpers/runed.js';
 
@@ -53,7 +53,7 @@ describe('policies and the YAML editor', () => {
     await t.type('verb: [get]');
     await t.waitFor(/5✗\s+verb: \[get\]/); // at once, from the local rules
     const frame = await t.waitFor('error(s) (runed)'); // then confirmed by the daemon's lint
-    expect(frame).toMatch(/error\(s\) \(runed\): line 5, column 5: unknown field "verb"/);
+    expect(frame).toMatch(/error\(s\) \(runed\), first at line 5, column 5:\nunknown field "verb" \(did you mean "verbs"\?\)/);
     expect(frame).toMatch(/5✗\s+verb: \[get\]/);
     await t.press(CTRL_S);
     await t.waitFor('fix the errors first');
@@ -93,7 +93,7 @@ describe('policies and the YAML editor', () => {
     expect(clone).toContain('name: readonly-copy');
   });
 
-  it('e hands the policy to $EDITOR and saves what comes back', async () => {
+  it('e hands the policy to $EDITOR and comes back to the in-TUI editor: the diff, then ctrl-s saves', async () => {
     await runed.request('POST', '/v1/policies', { token: root, body: { name: 'ext', rules: [{ resource: 'logs', verbs: ['get'], namespace: '*' }] } });
     const script = join(dir, 'fake-editor.sh');
     writeFileSync(script, '#!/bin/sh\nsed -i \'s/"get"/"get", "list"/\' "$1"\n');
@@ -106,8 +106,43 @@ describe('policies and the YAML editor', () => {
       await t.press('/');
       await t.type('ext');
       await t.press(KEYS.enter, 'e');
-      await t.waitFor('policy ext saved from $EDITOR');
+      await t.waitFor((f) => f.includes('from $EDITOR') && f.includes('"get", "list"'));
+      // Nothing is saved behind the operator's back: only ctrl-s, after the diff.
+      expect((await runed.request('GET', '/v1/policies/ext', { token: root })).body.rules[0].verbs).toEqual(['get']);
+      await t.press('\x13');
+      const diff = await t.waitFor('changes to save');
+      expect(diff).toMatch(/\+ {5}verbs: \["get", "list"\]/);
+      await t.press('y');
+      await t.waitFor('policy ext saved');
       expect((await runed.request('GET', '/v1/policies/ext', { token: root })).body.rules[0].verbs).toEqual(['get', 'list']);
+    } finally {
+      if (previous === undefined) delete process.env.EDITOR;
+      else process.env.EDITOR = previous;
+    }
+  });
+
+  it('an invalid edit from $EDITOR is not thrown away: it comes back with its errors; reopened, a policy keeps its comments', async () => {
+    await runed.request('POST', '/v1/policies', { token: root, raw: { contentType: 'application/yaml', data: '# kept comment\nname: ext2\nrules:\n  - resource: logs   # why\n    verbs: [get]\n    namespace: "*"\n' } });
+    const script = join(dir, 'bad-editor.sh');
+    writeFileSync(script, '#!/bin/sh\nsed -i \'s/verbs:/verb:/\' "$1"\n');
+    chmodSync(script, 0o755);
+    const previous = process.env.EDITOR;
+    process.env.EDITOR = script;
+    try {
+      const t = await open('4');
+      await t.waitFor('ext2');
+      await t.write('/ext2', KEYS.enter);
+      await t.waitFor((f) => f.includes('ext2') && !f.includes('ext '));
+      await t.write('e');
+      const back = await t.waitFor((f) => f.includes('from $EDITOR') && f.includes('error(s)'));
+      expect(back).toContain('# kept comment');
+      expect(back).toMatch(/unknown field "verb"/);
+      await t.write(KEYS.esc);
+      await t.waitFor('Discard unsaved changes?');
+      await t.write('y');
+      await t.write(KEYS.enter);
+      const reopened = await t.waitFor((f) => f.includes('Policy ext2') && f.includes('# why'));
+      expect(reopened).toContain('# kept comment');
     } finally {
       if (previous === undefined) delete process.env.EDITOR;
       else process.env.EDITOR = previous;
@@ -142,7 +177,11 @@ describe('the service-account wizard', () => {
     await t.type('soon');
     await t.press(KEYS.enter);
     await t.waitFor('"soon" is not a duration');
-    await t.press(KEYS.left); // back to never
+    // ←/→ inside a typed custom TTL move the cursor: the field stays with its text.
+    await t.press(KEYS.left, 'x');
+    await t.waitFor('Custom: sooxn');
+    await t.press('\x05', '\x15', KEYS.left); // ctrl-e, ctrl-u empty it: ← chooses a preset again (never)
+    await t.waitFor((f) => !f.includes('Custom:'));
     await t.press(KEYS.enter);
     await t.waitFor('step 5 of 6: Description');
     await t.type('CI');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import React from 'react';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ContextStore } from '../../src/config/contexts.js';
-import { App } from '../../src/tui/App.js';
+import { App } from '../../src/app/App.js';
 import { KEYS, renderTui } from '../helpers/renderTui.js';
 import { Runed } from '../helpers/runed.js';
 

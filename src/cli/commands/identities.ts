@@ -1,3 +1,4 @@
+import { PERMISSION_NAMES } from '../../core/serviceAccounts.js';
 import type { Command } from 'commander';
 import type { ServiceAccount, Token, User } from '../../core/wire.js';
 import { age, render, type Columns } from '../output.js';
@@ -47,8 +48,10 @@ export function userCommands(admin: Command): void {
   user
     .command('list')
     .description('list users')
-    .action(async (_o: unknown, cmd: Command) => {
-      process.stdout.write(render(await (await session(cmd)).client.listUsers(), formatOf(cmd), userColumns));
+    .option('--search <text>', 'only users whose name, email, description or id contains this (any case)')
+    .option('--sort <field>', `${SUBJECT_SORT_HELP}`)
+    .action(async (opts: ListOpts, cmd: Command) => {
+      process.stdout.write(render(await (await session(cmd)).client.listUsers(listQuery(opts)), formatOf(cmd), userColumns));
     });
   user
     .command('get')
@@ -75,7 +78,7 @@ export function serviceCommands(admin: Command): void {
     .description('create a service account, its policies and its first token, all at once')
     .argument('<name>')
     .option('--namespace <ns>', 'pin the granted permissions to this namespace (omit for cluster-wide)')
-    .option('--permissions <list>', 'one or more of cast, read, admin, comma-separated', 'cast')
+    .option('--permissions <list>', `one or more of ${PERMISSION_NAMES.join(', ')}, comma-separated`, 'cast')
     .option('--ttl <duration>', 'token lifetime, e.g. 720h or 90d (omit for no expiry)')
     .option('--description <text>', 'free-text description (shown in token list)')
     .option('--out-file <file>', 'write the token to this file (0600) instead of stdout')
@@ -87,8 +90,8 @@ export function serviceCommands(admin: Command): void {
     .action(async (name: string, opts: { namespace?: string; permissions: string; ttl?: string; description?: string; outFile?: string; force?: boolean }, cmd: Command) => {
       const ttl = checkTtl(opts.ttl);
       const permissions = splitList(opts.permissions) ?? [];
-      const unknown = permissions.filter((p) => !['cast', 'read', 'admin'].includes(p));
-      if (permissions.length === 0 || unknown.length > 0) throw new UsageError(`--permissions takes one or more of cast, read, admin${unknown.length ? `, not ${unknown.join(', ')}` : ''}`);
+      const unknown = permissions.filter((p) => !(PERMISSION_NAMES as string[]).includes(p));
+      if (permissions.length === 0 || unknown.length > 0) throw new UsageError(`--permissions takes one or more of ${PERMISSION_NAMES.join(', ')}${unknown.length ? `, not ${unknown.join(', ')}` : ''}`);
       const { client } = writable(await session(cmd));
       const { result: res, sink } = await withSecretSink(opts, () =>
         client.createServiceAccount({
@@ -105,8 +108,10 @@ export function serviceCommands(admin: Command): void {
   service
     .command('list')
     .description('list service accounts')
-    .action(async (_o: unknown, cmd: Command) => {
-      process.stdout.write(render(await (await session(cmd)).client.listServiceAccounts(), formatOf(cmd), serviceColumns));
+    .option('--search <text>', 'only service accounts whose name, namespace, description or id contains this (any case)')
+    .option('--sort <field>', `${SUBJECT_SORT_HELP}`)
+    .action(async (opts: ListOpts, cmd: Command) => {
+      process.stdout.write(render(await (await session(cmd)).client.listServiceAccounts(listQuery(opts)), formatOf(cmd), serviceColumns));
     });
   service
     .command('get')
@@ -126,6 +131,15 @@ export function serviceCommands(admin: Command): void {
       printDone(cmd, res, `serviceaccount/${name} deleted (${res.revokedTokens} token(s) revoked${res.removedPolicies.length ? `, policies ${res.removedPolicies.join(', ')} removed` : ''}${trusts})`);
     });
 }
+
+interface ListOpts {
+  search?: string;
+  sort?: string;
+}
+const listQuery = (opts: ListOpts) => ({ ...(opts.search ? { search: opts.search } : {}), ...(opts.sort ? { sort: opts.sort } : {}) });
+// The daemon checks the values (a 400 names the allowed ones); these lines only document them.
+const TOKEN_SORT_HELP = 'created (default), name, subject, expires or lastUsed; a leading - reverses';
+const SUBJECT_SORT_HELP = 'name (default) or created; a leading - reverses';
 
 export const tokenColumns: Columns<Token> = {
   headers: ['ID', 'NAME', 'SUBJECT', 'TYPE', 'POLICIES', 'EXPIRES', 'STATUS'],
@@ -170,8 +184,11 @@ export function tokenCommands(admin: Command): void {
     .description('list tokens: yours, or everyone\'s for an administrator')
     .option('--subject <name>', 'only this subject\'s tokens')
     .option('--status <status>', 'active, expired, disabled or revoked')
-    .action(async (opts: { subject?: string; status?: string }, cmd: Command) => {
-      const items = await (await session(cmd)).client.listTokens({ ...(opts.subject ? { subject: opts.subject } : {}), ...(opts.status ? { status: opts.status } : {}) });
+    .option('--search <text>', 'only tokens whose name, subject, description or id contains this (any case)')
+    .option('--sort <field>', `${TOKEN_SORT_HELP}`)
+    .addHelpText('after', '\nExample:\n  rune admin token list --search laptop --sort -created\n')
+    .action(async (opts: ListOpts & { subject?: string; status?: string }, cmd: Command) => {
+      const items = await (await session(cmd)).client.listTokens({ ...(opts.subject ? { subject: opts.subject } : {}), ...(opts.status ? { status: opts.status } : {}), ...listQuery(opts) });
       process.stdout.write(render(items, formatOf(cmd), tokenColumns));
     });
   token

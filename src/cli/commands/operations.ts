@@ -110,7 +110,7 @@ const auditColumns: Columns<AuditEvent> = {
   wideRow: (e) => [e.remoteAddr, e.actor?.tokenId, e.id],
 };
 
-type AuditOptions = { actor?: string; action?: string; outcome?: string; resource?: string; since?: string; limit: string; follow?: boolean; fromId?: string };
+type AuditOptions = { actor?: string; action?: string; outcome?: string; resource?: string; since?: string; search?: string; limit: string; follow?: boolean; fromId?: string };
 
 export function auditCommand(admin: Command): void {
   admin
@@ -120,6 +120,7 @@ export function auditCommand(admin: Command): void {
     .option('--action <action>')
     .option('--outcome <outcome>', 'success, denied or error')
     .option('--resource <resource>')
+    .option('--search <text>', 'only events whose actor, action, resource, ref, namespace or message contains this (any case)')
     .option('--since <when>', 'a duration back from now (1h, 7d) or a time (2026-01-31T12:00:00Z)')
     .option('--limit <n>', 'at most this many events', '50')
     .option('-f, --follow', 'keep printing new events, oldest first, until interrupted')
@@ -135,6 +136,7 @@ export function auditCommand(admin: Command): void {
         ...(opts.action ? { action: opts.action } : {}),
         ...(opts.outcome ? { outcome: opts.outcome } : {}),
         ...(opts.resource ? { resource: opts.resource } : {}),
+        ...(opts.search ? { search: opts.search } : {}),
       };
       if (opts.follow) return followAudit(client, filters, opts, limit, formatOf(cmd));
       const items: AuditEvent[] = [];

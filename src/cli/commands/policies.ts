@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiError } from '../../api/errors.js';
 import type { LintResponse, Policy } from '../../core/wire.js';
-import { editInEditor } from '../editor.js';
+import { editInEditor } from '../../terminal/editor.js';
 import { render, table, type Columns } from '../output.js';
 import { formatOf, session, UsageError, writable } from '../runtime.js';
 import { printDone, printOne } from './identities.js';

@@ -2,7 +2,7 @@ import { AuditQuery, AuditRecord, Errors, List } from '../../core/schemas.js';
 import { invalid } from '../../core/errors.js';
 import { parseDuration } from '../../core/duration.js';
 import { requireAdmin, type App, type Ctx } from '../context.js';
-import { readPage } from '../paging.js';
+import { readPage, readSearch } from '../paging.js';
 import type { AuditFilter, Outcome } from '../store/audit.js';
 
 const OUTCOMES: readonly Outcome[] = ['success', 'denied', 'error'];
@@ -40,6 +40,8 @@ export function auditRoutes(app: App, ctx: Ctx, state: { closing: boolean }): vo
       filter.outcome = outcome as Outcome;
     }
     if (since) filter.since = parseSince(since, Date.now());
+    const search = readSearch(q);
+    if (search) filter.search = search;
     if (q.after === undefined) return ctx.store.audit.list(filter, readPage(q, 1));
 
     // Following: events after an id, oldest first; an empty page waits a while for the next event.

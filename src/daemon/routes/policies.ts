@@ -47,12 +47,13 @@ export function policyRoutes(app: App, ctx: Ctx): void {
     return store.policies.list(readPage(req.query, 1));
   });
 
-  const detail = Type.Object({ ...Policy.properties, attachedTo: Type.Array(Type.Object({ name: Type.String(), type: SubjectType })) });
+  const detail = Type.Object({ ...Policy.properties, source: Type.Optional(Type.String({ description: 'the YAML text it was last written as, comments included' })), attachedTo: Type.Array(Type.Object({ name: Type.String(), type: SubjectType })) });
   app.get('/v1/policies/:name', { schema: { tags, summary: 'Get a policy and who holds it', params: Params.name, response: { 200: detail, ...Errors } } }, async (req) => {
     admin(req, 'get', req.params.name);
     const policy = store.policies.get(req.params.name);
     if (!policy) throw notFound(`policy "${req.params.name}" not found`);
-    return { ...policy, attachedTo: store.subjects.holdersOf(policy.name) };
+    const source = store.policies.sourceOf(policy.name);
+    return { ...policy, ...(source !== undefined ? { source } : {}), attachedTo: store.subjects.holdersOf(policy.name) };
   });
 
   // Linting reads nothing stored, so any authenticated caller may use it.
@@ -71,7 +72,7 @@ export function policyRoutes(app: App, ctx: Ctx): void {
     const now = Date.now();
     commit(ctx, req, { action: 'create', resource: 'policies', ref: policy.name, outcome: 'success' }, () => {
       if (store.policies.exists(policy.name)) throw alreadyExists(`policy "${policy.name}" already exists`);
-      store.policies.insert(policy, now);
+      store.policies.insert(policy, now, false, req.body instanceof YamlText ? req.body.text : null);
     });
     return reply.code(201).send(withWarnings(store.policies.get(policy.name)!, warnings));
   });
@@ -84,7 +85,7 @@ export function policyRoutes(app: App, ctx: Ctx): void {
     const { policy, warnings } = policyFromBody(req.body, limits);
     if (policy.name !== name) throw invalid(`the body names policy "${policy.name}" but the URL names "${name}": a policy cannot be renamed`, { field: 'name' });
     guardGrant(ctx, req, policy.rules, 'escalate', `write policy ${name}`);
-    commit(ctx, req, { action: 'update', resource: 'policies', ref: name, outcome: 'success' }, () => store.policies.replace(policy, Date.now()));
+    commit(ctx, req, { action: 'update', resource: 'policies', ref: name, outcome: 'success' }, () => store.policies.replace(policy, Date.now(), req.body instanceof YamlText ? req.body.text : null));
     return withWarnings(store.policies.get(name)!, warnings);
   });
 

@@ -5,10 +5,11 @@ import { requireDnsLabel } from '../../core/names.js';
 import { isPermission, PERMISSION_NAMES, serviceAccountPolicies, type Permission } from '../../core/serviceAccounts.js';
 import { newId } from '../../core/tokenFormat.js';
 import type { Policy } from '../../core/wire.js';
-import { CreatedServiceAccount, Errors, List, PageQuery, Params, ServiceAccount, ServiceAccountBody, Token } from '../../core/schemas.js';
+import { CreatedServiceAccount, Errors, List, PageQuery, SubjectListQuery, Params, ServiceAccount, ServiceAccountBody, Token } from '../../core/schemas.js';
 import { commit, guardGrant, keepingRoot, requireAdmin, type App, type Ctx } from '../context.js';
 import { issueToken, resolveTtl } from '../issue.js';
-import { readPage } from '../paging.js';
+import { readPage, readSearch, readSort } from '../paging.js';
+import { SUBJECT_SORTS } from '../store/subjects.js';
 import type { SubjectRow } from '../store/subjects.js';
 import { toToken } from '../store/tokens.js';
 import { checkAttach, detachPolicy } from './users.js';
@@ -26,9 +27,11 @@ export function serviceAccountRoutes(app: App, ctx: Ctx): void {
   const { store } = ctx;
   const admin = (req: FastifyRequest, verb: string, ref?: string) => requireAdmin(ctx, req, { verb, resource: 'serviceaccounts' }, ref);
 
-  app.get('/v1/serviceaccounts', { schema: { tags, summary: 'List service accounts', querystring: Type.Object(PageQuery, { additionalProperties: false }), response: { 200: List(ServiceAccount), ...Errors } } }, async (req) => {
+  app.get('/v1/serviceaccounts', { schema: { tags, summary: 'List service accounts', querystring: SubjectListQuery('the name, namespace, description or id'), response: { 200: List(ServiceAccount), ...Errors } } }, async (req) => {
     admin(req, 'list');
-    return store.subjects.listServiceAccounts(readPage(req.query, 1));
+    const query = req.query;
+    // ?search= (name, namespace, description, id) and ?sort= (name, created, "-" for descending).
+    return store.subjects.listServiceAccounts(readPage(query, 3), { search: readSearch(query), sort: readSort(query, SUBJECT_SORTS, 'name') });
   });
 
   const detail = Type.Object({ ...ServiceAccount.properties, tokens: Type.Array(Token) });

@@ -6,9 +6,9 @@ import { CreatedToken, Errors, List, Params, Token, TokenCreateBody, TokenListQu
 import type { CreatedToken as CreatedTokenT, TokenStatus } from '../../core/wire.js';
 import { authorize, can, commit, isAdminFor, missingGrant, principalOf, refuseGrant, requireAdmin, requireAdminPeer, type App, type Ctx } from '../context.js';
 import { checkMaxTtl, issueToken, resolveTtl } from '../issue.js';
-import { readPage } from '../paging.js';
+import { readPage, readSearch, readSort } from '../paging.js';
 import type { SubjectRow } from '../store/subjects.js';
-import { tokenStatus, toToken, type TokenRow } from '../store/tokens.js';
+import { TOKEN_SORTS, tokenStatus, toToken, type TokenRow } from '../store/tokens.js';
 import { checkAttach } from './users.js';
 
 const tags = ['tokens'];
@@ -42,7 +42,9 @@ export function tokenRoutes(app: App, ctx: Ctx): void {
   const list = { tags, summary: 'List tokens: one\'s own, or everyone\'s as an admin of tokens', querystring: TokenListQuery, response: { 200: List(Token), ...Errors } };
   app.get('/v1/tokens', { schema: list }, async (req) => {
     const query = req.query;
-    const page = readPage(query, 2);
+    // ?search= (name, subject, description, id) and ?sort= (TOKEN_SORTS, "-" for descending); the cursor carries the sort.
+    const page = readPage(query, 3);
+    const listing = { search: readSearch(query), sort: readSort(query, TOKEN_SORTS, 'created') };
     const status: TokenStatus | undefined = query.status || undefined;
     const filter = status === undefined ? {} : { status };
     const caller = principalOf(req);
@@ -51,9 +53,9 @@ export function tokenRoutes(app: App, ctx: Ctx): void {
     const now = Date.now();
 
     if (isAdminFor(ctx, req, { verb: 'list', resource: 'tokens' })) {
-      if (subject === undefined) return store.tokens.list(filter, page, now);
+      if (subject === undefined) return store.tokens.list(filter, page, now, listing);
       const row = store.subjects.getByName(subject);
-      return row ? store.tokens.list({ ...filter, subjectId: row.id }, page, now) : { items: [] };
+      return row ? store.tokens.list({ ...filter, subjectId: row.id }, page, now, listing) : { items: [], total: 0 };
     }
     if (subject !== undefined && subject !== self.name) {
       if (can(req, { verb: 'list', resource: 'tokens' })) requireAdminPeer(ctx, req, { verb: 'list', resource: 'tokens' });
@@ -62,9 +64,10 @@ export function tokenRoutes(app: App, ctx: Ctx): void {
     if (caller.tokenPolicies && !can(req, { verb: 'list', resource: 'tokens' })) {
       // A narrowed token without the tokens right sees itself only, not its siblings.
       const own = store.tokens.get(caller.token.id);
-      return { items: own && (status === undefined || tokenStatus(own, now) === status) && !page.after ? [toToken(own, now)] : [] };
+      const found = (t: TokenRow) => !listing.search || [t.name, t.subject_name, t.description, t.id].some((f) => f.toLowerCase().includes(listing.search!.toLowerCase()));
+      return { items: own && (status === undefined || tokenStatus(own, now) === status) && found(own) && !page.after ? [toToken(own, now)] : [] };
     }
-    return store.tokens.list({ ...filter, subjectId: self.id }, page, now);
+    return store.tokens.list({ ...filter, subjectId: self.id }, page, now, listing);
   });
 
   const one = { tags, params: Params.id, response: { 200: Token, ...Errors } };

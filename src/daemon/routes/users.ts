@@ -2,10 +2,11 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { alreadyExists, conflict, invalid, notFound } from '../../core/errors.js';
 import { requireDnsLabel } from '../../core/names.js';
-import { Errors, List, PageQuery, Params, User, UserBody } from '../../core/schemas.js';
+import { Errors, List, PageQuery, SubjectListQuery, Params, User, UserBody } from '../../core/schemas.js';
 import { newId } from '../../core/tokenFormat.js';
 import { can, commit, guardGrant, keepingRoot, principalOf, requireAdmin, type App, type Ctx } from '../context.js';
-import { readPage } from '../paging.js';
+import { readPage, readSearch, readSort } from '../paging.js';
+import { SUBJECT_SORTS } from '../store/subjects.js';
 import type { SubjectRow } from '../store/subjects.js';
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -29,9 +30,11 @@ export function userRoutes(app: App, ctx: Ctx): void {
   const { store } = ctx;
   const admin = (req: FastifyRequest, verb: string, ref?: string) => requireAdmin(ctx, req, { verb, resource: 'users' }, ref);
 
-  app.get('/v1/users', { schema: { tags, summary: 'List users by name', querystring: Type.Object(PageQuery, { additionalProperties: false }), response: { 200: List(User), ...Errors } } }, async (req) => {
+  app.get('/v1/users', { schema: { tags, summary: 'List users by name', querystring: SubjectListQuery('the name, email, description or id'), response: { 200: List(User), ...Errors } } }, async (req) => {
     admin(req, 'list');
-    return store.subjects.listUsers(readPage(req.query, 1));
+    const query = req.query;
+    // ?search= (name, email, description, id) and ?sort= (name, created, "-" for descending).
+    return store.subjects.listUsers(readPage(query, 3), { search: readSearch(query), sort: readSort(query, SUBJECT_SORTS, 'name') });
   });
 
   app.get('/v1/users/:name', { schema: { tags, summary: 'Get a user', params: Params.name, response: { 200: User, ...Errors } } }, async (req) => {

@@ -1,8 +1,9 @@
 import { Errors, Whoami as WhoamiSchema } from '../../core/schemas.js';
+import { formatDuration } from '../../core/duration.js';
 import type { Whoami } from '../../core/wire.js';
 import { principalOf, type App, type Ctx } from '../context.js';
 
-export function whoamiRoutes(app: App, _ctx: Ctx): void {
+export function whoamiRoutes(app: App, ctx: Ctx): void {
   const schema = { tags: ['session'], summary: 'Who the caller is: subject, token, policies and rules', response: { 200: WhoamiSchema, ...Errors } };
   app.get('/v1/whoami', { schema }, async (req) => {
     const p = principalOf(req);
@@ -17,6 +18,11 @@ export function whoamiRoutes(app: App, _ctx: Ctx): void {
     if (p.tokenPolicies) {
       body.token.policies = JSON.parse(p.token.policies) as string[];
       body.tokenRules = p.holdings.token ?? [];
+    }
+    // The token lifetime rules, so a client can say what "never" becomes before it asks.
+    const { tokenMaxTtl, tokenDefaultTtl } = ctx.config.auth;
+    if (tokenMaxTtl !== undefined || tokenDefaultTtl !== undefined) {
+      body.limits = { ...(tokenMaxTtl !== undefined ? { tokenMaxTtl: formatDuration(tokenMaxTtl) } : {}), ...(tokenDefaultTtl !== undefined ? { tokenDefaultTtl: formatDuration(tokenDefaultTtl) } : {}) };
     }
     return body;
   });

@@ -2,7 +2,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { closeSync, existsSync, fdatasyncSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { loadKeyFile } from '../crypto.js';
 import type { Db } from './db.js';
-import { pageOf, type Page } from '../paging.js';
+import { likePattern, pageOf, type Page } from '../paging.js';
 
 import type { AuditRecord, Outcome } from '../../core/wire.js';
 
@@ -32,6 +32,7 @@ export const GENESIS_HASH = '0'.repeat(64);
 /** Prefix of a keyed hash: HMAC-SHA-256 under the audit key. Unprefixed 64-hex hashes are the unkeyed SHA-256 of older runeds. */
 export const KEYED_PREFIX = 'h1$';
 
+const AUDIT_MATCH = `(${['actor_name', 'action', 'resource', 'ref', 'namespace', 'message'].map((c) => `COALESCE(${c}, '') LIKE @like ESCAPE '\\'`).join(' OR ')})`;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /** A lone surrogate does not survive SQLite's UTF-8, so it is stored (and hashed) as U+FFFD. */
@@ -72,6 +73,8 @@ export interface AuditFilter {
   actor?: string;
   action?: string;
   outcome?: Outcome;
+  /** A case-insensitive substring of the actor, action, resource, ref, namespace or message. */
+  search?: string;
   resource?: string;
   since?: number;
 }
@@ -263,6 +266,10 @@ export class AuditLog {
     if (filter.outcome !== undefined) (where.push('outcome = @outcome'), (params.outcome = filter.outcome));
     if (filter.resource !== undefined) (where.push('resource = @resource'), (params.resource = filter.resource));
     if (filter.since !== undefined) (where.push('time >= @since'), (params.since = filter.since));
+    if (filter.search !== undefined) {
+      where.push(AUDIT_MATCH);
+      params.like = likePattern(filter.search);
+    }
     if (page.after) (where.push(oldestFirst ? 'id > @after' : 'id < @after'), (params.after = Number(page.after[0])));
     const rows = this.db
       .prepare<[Record<string, unknown>], AuditRow>(`SELECT * FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id ${oldestFirst ? 'ASC' : 'DESC'} LIMIT @limit`)

@@ -120,4 +120,30 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX oidc_seen_by_expiry ON oidc_seen (expires_at);
   `,
+  `
+  -- Search (?search=) and sort (?sort=) of the token, user and service-account lists. A trigram
+  -- index finds a rare substring without reading every token; it is keyed by the tokens rowid
+  -- (stable: tokens are never VACUUMed into new rowids, and rows are only inserted and deleted).
+  CREATE VIRTUAL TABLE tokens_search USING fts5(text, tokenize = 'trigram');
+  INSERT INTO tokens_search (rowid, text)
+    SELECT rowid, name || char(10) || subject_name || char(10) || description || char(10) || id FROM tokens;
+  CREATE TRIGGER tokens_search_insert AFTER INSERT ON tokens BEGIN
+    INSERT INTO tokens_search (rowid, text) VALUES (new.rowid, new.name || char(10) || new.subject_name || char(10) || new.description || char(10) || new.id);
+  END;
+  CREATE TRIGGER tokens_search_update AFTER UPDATE OF name, subject_name, description ON tokens BEGIN
+    DELETE FROM tokens_search WHERE rowid = old.rowid;
+    INSERT INTO tokens_search (rowid, text) VALUES (new.rowid, new.name || char(10) || new.subject_name || char(10) || new.description || char(10) || new.id);
+  END;
+  CREATE TRIGGER tokens_search_delete AFTER DELETE ON tokens BEGIN
+    DELETE FROM tokens_search WHERE rowid = old.rowid;
+  END;
+  CREATE INDEX tokens_by_name ON tokens (name, id);
+  CREATE INDEX tokens_by_subject_name ON tokens (subject_name, id);
+  CREATE INDEX tokens_by_expires_key ON tokens (COALESCE(expires_at, 9007199254740991), id);
+  CREATE INDEX tokens_by_last_used ON tokens (COALESCE(last_used_at, 0), id);
+  CREATE INDEX subjects_by_type_created ON subjects (type, created_at, id);
+
+  -- The YAML text a policy was last written with (comments, quoting, order), for editors to reopen.
+  ALTER TABLE policies ADD COLUMN source TEXT;
+  `,
 ];

@@ -75,16 +75,22 @@ export class Policies {
     return this.rulesOfSubject.all(subjectId).map((r) => ({ name: r.name, rules: this.parse(r.name, r.rules) }));
   }
 
-  insert(doc: PolicyDocument, now: number, builtin = false): void {
+  /** `source`: the YAML text it was written as, when it came as YAML (a JSON body has none). */
+  insert(doc: PolicyDocument, now: number, builtin = false, source: string | null = null): void {
     this.db
-      .prepare('INSERT INTO policies (name, description, rules, builtin, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(doc.name, doc.description, JSON.stringify(doc.rules), builtin ? 1 : 0, now, now);
+      .prepare('INSERT INTO policies (name, description, rules, builtin, created_at, updated_at, source) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(doc.name, doc.description, JSON.stringify(doc.rules), builtin ? 1 : 0, now, now, source);
   }
 
-  replace(doc: PolicyDocument, now: number): void {
+  replace(doc: PolicyDocument, now: number, source: string | null = null): void {
     this.db
-      .prepare('UPDATE policies SET description = ?, rules = ?, updated_at = ? WHERE name = ?')
-      .run(doc.description, JSON.stringify(doc.rules), now, doc.name);
+      .prepare('UPDATE policies SET description = ?, rules = ?, updated_at = ?, source = ? WHERE name = ?')
+      .run(doc.description, JSON.stringify(doc.rules), now, source, doc.name);
+  }
+
+  /** The YAML text the policy was last written as, if it came as YAML. */
+  sourceOf(name: string): string | undefined {
+    return this.db.prepare<[string], { source: string | null }>('SELECT source FROM policies WHERE name = ?').get(name)?.source ?? undefined;
   }
 
   /** Writes a built-in exactly as the code defines it (seeded at every start). */

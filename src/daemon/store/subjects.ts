@@ -1,6 +1,6 @@
 import type { ServiceAccount, SubjectType, User } from '../../core/wire.js';
 import type { Db } from './db.js';
-import { pageOf, type Page } from '../paging.js';
+import { likePattern, pageOf, sortedPaging, type Page, type SortColumns, type Sorted } from '../paging.js';
 
 export interface SubjectRow {
   id: string;
@@ -17,6 +17,19 @@ export interface SubjectRow {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+export interface ListOptions {
+  search?: string | undefined;
+  sort?: Sorted | undefined;
+}
+
+/** `?sort=` of GET /v1/users and /v1/serviceaccounts (indexes: subjects_by_type_name, subjects_by_type_created). */
+export const SUBJECT_SORTS: SortColumns = {
+  name: { expr: 'name', numeric: false },
+  created: { expr: 'created_at', numeric: true },
+};
+const DEFAULT_SUBJECT_SORT: Sorted = { token: 'name', expr: 'name', desc: false, numeric: false };
+const SUBJECT_MATCH = ["name", "COALESCE(email, '')", "COALESCE(namespace, '')", 'description', 'id'].map((c) => `${c} LIKE @like ESCAPE '\\'`).join(' OR ').replace(/^/, '(').concat(')');
 
 export class Subjects {
   private readonly byName;
@@ -78,18 +91,32 @@ export class Subjects {
     this.db.prepare('DELETE FROM subjects WHERE id = ?').run(id);
   }
 
-  private listOf(type: SubjectType, page: Page): SubjectRow[] {
-    return page.after
-      ? this.db.prepare<[string, string, number], SubjectRow>('SELECT * FROM subjects WHERE type = ? AND name > ? ORDER BY name LIMIT ?').all(type, page.after[0]!, page.limit + 1)
-      : this.db.prepare<[string, number], SubjectRow>('SELECT * FROM subjects WHERE type = ? ORDER BY name LIMIT ?').all(type, page.limit + 1);
+  /** A page of one type in `sort` order; `search` matches name, email, namespace, description or id. */
+  private listOf<T>(type: SubjectType, page: Page, opts: ListOptions, toItem: (row: SubjectRow) => T) {
+    const sort = opts.sort ?? DEFAULT_SUBJECT_SORT;
+    const params: Record<string, unknown> = { type, limit: page.limit + 1 };
+    const where = ['type = @type'];
+    if (opts.search !== undefined) {
+      where.push(SUBJECT_MATCH);
+      params.like = likePattern(opts.search);
+    }
+    const paging = sortedPaging(sort, page, params);
+    const total = page.after ? undefined : this.db.prepare<[Record<string, unknown>], { n: number }>(`SELECT COUNT(*) AS n FROM subjects WHERE ${where.join(' AND ')}`).get(params)!.n;
+    if (paging.after) where.push(paging.after);
+    const rows = this.db
+      .prepare<[Record<string, unknown>], SubjectRow & { sort_key: string | number }>(`SELECT *, ${sort.expr} AS sort_key FROM subjects WHERE ${where.join(' AND ')} ${paging.order} LIMIT @limit`)
+      .all(params);
+    const result: { items: T[]; nextCursor?: string; total?: number } = pageOf(rows, page.limit, paging.key, toItem);
+    if (total !== undefined) result.total = total;
+    return result;
   }
 
-  listUsers(page: Page) {
-    return pageOf(this.listOf('user', page), page.limit, (r) => [r.name], (r) => this.toUser(r));
+  listUsers(page: Page, opts: ListOptions = {}) {
+    return this.listOf('user', page, opts, (r) => this.toUser(r));
   }
 
-  listServiceAccounts(page: Page) {
-    return pageOf(this.listOf('service', page), page.limit, (r) => [r.name], (r) => this.toServiceAccount(r));
+  listServiceAccounts(page: Page, opts: ListOptions = {}) {
+    return this.listOf('service', page, opts, (r) => this.toServiceAccount(r));
   }
 
   toServiceAccount(row: SubjectRow): ServiceAccount {

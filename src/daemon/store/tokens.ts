@@ -1,6 +1,6 @@
 import type { SubjectType, Token, TokenKind, TokenStatus } from '../../core/wire.js';
 import type { Db } from './db.js';
-import { pageOf, type Page } from '../paging.js';
+import { likePattern, pageOf, sortedPaging, type Page, type SortColumns, type Sorted } from '../paging.js';
 
 export interface TokenRow {
   id: string;
@@ -119,7 +119,14 @@ export class Tokens {
     return { active: row.active, expired: row.expired, disabled: row.disabled, revoked: row.revoked };
   }
 
-  list(filter: TokenFilter, page: Page, now: number) {
+  /**
+   * A page of tokens in `sort` order after the cursor, optionally only those whose name, subject,
+   * description or id contains `search` (case-insensitive for ASCII letters). Two plans: a match
+   * that is common is found by walking the sort index (a page fills within SEARCH_WINDOW rows); a
+   * rare one (3+ characters) comes from the trigram index, tokens_search, and is then sorted.
+   */
+  list(filter: TokenFilter, page: Page, now: number, opts: { search?: string | undefined; sort?: Sorted | undefined } = {}) {
+    const sort = opts.sort ?? DEFAULT_TOKEN_SORT;
     const where: string[] = [];
     const params: Record<string, unknown> = { now, limit: page.limit + 1 };
     if (filter.subjectId !== undefined) {
@@ -127,13 +134,63 @@ export class Tokens {
       params.subject = filter.subjectId;
     }
     if (filter.status !== undefined) where.push(STATUS_SQL[filter.status]);
-    if (page.after) {
-      where.push('(created_at, id) > (@afterCreated, @afterId)');
-      params.afterCreated = Number(page.after[0]);
-      params.afterId = page.after[1];
+    const paging = sortedPaging(sort, page, params);
+    const base = [...where];
+    if (paging.after) where.push(paging.after);
+    const and = (conds: string[]) => (conds.length ? `WHERE ${conds.join(' AND ')}` : '');
+    const select = (conds: string[]) => `SELECT *, ${sort.expr} AS sort_key FROM tokens ${and(conds)} ${paging.order}`;
+    const toPage = (rows: (TokenRow & { sort_key: number | string })[]) => pageOf(rows, page.limit, paging.key, (r) => toToken(r, now));
+    let result: ReturnType<typeof toPage> & { total?: number; totalCapped?: boolean };
+    let sparse = false;
+    if (opts.search === undefined) {
+      result = toPage(this.db.prepare<[Record<string, unknown>], TokenRow & { sort_key: number }>(`${select(where)} LIMIT @limit`).all(params));
+    } else {
+      params.like = likePattern(opts.search);
+      params.window = SEARCH_WINDOW;
+      const inWindow = `SELECT * FROM (${select(where)} LIMIT @window) WHERE ${TOKEN_MATCH} LIMIT @limit`;
+      const rows = this.db.prepare<[Record<string, unknown>], TokenRow & { sort_key: number }>(inWindow).all(params);
+      const windowEnd = this.db.prepare(`SELECT id FROM tokens ${and(where)} ${paging.order} LIMIT 1 OFFSET @window - 1`).get(params);
+      if (rows.length > page.limit || !windowEnd) result = toPage(rows);
+      else {
+        sparse = true;
+        const conds = [...where, TOKEN_MATCH];
+        if (opts.search.length >= 3) {
+          conds.unshift('rowid IN (SELECT rowid FROM tokens_search WHERE tokens_search MATCH @phrase)');
+          params.phrase = `"${opts.search.replaceAll('"', '""')}"`;
+        }
+        result = toPage(this.db.prepare<[Record<string, unknown>], TokenRow & { sort_key: number }>(`${select(conds)} LIMIT @limit`).all(params));
+      }
     }
-    const sql = `SELECT * FROM tokens ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id LIMIT @limit`;
-    const rows = this.db.prepare<[Record<string, unknown>], TokenRow>(sql).all(params);
-    return pageOf(rows, page.limit, (r) => [r.created_at, r.id], (r) => toToken(r, now));
+    if (!page.after) Object.assign(result, this.count(base, params, opts.search, sparse));
+    return result;
+  }
+
+  /** The first page's total: exact, except a common search match, counted up to TOTAL_CAP. */
+  private count(where: string[], params: Record<string, unknown>, search: string | undefined, sparse: boolean): { total: number; totalCapped?: boolean } {
+    const conds = search === undefined ? where : [...where, TOKEN_MATCH];
+    if (search !== undefined && sparse && search.length >= 3) conds.unshift('rowid IN (SELECT rowid FROM tokens_search WHERE tokens_search MATCH @phrase)');
+    const capped = search !== undefined && !sparse;
+    const sql = capped
+      ? `SELECT COUNT(*) AS n FROM (SELECT 1 FROM tokens ${conds.length ? `WHERE ${conds.join(' AND ')}` : ''} LIMIT ${TOTAL_CAP + 1})`
+      : `SELECT COUNT(*) AS n FROM tokens ${conds.length ? `WHERE ${conds.join(' AND ')}` : ''}`;
+    const n = this.db.prepare<[Record<string, unknown>], { n: number }>(sql).get(params)!.n;
+    return n > TOTAL_CAP && capped ? { total: TOTAL_CAP, totalCapped: true } : { total: n };
   }
 }
+
+/** `?sort=` of GET /v1/tokens; each has an index (migration 4). */
+export const TOKEN_SORTS: SortColumns = {
+  created: { expr: 'created_at', numeric: true },
+  name: { expr: 'name', numeric: false },
+  subject: { expr: 'subject_name', numeric: false },
+  // "never" sorts after every date; a never-used token before every use.
+  expires: { expr: 'COALESCE(expires_at, 9007199254740991)', numeric: true },
+  lastUsed: { expr: 'COALESCE(last_used_at, 0)', numeric: true },
+};
+export const DEFAULT_TOKEN_SORT: Sorted = { token: 'created', expr: 'created_at', desc: false, numeric: true };
+
+const TOKEN_MATCH = "(name LIKE @like ESCAPE '\\' OR subject_name LIKE @like ESCAPE '\\' OR description LIKE @like ESCAPE '\\' OR id LIKE @like ESCAPE '\\')";
+/** Rows of the sort index walked before a search counts as rare and goes to the trigram index. */
+const SEARCH_WINDOW = 4096;
+/** A common match is counted up to here ("1000+"): counting every one would scan the table. */
+export const TOTAL_CAP = 1000;

@@ -1,20 +1,19 @@
 import { Box, Text, useStdin, useStdout } from 'ink';
 import React, { useCallback, useEffect, useMemo, useState } from 'react';
-import { editInEditor } from '../cli/editor.js';
-import { describeError } from '../cli/runtime.js';
-import { policyToYaml } from '../core/policy.js';
-import type { Policy } from '../core/wire.js';
-import { ErrorLine } from '../components/Chrome.js';
-import { Confirm } from '../components/Confirm.js';
-import type { Column } from '../components/DataTable.js';
-import { YamlEditor } from '../components/YamlEditor.js';
-import { useResource } from '../hooks/useResource.js';
-import { StatusLine, useStatus } from '../hooks/useStatus.js';
-import { useTableView } from '../hooks/useTableView.js';
-import { BRACKETED_PASTE_OFF, BRACKETED_PASTE_ON } from '../tui/keys.js';
-import { ALT_SCREEN_OFF, ALT_SCREEN_ON } from '../tui/screen.js';
-import { PRIORITY, useActions } from '../tui/input.js';
-import type { ScreenProps } from './types.js';
+import { editInEditor } from '../../terminal/editor.js';
+import { describeError } from '../../format/errors.js';
+import { policyToYaml } from '../../core/policy.js';
+import type { Policy } from '../../core/wire.js';
+import { ErrorLine } from '../../components/Chrome.js';
+import { Confirm } from '../../components/Confirm.js';
+import type { Column } from '../../components/DataTable.js';
+import { YamlEditor } from '../../components/YamlEditor.js';
+import { useResource } from '../../hooks/useResource.js';
+import { StatusLine, useStatus } from '../../hooks/useStatus.js';
+import { useTableView } from '../../hooks/useTableView.js';
+import { handOver } from '../../terminal/screen.js';
+import { PRIORITY, useActions } from '../../tui/input.js';
+import { useScreen } from './types.js';
 
 const TEMPLATE = `name: new-policy
 description: ""
@@ -32,7 +31,11 @@ type Mode =
 
 const holdersText = (h: Holders) => (h.length ? h.map((x) => `${x.type === 'service' ? 'service' : 'user'} ${x.name}`).join(', ') : 'nobody');
 
-export function PoliciesScreen(props: ScreenProps) {
+/** The text the operator saved (comments and quoting kept) when the daemon has it, else the rules as YAML. */
+const sourceOf = (p: Policy & { source?: string }) => (p.source ?? policyToYaml(p)).trimEnd();
+
+export function PoliciesScreen() {
+  const props = useScreen();
   const { conn, theme, width, height, setScopes, refresh, readOnly, setDraft } = props;
   const [mode, setMode] = useState<Mode>({ kind: 'list' });
   const { setRawMode } = useStdin();
@@ -50,7 +53,7 @@ export function PoliciesScreen(props: ScreenProps) {
     ],
     [theme],
   );
-  const table = useTableView(policies.data ?? [], columns, Math.max(1, height - 3));
+  const table = useTableView(policies.data ?? [], columns, Math.max(1, height - 3), { memory: props.memory('policies') });
   const selected = table.selectedRow;
   useEffect(() => setScopes(mode.kind === 'list' ? ['global', 'list', 'policies'] : mode.kind === 'delete' ? ['confirm'] : ['editor']), [mode.kind]);
 
@@ -60,17 +63,12 @@ export function PoliciesScreen(props: ScreenProps) {
    * the whole frame is drawn again.
    */
   const external = (text: string, name: string): string | undefined => {
-    stdout.write(BRACKETED_PASTE_OFF + ALT_SCREEN_OFF);
-    setRawMode(false);
     try {
-      return editInEditor(text, `${name}.yaml`);
+      return handOver({ write: (d) => stdout.write(d), setRawMode }, () => editInEditor(text, `${name}.yaml`));
     } catch (e) {
       note((e as Error).message, true);
       return undefined;
     } finally {
-      setRawMode(true);
-      // Entering the alternate screen clears it; the frame is drawn again from the top.
-      stdout.write(ALT_SCREEN_ON + BRACKETED_PASTE_ON + '\x1b[H');
       repaint('');
     }
   };
@@ -78,7 +76,7 @@ export function PoliciesScreen(props: ScreenProps) {
   const openEditor = async (p: Policy | undefined, clone = false) => {
     if (!p) return setMode({ kind: 'edit', text: TEMPLATE.trimEnd(), saved: '', title: 'New policy' });
     const full = await conn.client.getPolicy(p.name).catch(() => ({ ...p, attachedTo: [] as Holders }));
-    const yaml = policyToYaml(full).trimEnd();
+    const yaml = sourceOf(full);
     if (clone || p.builtin) {
       const copy = yaml.replace(/^name: .*$/m, `name: ${p.name}-copy`);
       return setMode({ kind: 'edit', text: copy, saved: '', title: `Clone of ${p.name}${p.builtin ? ' (built-ins are read-only)' : ''}` });
@@ -97,10 +95,12 @@ export function PoliciesScreen(props: ScreenProps) {
           'policy-external': () => {
             if (!selected) return false;
             if (selected.builtin) return note(`${selected.name} is built in: clone it (c) to change a copy`, true);
-            const back = external(policyToYaml(selected), selected.name);
-            if (back !== undefined && back.trim() !== policyToYaml(selected).trim()) {
-              conn.client.replacePolicy(selected.name, back).then(() => ok(`policy ${selected.name} saved from $EDITOR`), (e: unknown) => note(`not saved: ${describeError(e)}`, true));
-            }
+            // Back from $EDITOR into the in-TUI editor: the text with its errors, saved only with ctrl-s (after the diff).
+            void conn.client.getPolicy(selected.name).then((full) => {
+              const yaml = sourceOf(full);
+              const back = external(yaml, selected.name);
+              setMode({ kind: 'edit', policy: selected, text: (back ?? yaml).replace(/\n$/, ''), saved: yaml, title: `Policy ${selected.name} · from $EDITOR · attached to ${holdersText(full.attachedTo)}`, holders: full.attachedTo });
+            }, fail);
           },
           'policy-delete': () => {
             if (!selected) return false;

@@ -1,18 +1,18 @@
 import { Box, Text } from 'ink';
 import { readFileSync } from 'node:fs';
 import React, { useEffect, useMemo, useState } from 'react';
-import type { Registry } from '../api/client.js';
-import { age } from '../cli/output.js';
-import { describeError } from '../cli/runtime.js';
-import { ErrorLine } from '../components/Chrome.js';
-import { Confirm } from '../components/Confirm.js';
-import type { Column } from '../components/DataTable.js';
-import { Form, type Values } from '../components/Form.js';
-import { useResource } from '../hooks/useResource.js';
-import { StatusLine, useStatus } from '../hooks/useStatus.js';
-import { useTableView } from '../hooks/useTableView.js';
-import { PRIORITY, useActions } from '../tui/input.js';
-import type { ScreenProps } from './types.js';
+import type { Registry } from '../../api/client.js';
+import { age } from '../../format/time.js';
+import { describeError } from '../../format/errors.js';
+import { ErrorLine } from '../../components/Chrome.js';
+import { Confirm } from '../../components/Confirm.js';
+import type { Column } from '../../components/DataTable.js';
+import { Form, type Values } from '../../components/Form.js';
+import { useResource } from '../../hooks/useResource.js';
+import { StatusLine, useStatus } from '../../hooks/useStatus.js';
+import { useTableView } from '../../hooks/useTableView.js';
+import { PRIORITY, useActions } from '../../tui/input.js';
+import { useScreen } from './types.js';
 
 type Mode = { kind: 'list' } | { kind: 'form'; existing?: Registry } | { kind: 'delete'; registry: Registry };
 
@@ -32,7 +32,8 @@ function bodyOf(v: Values): Record<string, unknown> | string {
   return body;
 }
 
-export function RegistriesScreen(props: ScreenProps) {
+export function RegistriesScreen() {
+  const props = useScreen();
   const { conn, theme, width, height, setScopes, refresh, readOnly } = props;
   const [mode, setMode] = useState<Mode>({ kind: 'list' });
   const registries = useResource(() => conn.client.listRegistries(), [conn, refresh]);
@@ -47,7 +48,7 @@ export function RegistriesScreen(props: ScreenProps) {
     ],
     [],
   );
-  const table = useTableView(registries.data ?? [], columns, Math.max(1, height - 3));
+  const table = useTableView(registries.data ?? [], columns, Math.max(1, height - 3), { memory: props.memory('registries') });
   const selected = table.selectedRow;
   useEffect(() => setScopes(mode.kind === 'list' ? ['global', 'list', 'registries'] : mode.kind === 'delete' ? ['confirm'] : ['form']), [mode.kind]);
 
@@ -60,7 +61,7 @@ export function RegistriesScreen(props: ScreenProps) {
           'reg-replace': () => (selected ? setMode({ kind: 'form', existing: selected }) : false),
           'reg-delete': () => (selected ? setMode({ kind: 'delete', registry: selected }) : false),
         },
-    { active: mode.kind === 'list', readOnly, onRefused: props.notify, fallback: table.onKey },
+    { active: mode.kind === 'list', readOnly, onRefused: (text) => props.notify(text, true), fallback: table.onKey },
   );
 
   if (mode.kind === 'form') {

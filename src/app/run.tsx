@@ -2,8 +2,8 @@ import { render } from 'ink';
 import React from 'react';
 import { ContextStore } from '../config/contexts.js';
 import { App } from './App.js';
-import { BRACKETED_PASTE_OFF, BRACKETED_PASTE_ON } from './keys.js';
-import { ALT_SCREEN_OFF, ALT_SCREEN_ON } from './screen.js';
+import { BRACKETED_PASTE_OFF, BRACKETED_PASTE_ON } from '../tui/keys.js';
+import { ALT_SCREEN_OFF, ALT_SCREEN_ON } from '../terminal/screen.js';
 
 /**
  * Opens the TUI on the alternate screen, so nothing it showed (a revealed secret included) is left

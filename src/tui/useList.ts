@@ -1,5 +1,5 @@
 import { useCallback, useReducer } from 'react';
-import { matches } from '../tui/keymap.js';
+import { matches } from './keymap.js';
 
 export interface ListState {
   selected: number;
@@ -24,8 +24,8 @@ function reducer(state: ListState, action: Move): ListState {
 }
 
 /** Selection and scroll window of a list, and its keys (up/down/page/home/end). */
-export function useList(count: number, height: number) {
-  const [raw, dispatch] = useReducer(reducer, { selected: 0, offset: 0 });
+export function useList(count: number, height: number, initial: ListState = { selected: 0, offset: 0 }) {
+  const [raw, dispatch] = useReducer(reducer, initial);
   // The count or height may have changed since the last move: keep the window valid.
   const state = clampWindow(raw.selected, raw.offset, count, height);
   const move = (to: (s: ListState) => number) => dispatch({ type: 'move', to, count, height });

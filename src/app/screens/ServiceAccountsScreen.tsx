@@ -1,29 +1,33 @@
 import { Box, Text } from 'ink';
 import React, { useEffect, useMemo, useState } from 'react';
-import type { CreatedServiceAccount } from '../api/client.js';
-import { age } from '../cli/output.js';
-import { describeError } from '../cli/runtime.js';
-import type { ServiceAccount, Trust } from '../core/wire.js';
-import { ErrorLine } from '../components/Chrome.js';
-import { Confirm } from '../components/Confirm.js';
-import type { Column } from '../components/DataTable.js';
-import { SecretReveal } from '../components/SecretReveal.js';
-import { ServiceAccountWizard } from '../components/ServiceAccountWizard.js';
-import { useResource } from '../hooks/useResource.js';
-import { StatusLine, useStatus } from '../hooks/useStatus.js';
-import { useTableView } from '../hooks/useTableView.js';
-import { PRIORITY, useActions } from '../tui/input.js';
-import type { ScreenProps } from './types.js';
+import type { CreatedServiceAccount } from '../../api/client.js';
+import { age } from '../../format/time.js';
+import { describeError } from '../../format/errors.js';
+import type { ServiceAccount, Trust } from '../../core/wire.js';
+import { ErrorLine } from '../../components/Chrome.js';
+import { Confirm } from '../../components/Confirm.js';
+import type { Column } from '../../components/DataTable.js';
+import { SecretReveal } from '../../components/SecretReveal.js';
+import { ServiceAccountWizard } from '../../components/ServiceAccountWizard.js';
+import { useResource } from '../../hooks/useResource.js';
+import { StatusLine, useStatus } from '../../hooks/useStatus.js';
+import { useServerTable } from '../../hooks/useServerList.js';
+import { countText } from './TokensScreen.js';
+import { subjectTable } from './UsersScreen.js';
+import { PRIORITY, useActions } from '../../tui/input.js';
+import { useScreen } from './types.js';
 
 type Mode = { kind: 'list' } | { kind: 'wizard' } | { kind: 'delete'; sa: ServiceAccount } | { kind: 'secret'; title: string; secret: string; file: string };
 
-export function ServiceAccountsScreen(props: ScreenProps) {
+export function ServiceAccountsScreen() {
+  const props = useScreen();
   const { conn, theme, width, height, setScopes, refresh, readOnly, production, navigate } = props;
   const [mode, setMode] = useState<Mode>({ kind: 'list' });
-  const accounts = useResource(() => conn.client.listServiceAccounts(), [conn, refresh]);
-  const { status, note, ok, fail } = useStatus(() => (setMode({ kind: 'list' }), accounts.reload()));
-  // Each account's trusts, reloaded with the accounts; a daemon without trusts shows none.
-  const trusts = useResource(() => conn.client.listTrusts().catch((): Trust[] => []), [conn, refresh, accounts.data]);
+  const [reloads, setReloads] = useState(0);
+  const reload = () => setReloads((r) => r + 1);
+  const { status, note, ok, fail } = useStatus(() => (setMode({ kind: 'list' }), reload()));
+  // Each account's trusts, reloaded with the accounts (same triggers); a daemon without trusts shows none.
+  const trusts = useResource(() => conn.client.listTrusts().catch((): Trust[] => []), [conn, refresh, reloads]);
   const trustsOf = useMemo(() => {
     const by = new Map<string, string[]>();
     for (const t of trusts.data ?? []) by.set(t.serviceAccount, [...(by.get(t.serviceAccount) ?? []), t.name]);
@@ -41,7 +45,7 @@ export function ServiceAccountsScreen(props: ScreenProps) {
     ],
     [trustsOf],
   );
-  const table = useTableView(accounts.data ?? [], columns, Math.max(1, height - 3));
+  const { list: accounts, table } = useServerTable((q) => conn.client.listServiceAccountsPage(q), [conn, refresh, reloads], columns, Math.max(1, height - 3), subjectTable(props.memory('services')));
   const selected = table.selectedRow;
   useEffect(() => setScopes(mode.kind === 'list' ? ['global', 'list', 'services'] : mode.kind === 'wizard' ? ['wizard'] : mode.kind === 'secret' ? ['secret'] : ['confirm']), [mode.kind]);
 
@@ -53,7 +57,7 @@ export function ServiceAccountsScreen(props: ScreenProps) {
     table.filtering
       ? {}
       : {
-          'sa-tokens': () => (selected ? navigate('tokens', { subject: selected.name }) : false),
+          'sa-tokens': () => (selected ? navigate('tokens', { subject: selected.name }, true) : false),
           'sa-new': () => setMode({ kind: 'wizard' }),
           'sa-token': () => {
             if (!selected) return false;
@@ -64,7 +68,7 @@ export function ServiceAccountsScreen(props: ScreenProps) {
           },
           'sa-delete': () => (selected ? setMode({ kind: 'delete', sa: selected }) : false),
         },
-    { active: mode.kind === 'list', readOnly, onRefused: props.notify, fallback: table.onKey },
+    { active: mode.kind === 'list', readOnly, onRefused: (text) => props.notify(text, true), fallback: table.onKey },
   );
 
   if (mode.kind === 'wizard') {
@@ -73,12 +77,13 @@ export function ServiceAccountsScreen(props: ScreenProps) {
         client={conn.client}
         namespaces={(namespaces.data ?? []).map((n) => n.name)}
         height={height}
+        limits={props.whoami?.limits}
         theme={theme}
         onCancel={() => setMode({ kind: 'list' })}
         onTrusted={ok}
         onCreated={(res: CreatedServiceAccount) => {
           for (const w of res.warnings ?? []) note(`warning: ${w}`);
-          accounts.reload();
+          reload();
           showSecret(res, res.serviceAccount.name);
         }}
       />
@@ -103,7 +108,7 @@ export function ServiceAccountsScreen(props: ScreenProps) {
   return (
     <Box flexDirection="column">
       <Text bold>
-        Service accounts <Text dimColor={theme.dim}>({accounts.data?.length ?? 0}) n new (wizard) · t another token · Enter tokens</Text>
+        Service accounts <Text dimColor={theme.dim}>({countText(accounts.items.length, !!accounts.next, accounts.total, accounts.totalCapped, !!table.filter.trim())}) n new (wizard) · t another token · Enter tokens</Text>
       </Text>
       {accounts.error ? <ErrorLine message={describeError(accounts.error)} theme={theme} /> : table.render({ width, theme, emptyText: accounts.loading ? 'loading…' : 'no service accounts: press n' })}
       <StatusLine status={status} theme={theme} />

@@ -1,5 +1,5 @@
-import { RuneClient } from '../api/client.js';
-import { ContextStore, resolveTarget, type Target } from '../config/contexts.js';
+import { RuneClient } from '../../api/client.js';
+import { ContextStore, resolveTarget, type Target } from '../../config/contexts.js';
 
 /** What the TUI talks to: the same resolution as the CLI (context, RUNE_SERVER, RUNE_TOKEN). */
 export interface Connection {

@@ -1,21 +1,21 @@
 import { Box, Text } from 'ink';
 import React, { useEffect, useMemo, useState } from 'react';
-import type { AuditEvent } from '../api/client.js';
-import { describeError } from '../cli/runtime.js';
-import { ErrorLine } from '../components/Chrome.js';
-import type { Column } from '../components/DataTable.js';
-import { useResource } from '../hooks/useResource.js';
-import { useTableView } from '../hooks/useTableView.js';
-import { PRIORITY, useActions } from '../tui/input.js';
-import type { ScreenProps } from './types.js';
+import type { AuditEvent } from '../../api/client.js';
+import { describeError } from '../../format/errors.js';
+import { ErrorLine } from '../../components/Chrome.js';
+import type { Column } from '../../components/DataTable.js';
+import { useServerTable } from '../../hooks/useServerList.js';
+import { PRIORITY, useActions } from '../../tui/input.js';
+import { useScreen } from './types.js';
 
 const OUTCOMES = [undefined, 'denied', 'error', 'success'] as const;
 
-export function AuditScreen(props: ScreenProps) {
+export function AuditScreen() {
+  const props = useScreen();
   const { conn, theme, width, height, setScopes, refresh } = props;
-  const [outcome, setOutcome] = useState<(typeof OUTCOMES)[number]>(undefined);
+  const memory = props.memory('audit');
+  const [outcome, setOutcome] = useState<(typeof OUTCOMES)[number]>(memory.initial?.extra?.outcome as (typeof OUTCOMES)[number]);
   const [detail, setDetail] = useState<AuditEvent | undefined>();
-  const events = useResource(() => conn.client.audit({ limit: 1000, ...(outcome ? { outcome } : {}) }), [conn, refresh, outcome]);
   const columns: Column<AuditEvent>[] = useMemo(
     () => [
       { key: 'time', header: 'TIME', width: 14, value: (e) => e.time.slice(5, 19).replace('T', ' '), sortValue: (e) => -e.id },
@@ -27,7 +27,14 @@ export function AuditScreen(props: ScreenProps) {
     ],
     [theme],
   );
-  const table = useTableView(events.data?.items ?? [], columns, Math.max(1, height - 3));
+  // Newest first, paged like tokens; the outcome filter and the search are the daemon's (no other sort).
+  const { list: events, table } = useServerTable((q) => conn.client.audit({ ...q, ...(outcome ? { outcome } : {}) }), [conn, refresh, outcome], columns, Math.max(1, height - 3), {
+    memory,
+    sorts: {},
+    first: 300,
+    next: 1000,
+    extra: { outcome },
+  });
   useEffect(() => setScopes(['global', 'list', 'audit']), []);
 
   useActions(
@@ -71,9 +78,9 @@ export function AuditScreen(props: ScreenProps) {
   return (
     <Box flexDirection="column">
       <Text bold wrap="truncate">
-        Audit <Text dimColor={theme.dim}>(newest first, {events.data?.items.length ?? 0}{events.data?.nextCursor ? '+' : ''}) outcome: {outcome ?? 'all'} (o cycles) · / filters actor, action…</Text>
+        Audit <Text dimColor={theme.dim}>(newest first, {events.items.length}{events.next ? '+' : ''}{events.loading ? ', loading…' : ''}) outcome: {outcome ?? 'all'} (o cycles) · / filters actor, action…</Text>
       </Text>
-      {events.error ? <ErrorLine message={describeError(events.error)} theme={theme} /> : table.render({ width, theme, emptyText: events.loading ? 'loading…' : 'no events' })}
+      {events.error && events.items.length === 0 ? <ErrorLine message={describeError(events.error)} theme={theme} /> : table.render({ width, theme, emptyText: events.loading ? 'loading…' : 'no events' })}
     </Box>
   );
 }

@@ -1,16 +1,17 @@
 import { Box, Text } from 'ink';
+import { rmSync } from 'node:fs';
 import React, { useEffect, useMemo, useState } from 'react';
-import { RuneClient } from '../api/client.js';
-import { describeError } from '../cli/runtime.js';
-import { checkContextName, contextToken, type ContextEntry } from '../config/contexts.js';
-import { ErrorLine } from '../components/Chrome.js';
-import { Confirm } from '../components/Confirm.js';
-import type { Column } from '../components/DataTable.js';
-import { Form, type Values } from '../components/Form.js';
-import { useResource } from '../hooks/useResource.js';
-import { useTableView } from '../hooks/useTableView.js';
-import { PRIORITY, useActions } from '../tui/input.js';
-import type { ScreenProps } from './types.js';
+import { RuneClient } from '../../api/client.js';
+import { describeError } from '../../format/errors.js';
+import { checkContextName, contextToken, type ContextEntry } from '../../config/contexts.js';
+import { ErrorLine } from '../../components/Chrome.js';
+import { Confirm } from '../../components/Confirm.js';
+import type { Column } from '../../components/DataTable.js';
+import { Form, type Values } from '../../components/Form.js';
+import { useResource } from '../../hooks/useResource.js';
+import { useTableView } from '../../hooks/useTableView.js';
+import { PRIORITY, useActions } from '../../tui/input.js';
+import { useScreen } from './types.js';
 
 interface Row {
   name: string;
@@ -38,7 +39,8 @@ async function probe(name: string, entry: ContextEntry): Promise<{ reach: string
   }
 }
 
-export function ContextsScreen(props: ScreenProps) {
+export function ContextsScreen() {
+  const props = useScreen();
   const { store, theme, width, height, setScopes, switchContext, refresh, conn } = props;
   const [mode, setMode] = useState<'list' | 'add' | 'delete'>('list');
   const [error, setError] = useState<string | undefined>();
@@ -64,7 +66,7 @@ export function ContextsScreen(props: ScreenProps) {
     ],
     [theme],
   );
-  const table = useTableView(rows, columns, Math.max(1, height - 3));
+  const table = useTableView(rows, columns, Math.max(1, height - 3), { memory: props.memory('contexts') });
   const selected = table.selectedRow;
 
   useEffect(() => setScopes(mode === 'list' ? ['global', 'list', 'contexts'] : mode === 'add' ? ['form'] : ['confirm']), [mode]);
@@ -124,13 +126,26 @@ export function ContextsScreen(props: ScreenProps) {
     );
   }
   if (mode === 'delete' && selected) {
+    const isCurrent = selected.name === current;
+    const file = selected.entry['token-file'];
+    // Another context may share the file (login --token-file twice): then it stays.
+    const shared = file !== undefined && entries.some(([n, e]) => n !== selected.name && e['token-file'] === file);
+    const others = entries.map(([n]) => n).filter((n) => n !== selected.name);
+    const then = isCurrent ? (others[0] ? ` You are using it now: rune switches to "${others[0]}".` : ' You are using it now: no context is left to switch to.') : '';
+    const token = file ? (shared ? ` Its token file ${file} stays (another context uses it).` : ` Its token file ${file} is deleted.`) : ' Its saved token goes with it.';
     return (
       <Confirm
-        message={`Delete context "${selected.name}" (${selected.entry.server})? Its saved token goes with it.`}
+        message={`Delete context "${selected.name}" (${selected.entry.server})?${token}${then}`}
         action="Delete"
         onConfirm={() => {
           try {
             store.delete(selected.name);
+            if (file && !shared) rmSync(file, { force: true });
+            if (isCurrent) {
+              if (others[0]) store.use(others[0]);
+              props.switchContext(others[0]);
+            }
+            props.notify(`context ${selected.name} deleted${file && !shared ? `, ${file} removed` : ''}`);
           } catch (e) {
             setError((e as Error).message);
           }

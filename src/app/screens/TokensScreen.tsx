@@ -1,19 +1,19 @@
 import { Box, Text } from 'ink';
-import React, { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { describeError } from '../cli/runtime.js';
-import { age } from '../cli/output.js';
-import { parseDuration } from '../core/duration.js';
-import type { Token } from '../core/wire.js';
-import { ErrorLine } from '../components/Chrome.js';
-import { Confirm } from '../components/Confirm.js';
-import type { Column } from '../components/DataTable.js';
-import { Form, type Values } from '../components/Form.js';
-import { SecretReveal } from '../components/SecretReveal.js';
-import { useTableView } from '../hooks/useTableView.js';
-import { StatusLine, useStatus } from '../hooks/useStatus.js';
-import { PRIORITY, useActions } from '../tui/input.js';
-import type { Theme } from '../tui/theme.js';
-import type { ScreenProps } from './types.js';
+import React, { useEffect, useMemo, useState } from 'react';
+import { describeError } from '../../format/errors.js';
+import { age } from '../../format/time.js';
+import { parseDuration } from '../../core/duration.js';
+import type { Token } from '../../core/wire.js';
+import { ErrorLine } from '../../components/Chrome.js';
+import { Confirm } from '../../components/Confirm.js';
+import type { Column } from '../../components/DataTable.js';
+import { Form, type Values } from '../../components/Form.js';
+import { SecretReveal } from '../../components/SecretReveal.js';
+import { useServerTable } from '../../hooks/useServerList.js';
+import { StatusLine, useStatus } from '../../hooks/useStatus.js';
+import { PRIORITY, useActions } from '../../tui/input.js';
+import type { Theme } from '../../tui/theme.js';
+import { useScreen } from './types.js';
 
 const WEEK = 7 * 86_400_000;
 const TTL_PRESETS = ['24h', '30d', '90d', 'never', 'custom'];
@@ -59,53 +59,41 @@ type Mode =
   | { kind: 'revoke'; token: Token }
   | { kind: 'secret'; title: string; secret: string; file: string };
 
-interface Pages {
-  items: Token[];
-  next?: string | undefined;
-  loading: boolean;
-  error?: unknown;
-}
-
 const FIRST_PAGE = 300;
 const NEXT_PAGE = 1000;
+/** Column → the daemon's ?sort= (as the column shows it ascending). */
+const TOKEN_SERVER_SORTS: Record<string, string> = { name: 'name', subject: 'subject', expires: 'expires', used: '-lastUsed' };
 
-export function TokensScreen(props: ScreenProps) {
+/** "12 of 1,004" (the daemon's count), "300+" while pages remain, "1000+ match" when it is capped. */
+export function countText(loaded: number, more: boolean, total: number | undefined, capped: boolean | undefined, searching: boolean): string {
+  if (total === undefined) return `${loaded}${more ? '+' : ''}`;
+  const all = `${total.toLocaleString('en-US')}${capped ? '+' : ''}`;
+  if (searching) return `${all} ${total === 1 && !capped ? 'match' : 'matches'}${loaded < total ? `, ${loaded} loaded` : ''}`;
+  return loaded < total ? `${loaded} of ${all}` : all;
+}
+
+export function TokensScreen() {
+  const props = useScreen();
   const { conn, theme, width, height, setScopes, refresh, readOnly, params, whoami } = props;
   const subject = params?.subject;
   const [mode, setMode] = useState<Mode>({ kind: 'list' });
-  const [pages, setPages] = useState<Pages>({ items: [], loading: true });
-  const generation = useRef(0);
-
-  // Pages come from the daemon as the selection nears the end of what is loaded (§6a cursors).
-  const load = useCallback(
-    (cursor?: string) => {
-      const mine = cursor ? generation.current : ++generation.current;
-      setPages((p) => ({ ...(cursor ? p : { items: [] }), loading: true }));
-      conn.client
-        .listTokensPage({ limit: cursor ? NEXT_PAGE : FIRST_PAGE, ...(subject ? { subject } : {}), ...(cursor ? { cursor } : {}) })
-        .then(
-          (page) => mine === generation.current && setPages((p) => ({ items: cursor ? [...p.items, ...page.items] : page.items, next: page.nextCursor, loading: false })),
-          (error: unknown) => mine === generation.current && setPages((p) => ({ ...p, loading: false, error })),
-        );
-    },
-    [conn, subject],
-  );
-  useEffect(() => load(), [load, refresh]);
-
   const columns = useMemo(() => tokenColumns(theme, width >= 120), [theme, width >= 120]);
-  const table = useTableView(pages.items, columns, Math.max(1, height - 3));
+  const [reloads, setReloads] = useState(0);
+  // Search and sort are the daemon's: it sees every token, not only the pages loaded.
+  const { list: pages, table } = useServerTable((q) => conn.client.listTokensPage({ ...q, ...(subject ? { subject } : {}) }), [conn, subject, refresh, reloads], columns, Math.max(1, height - 3), {
+    memory: props.memory('tokens'),
+    sorts: TOKEN_SERVER_SORTS,
+    first: FIRST_PAGE,
+    next: NEXT_PAGE,
+  });
   const selected = table.selectedRow;
-
-  useEffect(() => {
-    if (pages.next && !pages.loading && table.selected >= table.view.length - height * 2) load(pages.next);
-  }, [table.selected, pages.next, pages.loading]);
 
   useEffect(
     () => setScopes(mode.kind === 'list' ? ['global', 'list', 'tokens'] : mode.kind === 'secret' ? ['secret'] : mode.kind === 'revoke' ? ['confirm'] : ['form']),
     [mode.kind],
   );
 
-  const { status, note, ok: done, fail } = useStatus(() => (setMode({ kind: 'list' }), load()));
+  const { status, note, ok: done, fail } = useStatus(() => (setMode({ kind: 'list' }), setReloads((r) => r + 1)));
 
   useActions(
     PRIORITY.screen,
@@ -200,11 +188,11 @@ export function TokensScreen(props: ScreenProps) {
       />
     );
   }
-  const count = `${pages.items.length}${pages.next ? '+' : ''}`;
+  const count = countText(pages.items.length, !!pages.next, pages.total, pages.totalCapped, !!table.filter.trim());
   return (
     <Box flexDirection="column">
       <Text bold wrap="truncate">
-        Tokens{subject ? ` of ${subject}` : ''} <Text dimColor={theme.dim}>({table.filter ? `${table.view.length} of ` : ''}{count}{pages.loading ? ', loading…' : ''}) ! = expires within 7 days</Text>
+        Tokens{subject ? ` of ${subject}` : ''} <Text dimColor={theme.dim}>({count}{pages.loading ? ', loading…' : ''}) ! = expires within 7 days</Text>
       </Text>
       {pages.error ? <ErrorLine message={describeError(pages.error)} theme={theme} /> : table.render({ width, theme, emptyText: pages.loading ? 'loading…' : 'no tokens' })}
       <StatusLine status={status} theme={theme} />

@@ -1,26 +1,34 @@
 import { Box, Text } from 'ink';
 import React, { useEffect, useMemo, useState } from 'react';
-import { describeError } from '../cli/runtime.js';
-import { age } from '../cli/output.js';
-import type { User } from '../core/wire.js';
-import { ErrorLine } from '../components/Chrome.js';
-import { Confirm } from '../components/Confirm.js';
-import type { Column } from '../components/DataTable.js';
-import { Form, type Values } from '../components/Form.js';
-import { MultiSelect } from '../components/MultiSelect.js';
-import { useResource } from '../hooks/useResource.js';
-import { StatusLine, useStatus } from '../hooks/useStatus.js';
-import { useTableView } from '../hooks/useTableView.js';
-import { PRIORITY, useActions } from '../tui/input.js';
-import type { ScreenProps } from './types.js';
+import { describeError } from '../../format/errors.js';
+import { age } from '../../format/time.js';
+import type { User } from '../../core/wire.js';
+import { ErrorLine } from '../../components/Chrome.js';
+import { Confirm } from '../../components/Confirm.js';
+import type { Column } from '../../components/DataTable.js';
+import { Form, type Values } from '../../components/Form.js';
+import { MultiSelect } from '../../components/MultiSelect.js';
+import { useResource } from '../../hooks/useResource.js';
+import { StatusLine, useStatus } from '../../hooks/useStatus.js';
+import { useServerTable } from '../../hooks/useServerList.js';
+import type { TableOptions } from '../../hooks/useTableView.js';
+import { countText } from './TokensScreen.js';
+import { PRIORITY, useActions } from '../../tui/input.js';
+import { useScreen } from './types.js';
+
+/** Column → the daemon's ?sort= for users and service accounts (AGE ascending = newest first). */
+export const SUBJECT_SERVER_SORTS: Record<string, string> = { name: 'name', age: '-created' };
+/** The users' and service accounts' table: sorted by the daemon, 500 rows first. */
+export const subjectTable = (memory: TableOptions['memory']) => ({ memory, sorts: SUBJECT_SERVER_SORTS, first: 500, next: 1000 });
 
 type Mode = { kind: 'list' } | { kind: 'edit'; user?: User } | { kind: 'policies'; user: User } | { kind: 'delete'; user: User };
 
-export function UsersScreen(props: ScreenProps) {
+export function UsersScreen() {
+  const props = useScreen();
   const { conn, theme, width, height, setScopes, refresh, readOnly, production, navigate } = props;
   const [mode, setMode] = useState<Mode>({ kind: 'list' });
-  const users = useResource(() => conn.client.listUsers(), [conn, refresh]);
-  const { status, ok: done, fail } = useStatus(() => (setMode({ kind: 'list' }), users.reload()));
+  const [reloads, setReloads] = useState(0);
+  const { status, ok: done, fail } = useStatus(() => (setMode({ kind: 'list' }), setReloads((r) => r + 1)));
   const policies = useResource(() => (mode.kind === 'policies' ? conn.client.listPolicies() : Promise.resolve([])), [conn, mode.kind]);
   const columns: Column<User>[] = useMemo(
     () => [
@@ -31,8 +39,8 @@ export function UsersScreen(props: ScreenProps) {
     ],
     [],
   );
-  const rows = users.data ?? [];
-  const table = useTableView(rows, columns, Math.max(1, height - 3));
+  const { list: users, table } = useServerTable((q) => conn.client.listUsersPage(q), [conn, refresh, reloads], columns, Math.max(1, height - 3), subjectTable(props.memory('users')));
+  const rows = users.items;
   const selected = table.selectedRow;
 
   useEffect(() => setScopes(mode.kind === 'list' ? ['global', 'list', 'users'] : mode.kind === 'delete' ? ['confirm'] : ['form']), [mode.kind]);
@@ -42,12 +50,12 @@ export function UsersScreen(props: ScreenProps) {
     table.filtering
       ? {}
       : {
-          'user-tokens': () => (selected ? navigate('tokens', { subject: selected.name }) : false),
+          'user-tokens': () => (selected ? navigate('tokens', { subject: selected.name }, true) : false),
           'user-new': () => setMode({ kind: 'edit' }),
           'user-policies': () => (selected ? setMode({ kind: 'policies', user: selected }) : false),
           'user-delete': () => (selected ? setMode({ kind: 'delete', user: selected }) : false),
         },
-    { active: mode.kind === 'list', readOnly, onRefused: props.notify, fallback: table.onKey },
+    { active: mode.kind === 'list', readOnly, onRefused: (text) => props.notify(text, true), fallback: table.onKey },
   );
 
 
@@ -115,7 +123,7 @@ export function UsersScreen(props: ScreenProps) {
   return (
     <Box flexDirection="column">
       <Text bold>
-        Users <Text dimColor={theme.dim}>({rows.length}{users.loading ? ', loading…' : ''}) Enter: tokens</Text>
+        Users <Text dimColor={theme.dim}>({countText(rows.length, !!users.next, users.total, users.totalCapped, !!table.filter.trim())}{users.loading ? ', loading…' : ''}) Enter: tokens</Text>
       </Text>
       {users.error ? <ErrorLine message={describeError(users.error)} theme={theme} /> : table.render({ width, theme, emptyText: users.loading ? 'loading…' : 'no users' })}
       <StatusLine status={status} theme={theme} />

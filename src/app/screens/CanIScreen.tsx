@@ -1,14 +1,15 @@
 import { Box, Text } from 'ink';
 import React, { useEffect, useState } from 'react';
-import type { CheckAnswer } from '../api/client.js';
-import { describeError } from '../cli/runtime.js';
-import { describeRule } from '../core/rbac.js';
-import { Form, type Values } from '../components/Form.js';
-import { PRIORITY, useActions } from '../tui/input.js';
-import type { ScreenProps } from './types.js';
+import type { CheckAnswer } from '../../api/client.js';
+import { describeError } from '../../format/errors.js';
+import { describeRule } from '../../core/rbac.js';
+import { Form, type Values } from '../../components/Form.js';
+import { PRIORITY, useActions } from '../../tui/input.js';
+import { useScreen } from './types.js';
 
 /** "Can S do VERB on RESOURCE in NAMESPACE?" — the deciding rule, or the closest miss; what-if with the editor's draft. */
-export function CanIScreen(props: ScreenProps) {
+export function CanIScreen() {
+  const props = useScreen();
   const { conn, theme, setScopes, draft, whoami, canIQuery, setCanIQuery } = props;
   const [answer, setAnswer] = useState<(CheckAnswer & { draft?: string }) | undefined>();
   const asked: Values = canIQuery ?? { subject: '', verb: '', resource: '', namespace: '', whatIf: 'off' };
