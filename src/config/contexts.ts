@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } f
 import { basename, dirname, join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { checkContextName, configPath } from './paths.js';
-import { contextIn, readConfigFile, type ConfigFile, type ContextEntry } from './target.js';
+import { configCachePath, contextIn, readConfigFile, type ConfigFile, type ContextEntry } from './target.js';
 
 export type { ContextEntry, Target } from './target.js';
 export { contextToken, readContexts, resolveTarget } from './target.js';
@@ -34,6 +34,8 @@ export class ContextStore {
     try {
       writeFileSync(tmp, toYaml(doc), { mode: 0o600, flag: 'wx' });
       renameSync(tmp, this.path);
+      // The parsed copy of the old text must not outlive it (it may hold a token that was removed).
+      rmSync(configCachePath(this.path), { force: true });
     } catch (e) {
       rmSync(tmp, { force: true });
       throw e;

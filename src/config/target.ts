@@ -1,5 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { basename, dirname, join } from 'node:path';
 import { ConfigError, configPath, DEFAULT_SERVER } from './paths.js';
 
 /** One context of ~/.rune/config.yaml, with the key names the file uses. */
@@ -41,15 +43,43 @@ export function readConfigFile(path: string): ConfigFile {
   if (!existsSync(path)) return {};
   let doc: ConfigFile;
   try {
-    // yaml costs a command ~70 ms to load: only a config file that exists pays for it.
-    const { parse } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
-    doc = (parse(readFileSync(path, 'utf8')) ?? {}) as ConfigFile;
+    const text = readFileSync(path, 'utf8');
+    doc = cachedParse(path, text) ?? parseAndCache(path, text);
   } catch (e) {
     throw new ConfigError(`${path} cannot be read: ${(e as Error).message.split('\n')[0]}`);
   }
   if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`${path} must be a mapping (current-context, contexts)`);
   const contexts = doc.contexts ?? {};
   if (typeof contexts !== 'object' || Array.isArray(contexts)) throw new ConfigError(`${path}: "contexts" must be a mapping of name to context`);
+  return doc;
+}
+
+/**
+ * yaml costs a command ~90 ms to load, more than the rest of a CLI call: the parsed file is kept
+ * beside it as JSON (0600, like the file), used while the YAML text it came from is unchanged.
+ */
+export const configCachePath = (path: string) => join(dirname(path), `.${basename(path)}.json`);
+const digest = (text: string) => createHash('sha256').update(text).digest('hex');
+
+function cachedParse(path: string, text: string): ConfigFile | undefined {
+  try {
+    const cached = JSON.parse(readFileSync(configCachePath(path), 'utf8')) as { sha256?: string; doc?: ConfigFile };
+    return cached.sha256 === digest(text) && cached.doc !== undefined ? cached.doc : undefined;
+  } catch {
+    return undefined; // no cache, or an unreadable one: parse the YAML
+  }
+}
+
+function parseAndCache(path: string, text: string): ConfigFile {
+  const { parse } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  const doc = (parse(text) ?? {}) as ConfigFile;
+  try {
+    const tmp = `${configCachePath(path)}.${process.pid}`;
+    writeFileSync(tmp, JSON.stringify({ sha256: digest(text), doc }), { mode: 0o600 });
+    renameSync(tmp, configCachePath(path));
+  } catch {
+    // a read-only home: every call parses the YAML
+  }
   return doc;
 }
 
