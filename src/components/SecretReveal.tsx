@@ -71,6 +71,8 @@ export function SecretReveal({ title, secret, suggestedFile, onDone, theme }: Se
               setMessage({ text: 'Sent to the terminal clipboard (OSC 52): paste it somewhere to check it arrived. If it did not, write it to a file (w).' });
             },
             'secret-save': () => {
+              // Each save starts from the suggested name, not from what was typed last time.
+              path.set('');
               setMessage(undefined);
               setMode('save');
             },

@@ -209,6 +209,15 @@ describe('the service-account wizard', () => {
     expect(secretFrame).toContain('for service account ci');
     await t.press('w');
     expect(await t.waitFor('Save to:')).toContain('ci.token');
+    // What was typed for one save does not come back as the next one's path.
+    await t.type('elsewhere.tok');
+    await t.waitFor('elsewhere.tok');
+    await t.press(KEYS.esc);
+    await t.waitFor((f) => !f.includes('Save to:'));
+    await t.press('w');
+    const again = await t.waitFor('Save to:');
+    expect(again).toContain('ci.token');
+    expect(again).not.toContain('elsewhere.tok');
     const c = await runed.request('GET', '/v1/serviceaccounts/ci', { token: root });
     expect(c.body).toMatchObject({ namespace: 'stg', permissions: ['cast'], policies: ['ci-cast'], description: 'CI' });
   });
