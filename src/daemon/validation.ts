@@ -69,8 +69,11 @@ export function schemaError(req: FastifyRequest, context: string | undefined, er
       const inner = field ? `${field}.${name}` : name;
       return invalid(`${inner} is required`, { field: inner });
     }
-    case 'type':
-      return invalid(`${field} ${FIELD_TYPES[top] ?? (field.includes('[') ? `must be a list of ${TYPE_WORDS[String(e.params.type)]?.replace(/^must be an? /, '')}s` : TYPE_WORDS[String(e.params.type)] ?? `must be ${String(e.params.type)}`)}`, { field: top });
+    case 'type': {
+      // An item of a list: say what the list holds ("policies must be a list of strings").
+      if (field !== top && /^[^.]+\[\d+\]$/.test(field)) return invalid(`${top} must be a list of ${String(e.params.type)}s`, { field: top });
+      return invalid(`${field} ${FIELD_TYPES[top] ?? TYPE_WORDS[String(e.params.type)] ?? `must be ${String(e.params.type)}`}`, { field: top });
+    }
     case 'const':
     case 'enum': {
       const allowed = errors.filter((x) => x.instancePath === e.instancePath && x.keyword === 'const').map((x) => String(x.params.allowedValue)).filter(Boolean);

@@ -237,6 +237,8 @@ describe('runed under attack', () => {
       for (const name of [['r1'], 7, true, { valueOf: 1 }]) {
         expect((await runed.request('PUT', '/v1/registries/r1', { token: root, body: { name, ...reg } })).status).toBe(400);
       }
+      const items = await runed.request('POST', '/v1/users', { token: root, body: { name: 'typed', policies: ['readonly', 1] } });
+      expect(items.body.error).toMatchObject({ message: 'policies must be a list of strings', details: { field: 'policies' } });
     });
   });
 
