@@ -40,15 +40,6 @@ export function optionalString(body: Fields, field: string, maxLength = 1024): s
   return value;
 }
 
-export function optionalStringList(body: Fields, field: string): string[] | undefined {
-  const value = body[field];
-  if (value === undefined || value === null) return undefined;
-  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
-    throw invalid(`${field} must be a list of names`, { field });
-  }
-  return [...new Set(value as string[])];
-}
-
 export function optionalBoolean(body: Fields, field: string): boolean | undefined {
   const value = body[field];
   if (value === undefined) return undefined;
