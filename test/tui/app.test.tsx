@@ -170,6 +170,7 @@ describe('tokens and the one-shot secret display', () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
     await t.press('w');
     await t.waitFor('Save to:');
+    await t.type(file);
     await t.press(KEYS.enter);
     await t.waitFor('already exists');
     await t.press(KEYS.esc, KEYS.enter);
