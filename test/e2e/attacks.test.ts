@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Runed } from '../helpers/runed.js';
+import { eventually, Runed } from '../helpers/runed.js';
 
 /** A request whose path reaches the server byte for byte (fetch would normalise dot segments). */
 function rawRequest(base: string, method: string, path: string, opts: { token?: string; body?: string; localAddress?: string } = {}) {
@@ -287,12 +287,10 @@ describe('brute force (items 14–16)', () => {
       expect(statuses.slice(10)).toEqual(Array(30).fill(429));
       expect((await runed.request('GET', '/v1/whoami', { token: root })).status).toBe(200);
       // One event for the first failure, then one summary per window and reason: not 40 rows.
-      let events: Array<Record<string, any>> = [];
-      for (let tries = 0; tries < 200; tries++) {
-        events = (await auditEvents(runed, root)).filter((e) => e.action === 'authenticate');
-        if (events.some((e) => /rate_limited: 29 more/.test(e.message))) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      const events = await eventually('the rate_limited summary event', async () => {
+        const found = (await auditEvents(runed, root)).filter((e) => e.action === 'authenticate');
+        return found.some((e) => /rate_limited: 29 more/.test(e.message)) ? found : undefined;
+      });
       const messages = events.map((e) => e.message);
       expect(messages).toHaveLength(4);
       expect(messages).toEqual(expect.arrayContaining(['missing', expect.stringMatching(/^missing: 9 more from 127\.0\.0\.0\/24/), 'rate_limited', expect.stringMatching(/^rate_limited: 29 more/)]));
@@ -367,7 +365,7 @@ describe('no action without its record (item 19)', () => {
       }
     };
     const workers = Array.from({ length: 4 }, worker);
-    while (created < 60) await new Promise((r) => setTimeout(r, 5));
+    await eventually('60 acknowledged tokens', () => created >= 60, 30_000, 5);
     await runed.stop('SIGKILL');
     stop = true;
     await Promise.all(workers);

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RUNE_BIN } from '../helpers/rune.js';
-import { Runed } from '../helpers/runed.js';
+import { eventually, Runed } from '../helpers/runed.js';
 
 /** Starts `rune admin audit --follow …` and collects the lines it prints. */
 function follow(runed: Runed, token: string, args: string[]) {
@@ -14,11 +14,7 @@ function follow(runed: Runed, token: string, args: string[]) {
   proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const lines = () => out.split('\n').filter(Boolean);
-  const until = async (ok: (lines: string[]) => boolean) => {
-    for (let i = 0; i < 400 && !ok(lines()); i++) await new Promise((r) => setTimeout(r, 25));
-    if (!ok(lines())) throw new Error(`rune printed:\n${out}\nstderr:\n${err}`);
-    return lines();
-  };
+  const until = (ok: (lines: string[]) => boolean) => eventually(() => `rune to print the expected lines (so far:\n${out}\nstderr:\n${err})`, () => (ok(lines()) ? lines() : undefined));
   return { proc, lines, until, stop: () => proc.kill('SIGINT') };
 }
 
@@ -48,7 +44,6 @@ describe('following the audit trail', () => {
   it('rune admin audit --follow -o jsonl streams new events as JSON lines and resumes from an id', async () => {
     const f = follow(runed, root, ['-o', 'jsonl']);
     try {
-      await new Promise((r) => setTimeout(r, 0));
       await runed.request('POST', '/v1/namespaces', { token: root, body: { name: 'streamed-one' } });
       await runed.request('POST', '/v1/namespaces', { token: root, body: { name: 'streamed-two' } });
       const lines = await f.until((l) => l.some((x) => x.includes('streamed-two')));

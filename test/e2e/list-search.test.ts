@@ -4,7 +4,7 @@ import { issueToken } from '../../src/daemon/issue.js';
 import { Store } from '../../src/daemon/store/index.js';
 import { displayWidth } from '../../src/format/width.js';
 import { Cli } from '../helpers/rune.js';
-import { Runed } from '../helpers/runed.js';
+import { eventually, Runed } from '../helpers/runed.js';
 
 // More tokens than the search window (4096), so a rare match takes the trigram index.
 const BULK = 5000;
@@ -88,7 +88,7 @@ describe('list search and sort', () => {
     expect(new Set(items.map((t) => t.id)).size).toBe(BULK);
     const me = (await get('/v1/whoami')).body.token.id;
     // lastUsedAt is written in batches: wait until this token's use shows.
-    while (!(await get(`/v1/tokens/${me}`)).body.lastUsedAt) await new Promise((r) => setTimeout(r, 100));
+    await eventually('this token\'s lastUsedAt to be written', async () => (await get(`/v1/tokens/${me}`)).body.lastUsedAt);
     const used = await walk('/v1/tokens?sort=-lastUsed', 1000);
     expect(used.items[0]!.id).toBe(me);
     expect(used.items.slice(1).every((t: { lastUsedAt?: string }) => t.lastUsedAt === undefined)).toBe(true);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Runed } from '../helpers/runed.js';
+import { eventually, Runed } from '../helpers/runed.js';
 import { mintToken, parseToken } from '../../src/core/tokenFormat.js';
 
 const GENERIC = { error: { code: 'unauthenticated', message: 'invalid or expired token' } };
@@ -219,11 +219,10 @@ describe('tokens against one daemon', () => {
       expect((await runed.request('GET', `/v1/tokens/${t.token.id}`, { token: alice })).body.lastUsedAt).toBeUndefined();
       await runed.request('GET', '/v1/whoami', { token: t.secret });
       // Written in a batch once a second.
-      let after = (await runed.request('GET', `/v1/tokens/${t.token.id}`, { token: alice })).body;
-      for (let i = 0; i < 40 && !after.lastUsedAt; i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        after = (await runed.request('GET', `/v1/tokens/${t.token.id}`, { token: alice })).body;
-      }
+      const after = await eventually('lastUsedAt to be written', async () => {
+        const body = (await runed.request('GET', `/v1/tokens/${t.token.id}`, { token: alice })).body;
+        return body.lastUsedAt ? body : undefined;
+      });
       expect(Date.parse(after.lastUsedAt)).toBeGreaterThanOrEqual(Date.parse(after.createdAt));
     });
   });

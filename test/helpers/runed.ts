@@ -112,3 +112,17 @@ export function runRuned(args: string[], env: NodeJS.ProcessEnv = {}) {
   const r = spawnSync(process.execPath, [RUNED_BIN, ...args], { env: { ...process.env, ...env }, encoding: 'utf8' });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
+
+/**
+ * Polls `check` until it answers something truthy (that answer is returned), or fails after
+ * `timeoutMs` saying what was awaited: a bounded wait for a state to change, never a fixed sleep.
+ */
+export async function eventually<T>(what: string | (() => string), check: () => T | Promise<T>, timeoutMs = 10_000, intervalMs = 25): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
