@@ -248,10 +248,6 @@ export function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffe
 
   const failures = new FailureAudit((event) => ctx.audit.record(event), config.auth.failedAuthWindow);
 
-  /**
-   * Authentication is a hook of the scope the /v1 routes live in, never a test of the URL string:
-   * whatever spelling of a path the router accepts, the handler it reaches is behind this hook.
-   */
   /** A failed authentication (a bearer token or an OIDC exchange), counted per network for the limiter. */
   const countFailure = (req: FastifyRequest, reason: string) => {
     const peer = peerOf(req) ?? 'unknown';
@@ -285,6 +281,8 @@ export function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffe
     throw new RuneError('unauthenticated', GENERIC_UNAUTHENTICATED);
   };
 
+  // Authentication is a hook of the scope the /v1 routes live in, never a test of the URL string:
+  // whatever spelling of a path the router accepts, the handler it reaches is behind this hook.
   void app.register(async (scope: App) => {
     scope.addHook('onRequest', authenticate);
     whoamiRoutes(scope, ctx);

@@ -146,6 +146,8 @@ describe('runed under attack', () => {
       expect((await runed.request('DELETE', `/v1/tokens/${siblingId}`, { token: narrowed })).status).toBe(404);
       const list = await runed.request('GET', '/v1/tokens', { token: narrowed });
       expect(list.body.items.map((t: { id: string }) => t.id)).toEqual([narrowedId]);
+      expect((await runed.request('GET', '/v1/tokens?search=sibling', { token: narrowed })).body.items).toEqual([]);
+      expect((await runed.request('GET', '/v1/tokens?search=RO', { token: narrowed })).body.items.map((t: { id: string }) => t.id)).toEqual([narrowedId]);
       expect((await runed.request('GET', '/v1/whoami', { token: root })).status).toBe(200);
       expect((await runed.request('GET', `/v1/tokens/${narrowedId}`, { token: narrowed })).status).toBe(200);
     });

@@ -58,6 +58,8 @@ const STATUS_SQL: Record<TokenStatus, string> = {
 
 export interface TokenFilter {
   subjectId?: string;
+  /** One token only (a narrowed token listing what it may see: itself). */
+  id?: string;
   status?: TokenStatus;
 }
 
@@ -132,6 +134,10 @@ export class Tokens {
     if (filter.subjectId !== undefined) {
       where.push('subject_id = @subject');
       params.subject = filter.subjectId;
+    }
+    if (filter.id !== undefined) {
+      where.push('id = @id');
+      params.id = filter.id;
     }
     if (filter.status !== undefined) where.push(STATUS_SQL[filter.status]);
     const paging = sortedPaging(sort, page, params);
