@@ -38,6 +38,8 @@ export interface IssueRequest {
   description: string;
   kind: TokenKind;
   now: number;
+  /** The token whose holder minted this one (none for bootstrap and OIDC exchanges). */
+  createdBy?: string;
 }
 
 /** Writes a new token row (only the keyed hash of its secret) and returns the bearer string once. */
@@ -59,6 +61,9 @@ export function issueToken(store: Store, serverKey: Buffer, req: IssueRequest): 
     revoked_at: null,
     last_used_at: null,
     disabled_by: null,
+    created_by: req.createdBy ?? null,
+    prev_secret_hash: null,
+    prev_secret_until: null,
   };
   store.tokens.insert(row);
   return { row, bearer: minted.bearer };

@@ -6,7 +6,7 @@ import { isPermission, PERMISSION_NAMES, serviceAccountPolicies, type Permission
 import { newId } from '../../core/tokenFormat.js';
 import type { Policy } from '../../core/wire.js';
 import { CreatedServiceAccount, Errors, List, PageQuery, SubjectListQuery, Params, ServiceAccount, ServiceAccountBody, Token } from '../../core/schemas.js';
-import { commit, guardGrant, keepingRoot, requireAdmin, type App, type Ctx } from '../context.js';
+import { commit, guardGrant, keepingRoot, requireAdmin, type App, type Ctx, principalOf } from '../context.js';
 import { issueToken, resolveTtl } from '../issue.js';
 import { readPage, readSearch, readSort } from '../paging.js';
 import { SUBJECT_SORTS } from '../store/subjects.js';
@@ -86,7 +86,7 @@ export function serviceAccountRoutes(app: App, ctx: Ctx): void {
       store.subjects.insert(row);
       for (const p of plan.create) store.policies.insert(p, now);
       for (const p of plan.attach) store.subjects.attach(row.id, p);
-      const issued = issueToken(store, ctx.serverKey, { subject: row, name: tokenName, policies: [], ttlMs, description, kind: 'derived', now });
+      const issued = issueToken(store, ctx.serverKey, { subject: row, name: tokenName, policies: [], ttlMs, description, kind: 'derived', now, createdBy: principalOf(req).token.id });
       return { row, issued };
     });
     const warnings: string[] = [];

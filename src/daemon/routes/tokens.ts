@@ -132,7 +132,7 @@ export function tokenRoutes(app: App, ctx: Ctx): void {
     const issued = commit(ctx, req, event, () => {
       for (const p of toAttach) store.subjects.attach(subject.id, p);
       if (toAttach.length > 0) store.subjects.touch(subject.id, now);
-      return issueToken(store, ctx.serverKey, { subject, name, policies: narrowing, ttlMs, description, kind, now });
+      return issueToken(store, ctx.serverKey, { subject, name, policies: narrowing, ttlMs, description, kind, now, createdBy: principalOf(req).token.id });
     });
     const created: CreatedTokenT = { token: toToken(issued.row, now), secret: issued.bearer };
     if (toAttach.length > 0) created.attached = toAttach;

@@ -146,4 +146,12 @@ export const MIGRATIONS: readonly string[] = [
   -- The YAML text a policy was last written with (comments, quoting, order), for editors to reopen.
   ALTER TABLE policies ADD COLUMN source TEXT;
   `,
+  `
+  -- Day-2 token hygiene: which token minted a token (the created-by selector), and the secret a
+  -- rotation replaced, honoured (and audited as such) until prev_secret_until.
+  ALTER TABLE tokens ADD COLUMN created_by TEXT;
+  ALTER TABLE tokens ADD COLUMN prev_secret_hash TEXT;
+  ALTER TABLE tokens ADD COLUMN prev_secret_until INTEGER;
+  CREATE INDEX tokens_by_creator ON tokens (created_by) WHERE created_by IS NOT NULL;
+  `,
 ];

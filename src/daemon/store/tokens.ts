@@ -19,6 +19,11 @@ export interface TokenRow {
   last_used_at: number | null;
   /** The subject that disabled the token, while it is disabled. */
   disabled_by: string | null;
+  /** The token whose holder minted this one, when one did. */
+  created_by: string | null;
+  /** The secret a rotation replaced, honoured until prev_secret_until. */
+  prev_secret_hash: string | null;
+  prev_secret_until: number | null;
 }
 
 export function tokenStatus(row: TokenRow, now: number): TokenStatus {
@@ -80,9 +85,9 @@ export class Tokens {
     this.db
       .prepare(
         `INSERT INTO tokens (id, name, subject_id, subject_name, subject_type, policies, description, kind, secret_hash,
-                             created_at, expires_at, enabled, revoked_at, last_used_at)
+                             created_at, expires_at, enabled, revoked_at, last_used_at, created_by)
          VALUES (@id, @name, @subject_id, @subject_name, @subject_type, @policies, @description, @kind, @secret_hash,
-                 @created_at, @expires_at, @enabled, @revoked_at, @last_used_at)`,
+                 @created_at, @expires_at, @enabled, @revoked_at, @last_used_at, @created_by)`,
       )
       .run(row);
   }
