@@ -1,8 +1,9 @@
-import { CheckAnswer, CheckBody, Errors } from '../../core/schemas.js';
+import { CheckAnswer, CheckBody, Errors, WhoCanAnswer, WhoCanQuery } from '../../core/schemas.js';
 import { invalid, notFound } from '../../core/errors.js';
 import { checkPolicy, lintPolicyText } from '../../core/policy.js';
-import { explain, type NamedRules } from '../../core/rbac.js';
-import { can, policyLimits, principalOf, requireAdmin, requireAdminPeer, type App, type Ctx } from '../context.js';
+import { explain, isClusterScoped, whoCan, type NamedRules, type WhoCanCandidate } from '../../core/rbac.js';
+import { can, isAdminFor, policyLimits, principalOf, requireAdmin, requireAdminPeer, type App, type Ctx } from '../context.js';
+import type { SubjectPolicies } from '../store/reach.js';
 import type { SubjectRow } from '../store/subjects.js';
 
 /** POST /v1/authz/check: can a subject (or a token, or the caller) do VERB on RESOURCE in NAMESPACE? */
@@ -78,4 +79,45 @@ export function authzRoutes(app: App, ctx: Ctx): void {
       ...(draftName ? { draft: draftName } : {}),
     };
   });
+
+  // The answer maps the RBAC graph (subjects, their policies and rules), so only those who may read
+  // all of it may ask; token counts only for those who may see others' tokens.
+  const whoCanSchema = { tags: ['authz'], summary: 'Who may do VERB on RESOURCE in NAMESPACE: every user and service account, the rule that grants it, and its live tokens that carry it', querystring: WhoCanQuery, response: { 200: WhoCanAnswer, ...Errors } };
+  app.get('/v1/authz/who-can', { schema: whoCanSchema }, async (req) => {
+    for (const resource of ['users', 'serviceaccounts', 'policies']) requireAdmin(ctx, req, { verb: 'list', resource });
+    const { verb, resource } = req.query;
+    if (!verb.trim()) throw invalid('verb is required, e.g. "delete"', { field: 'verb' });
+    if (!resource.trim()) throw invalid('resource is required, e.g. "services"', { field: 'resource' });
+    const namespace = req.query.namespace && !isClusterScoped(resource) ? req.query.namespace : undefined;
+    const countTokens = isAdminFor(ctx, req, { verb: 'list', resource: 'tokens' });
+    const grants = whoCan(candidates(ctx, countTokens), namespace ? { verb, resource, namespace } : { verb, resource });
+    return {
+      verb,
+      resource,
+      ...(namespace ? { namespace } : {}),
+      subjects: grants.map((g) => ({
+        name: g.subject.name,
+        type: g.subject.type,
+        via: g.via,
+        ...(countTokens ? { tokens: g.tokens, liveTokens: g.liveTokens } : {}),
+      })),
+      tokensCounted: countTokens,
+    };
+  });
+}
+
+/** Every subject with its policies' rules and, when asked for, its live tokens grouped by narrowing. */
+function* candidates(ctx: Ctx, withTokens: boolean): Generator<WhoCanCandidate<SubjectPolicies>> {
+  const { store } = ctx;
+  const groups = withTokens ? store.reach.liveTokenGroups(Date.now()) : [];
+  const bySubject = new Map<string, typeof groups>();
+  for (const g of groups) bySubject.set(g.subjectId, [...(bySubject.get(g.subjectId) ?? []), g]);
+  for (const subject of store.reach.subjects()) {
+    const tokens = (bySubject.get(subject.id) ?? []).map((g) => {
+      const names = JSON.parse(g.policies) as string[];
+      // A narrowing policy that no longer exists contributes nothing, as in authentication.
+      return names.length === 0 ? { count: g.count } : { count: g.count, narrowing: store.policies.rulesOf(names) };
+    });
+    yield { subject, policies: store.policies.rulesOf(subject.policies), tokens };
+  }
 }

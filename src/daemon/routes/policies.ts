@@ -4,7 +4,10 @@ import { alreadyExists, conflict, invalid, notFound } from '../../core/errors.js
 import { BUILTIN_NAMES } from '../../core/builtins.js';
 import { checkPolicy, lintPolicyText, type LintResult, type PolicyDocument, type PolicyLimits } from '../../core/policy.js';
 import { YamlText } from '../body.js';
-import { Errors, LintResponse, List, PageQuery, Params, Policy, PolicyDocument as PolicyBody, SubjectType } from '../../core/schemas.js';
+import { Errors, LintResponse, List, PageQuery, Params, Policy, PolicyDocument as PolicyBody, PolicyImpact, SubjectType } from '../../core/schemas.js';
+import { policyImpact, summarizeImpact, type ImpactCandidate } from '../../core/impact.js';
+import type { Rule } from '../../core/policy.js';
+import type { SubjectPolicies } from '../store/reach.js';
 import { commit, guardGrant, policyLimits, requireAdmin, type App, type Ctx } from '../context.js';
 import { readPage } from '../paging.js';
 
@@ -89,6 +92,27 @@ export function policyRoutes(app: App, ctx: Ctx): void {
     return withWarnings(store.policies.get(name)!, warnings);
   });
 
+  // A dry run of PUT (or POST, for a new name): nothing is written. It names holders and what else
+  // they hold, so it takes reading the policy and the right to write it.
+  app.post('/v1/policies/:name/impact', { schema: { tags, summary: 'What saving this document as the policy would change: who gains and who loses which rights (nothing is saved)', params: Params.name, ...policyBody, response: { 200: PolicyImpact, ...Errors } }, config: yaml }, async (req) => {
+    const name = req.params.name;
+    admin(req, 'get', name);
+    const stored = store.policies.get(name);
+    admin(req, stored ? 'update' : 'create', name);
+    if (BUILTIN_NAMES.has(name)) throw conflict(`policy "${name}" is built in and cannot be modified: create a copy under another name`);
+    const { policy } = policyFromBody(req.body, limits);
+    if (policy.name !== name) throw invalid(`the body names policy "${policy.name}" but the URL names "${name}": a policy cannot be renamed`, { field: 'name' });
+    const impact = policyImpact(stored?.rules, policy.rules, impactCandidates(ctx, name));
+    return {
+      policy: name,
+      exists: stored !== undefined,
+      added: impact.added,
+      removed: impact.removed,
+      subjects: impact.subjects.map(({ subject, ...change }) => ({ name: subject.name, type: subject.type, ...change })),
+      summary: summarizeImpact(name, stored !== undefined, impact),
+    };
+  });
+
   // Deleting detaches the policy from everyone who holds it; tokens narrowed to it lose those rights.
   const deleted = Type.Object({ policy: Policy, detachedFrom: Type.Array(Type.Object({ name: Type.String(), type: SubjectType })) });
   app.delete('/v1/policies/:name', { schema: { tags, summary: 'Delete a policy, detaching it from its holders', params: Params.name, response: { 200: deleted, ...Errors } } }, async (req) => {
@@ -105,4 +129,27 @@ export function policyRoutes(app: App, ctx: Ctx): void {
     });
     return { policy, detachedFrom };
   });
+}
+
+/** Those `policy` reaches: its holders and the subjects of live tokens narrowed to it, the policy itself left out of their rules. */
+function impactCandidates(ctx: Ctx, policy: string): ImpactCandidate<SubjectPolicies>[] {
+  const { store } = ctx;
+  const rulesOf = (names: string[]): Rule[] => store.policies.rulesOf(names.filter((n) => n !== policy)).flatMap((p) => p.rules);
+  const groups = new Map<string, { names: string[]; count: number }[]>();
+  for (const g of store.reach.liveTokenGroups(Date.now())) {
+    groups.set(g.subjectId, [...(groups.get(g.subjectId) ?? []), { names: JSON.parse(g.policies) as string[], count: g.count }]);
+  }
+  const out: ImpactCandidate<SubjectPolicies>[] = [];
+  for (const subject of store.reach.subjects()) {
+    const holds = subject.policies.includes(policy);
+    const tokens = groups.get(subject.id) ?? [];
+    if (!holds && !tokens.some((t) => t.names.includes(policy))) continue;
+    out.push({
+      subject,
+      holds,
+      otherRules: rulesOf(subject.policies),
+      tokens: tokens.map((t) => (t.names.length === 0 ? { count: t.count } : { count: t.count, narrowedTo: t.names, otherRules: rulesOf(t.names), narrowedToThis: t.names.includes(policy) })),
+    });
+  }
+  return out;
 }

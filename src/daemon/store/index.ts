@@ -8,6 +8,7 @@ import { Registries } from './registries.js';
 import { Subjects } from './subjects.js';
 import { Tokens } from './tokens.js';
 import { Trusts } from './trusts.js';
+import { Reach } from './reach.js';
 
 export const AUDIT_KEY_FILE = 'audit.key';
 export const AUDIT_HEAD_FILE = 'audit.head';
@@ -27,6 +28,7 @@ export class Store {
   readonly audit: AuditLog;
   readonly registries: Registries;
   readonly trusts: Trusts;
+  readonly reach: Reach;
 
   constructor(readonly db: Db) {
     this.subjects = new Subjects(db);
@@ -36,6 +38,7 @@ export class Store {
     this.audit = new AuditLog(db);
     this.registries = new Registries(db);
     this.trusts = new Trusts(db);
+    this.reach = new Reach(db);
   }
 
   /**
