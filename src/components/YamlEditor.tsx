@@ -172,14 +172,14 @@ export function YamlEditor({ title, initial, saved, height, width, onSave, onClo
     const changed = diff.filter((d) => d.op !== ' ').length;
     const rowsOf = (line: string) => Math.max(1, Math.ceil(line.length / Math.max(1, width)));
     // The impact first and whole where it fits (it wraps); the diff gets the rows that are left.
-    const effectLines = !impact ? [] : !effectReady ? ['Impact: working out who gains and loses which rights…'] : effect?.failed !== undefined ? [`Impact: not available (${effect.failed})`] : ['Impact:', ...(effect?.lines ?? []).map((l) => `  ${l}`)];
+    const effectLines = !impact ? [] : !effectReady ? ['Impact: working out who gains and loses which rights…'] : effect?.failed !== undefined ? [`Impact: not available (${effect.failed})`] : ['Impact:', ...(effect?.lines ?? []).map((l) => `\u2022 ${l}`)];
     const budget = Math.max(2, Math.floor((height - 3) / 2));
     const shown: string[] = [];
     let used = 0;
     for (const [i, line] of effectLines.entries()) {
       const rest = effectLines.length - i - 1;
       if (used + rowsOf(line) > budget - (rest > 0 ? 1 : 0)) {
-        shown.push(`  … ${effectLines.length - i} more line(s): rune admin policy apply --dry-run shows them all`);
+        shown.push(`\u2022 … ${effectLines.length - i} more line(s): rune admin policy apply --dry-run shows them all`);
         used++;
         break;
       }
@@ -188,7 +188,8 @@ export function YamlEditor({ title, initial, saved, height, width, onSave, onClo
     }
     return (
       <Box flexDirection="column">
-        <Text bold>{title}: changes to save ({changed} line{changed === 1 ? '' : 's'})</Text>
+        {/* "changes to save" only once the impact is there: what the operator confirms is complete. */}
+        <Text bold>{title}: {effectReady ? 'changes to save' : 'checking the impact of'} ({changed} line{changed === 1 ? '' : 's'})</Text>
         {shown.map((line, i) => (
           <Text key={`i${i}`} wrap="wrap" color={line.includes('\u2212 ') ? theme.warn : line.includes(': + ') ? theme.ok : undefined} bold={i === 0}>
             {line}
