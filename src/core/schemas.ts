@@ -207,6 +207,7 @@ export const PolicyImpact = Type.Object({
     }),
   ),
   summary: Type.Array(Type.String(), { description: 'the same, in lines for people' }),
+  missingRules: Type.Optional(Type.Array(Rule, { description: 'present when saving would be refused: the rules the caller does not hold (and it lacks "escalate" on policies)' })),
 });
 
 export const CreatedServiceAccount = Type.Object({

@@ -124,6 +124,15 @@ describe('POST /v1/policies/:name/impact: who gains and who loses which rights',
     const denied = await impact('ops', text, policyReader);
     expect(denied.status).toBe(403);
     expect(denied.body.error.message).toContain('missing permission "update" on "policies"');
+    // A policy writer without "escalate" may ask, and is told the save would be refused.
+    await as('POST', '/v1/policies', { name: 'pol-writer', rules: [{ resource: 'policies', verbs: ['get', 'list', 'create', 'update'] }, { resource: 'services', verbs: ['get', 'list'], namespace: 'dev' }] });
+    const writer = await runed.userWithToken(root, 'pol-writer-user', ['pol-writer']);
+    const told = await impact('ops', yamlOf('ops', [OPS[0]!, { resource: 'services', verbs: ['delete'], namespace: 'prod' }]), writer);
+    expect(told.status).toBe(200);
+    expect(told.body.missingRules).toEqual([{ resource: 'services', verbs: ['delete'], namespace: 'prod' }]);
+    expect(told.body.summary.at(-1)).toBe('saving would be refused: it grants rules you do not hold: [delete] on services in prod');
+    expect((await runed.request('PUT', '/v1/policies/ops', { token: writer, raw: { contentType: 'application/yaml', data: yamlOf('ops', [OPS[0]!, { resource: 'services', verbs: ['delete'], namespace: 'prod' }]) } })).status).toBe(403);
+    expect((await impact('ops', yamlOf('ops', [OPS[0]!]), writer)).body.missingRules).toBeUndefined();
     const narrowedRoot = (await as('POST', '/v1/tokens', { name: 'ro', policies: ['readonly'] })).secret;
     expect((await impact('ops', text, narrowedRoot)).status).toBe(403);
     expect((await impact('ops', text, 'rune_tok_nope')).status).toBe(401);

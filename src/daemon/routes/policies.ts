@@ -7,8 +7,9 @@ import { YamlText } from '../body.js';
 import { Errors, LintResponse, List, PageQuery, Params, Policy, PolicyDocument as PolicyBody, PolicyImpact, SubjectType } from '../../core/schemas.js';
 import { policyImpact, summarizeImpact, type ImpactCandidate } from '../../core/impact.js';
 import type { Rule } from '../../core/policy.js';
+import { describeRule } from '../../core/rbac.js';
 import type { SubjectPolicies } from '../store/reach.js';
-import { commit, guardGrant, policyLimits, requireAdmin, type App, type Ctx } from '../context.js';
+import { commit, guardGrant, missingGrant, policyLimits, requireAdmin, type App, type Ctx } from '../context.js';
 import { readPage } from '../paging.js';
 
 const tags = ['policies'];
@@ -103,13 +104,17 @@ export function policyRoutes(app: App, ctx: Ctx): void {
     const { policy } = policyFromBody(req.body, limits);
     if (policy.name !== name) throw invalid(`the body names policy "${policy.name}" but the URL names "${name}": a policy cannot be renamed`, { field: 'name' });
     const impact = policyImpact(stored?.rules, policy.rules, impactCandidates(ctx, name));
+    // The save would pass the same escalation guard: say now if it would not.
+    const missing = missingGrant(req, policy.rules, 'escalate');
+    const refusal = missing.length ? [`saving would be refused: it grants rules you do not hold: ${missing.map(describeRule).join('; ')}`] : [];
     return {
       policy: name,
       exists: stored !== undefined,
       added: impact.added,
       removed: impact.removed,
       subjects: impact.subjects.map(({ subject, ...change }) => ({ name: subject.name, type: subject.type, ...change })),
-      summary: summarizeImpact(name, stored !== undefined, impact),
+      summary: [...summarizeImpact(name, stored !== undefined, impact), ...refusal],
+      ...(missing.length ? { missingRules: missing } : {}),
     };
   });
 
