@@ -111,13 +111,25 @@ function* candidates(ctx: Ctx, withTokens: boolean): Generator<WhoCanCandidate<S
   const { store } = ctx;
   const groups = withTokens ? store.reach.liveTokenGroups(Date.now()) : [];
   const bySubject = new Map<string, typeof groups>();
-  for (const g of groups) bySubject.set(g.subjectId, [...(bySubject.get(g.subjectId) ?? []), g]);
+  for (const g of groups) {
+    const list = bySubject.get(g.subjectId);
+    if (list) list.push(g);
+    else bySubject.set(g.subjectId, [g]);
+  }
+  // Each policy is looked up once, however many subjects hold it.
+  const known = new Map<string, NamedRules | undefined>();
+  const rulesOf = (names: string[]): NamedRules[] =>
+    names.flatMap((name) => {
+      if (!known.has(name)) known.set(name, store.policies.rulesOf([name])[0]);
+      const policy = known.get(name);
+      // A policy that no longer exists contributes nothing, as in authentication.
+      return policy ? [policy] : [];
+    });
   for (const subject of store.reach.subjects()) {
     const tokens = (bySubject.get(subject.id) ?? []).map((g) => {
       const names = JSON.parse(g.policies) as string[];
-      // A narrowing policy that no longer exists contributes nothing, as in authentication.
-      return names.length === 0 ? { count: g.count } : { count: g.count, narrowing: store.policies.rulesOf(names) };
+      return names.length === 0 ? { count: g.count } : { count: g.count, narrowing: rulesOf(names) };
     });
-    yield { subject, policies: store.policies.rulesOf(subject.policies), tokens };
+    yield { subject, policies: rulesOf(subject.policies), tokens };
   }
 }
