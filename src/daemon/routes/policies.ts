@@ -142,7 +142,10 @@ function impactCandidates(ctx: Ctx, policy: string): ImpactCandidate<SubjectPoli
   const rulesOf = (names: string[]): Rule[] => store.policies.rulesOf(names.filter((n) => n !== policy)).flatMap((p) => p.rules);
   const groups = new Map<string, { names: string[]; count: number }[]>();
   for (const g of store.reach.liveTokenGroups(Date.now())) {
-    groups.set(g.subjectId, [...(groups.get(g.subjectId) ?? []), { names: JSON.parse(g.policies) as string[], count: g.count }]);
+    const group = { names: JSON.parse(g.policies) as string[], count: g.count };
+    const list = groups.get(g.subjectId);
+    if (list) list.push(group);
+    else groups.set(g.subjectId, [group]);
   }
   const out: ImpactCandidate<SubjectPolicies>[] = [];
   for (const subject of store.reach.subjects()) {
