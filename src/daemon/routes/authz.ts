@@ -29,20 +29,20 @@ export function authzRoutes(app: App, ctx: Ctx): void {
       requireAdmin(ctx, req, access, s.name);
     };
     if (tokenId) {
-      const row = store.tokens.get(tokenId);
+      const row = await store.tokens.get(tokenId);
       const own = row?.subject_id === caller.subject.id;
       if (!own) {
         if (!can(req, { verb: 'get', resource: 'tokens' })) throw notFound(`token "${tokenId}" not found`);
         requireAdminPeer(ctx, req, { verb: 'get', resource: 'tokens' });
       }
       if (!row) throw notFound(`token "${tokenId}" not found`);
-      const s = store.subjects.getById(row.subject_id);
+      const s = await store.subjects.getById(row.subject_id);
       if (!s) throw notFound(`the subject of token "${tokenId}" no longer exists`);
       subject = s;
       const names = JSON.parse(row.policies) as string[];
       narrowing = names.length > 0 ? names : undefined;
     } else if (subjectName && subjectName !== caller.subject.name) {
-      const s = store.subjects.getByName(subjectName);
+      const s = await store.subjects.getByName(subjectName);
       if (!s) {
         requireAdmin(ctx, req, { verb: 'get', resource: 'users' });
         throw notFound(`subject "${subjectName}" not found`);
@@ -52,7 +52,7 @@ export function authzRoutes(app: App, ctx: Ctx): void {
       narrowing = undefined;
     }
 
-    const policies: NamedRules[] = store.policies.rulesOfSubjectId(subject.id);
+    const policies: NamedRules[] = await store.policies.rulesOfSubjectId(subject.id);
     let draftName: string | undefined;
     if (body.policy !== undefined && body.policy !== null) {
       const limits = policyLimits(ctx);
@@ -67,7 +67,7 @@ export function authzRoutes(app: App, ctx: Ctx): void {
       if (i >= 0) policies.splice(i, 1);
       policies.unshift({ name: draftName, rules: lint.policy.rules });
     }
-    const tokenPolicies = narrowing && store.policies.rulesOf(narrowing);
+    const tokenPolicies = narrowing && (await store.policies.rulesOf(narrowing));
     const access = namespace ? { verb, resource, namespace } : { verb, resource };
     const answer = explain(policies, access, tokenPolicies);
     return {

@@ -50,10 +50,10 @@ export function policyRoutes(app: App, ctx: Ctx): void {
   const detail = Type.Object({ ...Policy.properties, source: Type.Optional(Type.String({ description: 'the YAML text it was last written as, comments included' })), attachedTo: Type.Array(Type.Object({ name: Type.String(), type: SubjectType })) });
   app.get('/v1/policies/:name', { schema: { tags, summary: 'Get a policy and who holds it', params: Params.name, response: { 200: detail, ...Errors } } }, async (req) => {
     admin(req, 'get', req.params.name);
-    const policy = store.policies.get(req.params.name);
+    const policy = await store.policies.get(req.params.name);
     if (!policy) throw notFound(`policy "${req.params.name}" not found`);
-    const source = store.policies.sourceOf(policy.name);
-    return { ...policy, ...(source !== undefined ? { source } : {}), attachedTo: store.subjects.holdersOf(policy.name) };
+    const source = await store.policies.sourceOf(policy.name);
+    return { ...policy, ...(source !== undefined ? { source } : {}), attachedTo: await store.subjects.holdersOf(policy.name) };
   });
 
   // Linting reads nothing stored, so any authenticated caller may use it.
@@ -65,28 +65,28 @@ export function policyRoutes(app: App, ctx: Ctx): void {
   app.post('/v1/policies', { schema: { tags, summary: 'Create a policy (JSON or YAML); its rules must be held, or escalate', ...policyBody, response: { 201: Written, ...Errors } }, config: yaml }, async (req, reply) => {
     admin(req, 'create');
     const { policy, warnings } = policyFromBody(req.body, limits);
-    if (store.policies.exists(policy.name)) {
+    if (await store.policies.exists(policy.name)) {
       throw alreadyExists(`policy "${policy.name}" already exists: use PUT /v1/policies/${policy.name} to replace it`);
     }
     guardGrant(ctx, req, policy.rules, 'escalate', `create policy ${policy.name}`);
     const now = Date.now();
-    commit(ctx, req, { action: 'create', resource: 'policies', ref: policy.name, outcome: 'success' }, () => {
-      if (store.policies.exists(policy.name)) throw alreadyExists(`policy "${policy.name}" already exists`);
-      store.policies.insert(policy, now, false, req.body instanceof YamlText ? req.body.text : null);
+    await commit(ctx, req, { action: 'create', resource: 'policies', ref: policy.name, outcome: 'success' }, async (tx) => {
+      if (await tx.policies.exists(policy.name)) throw alreadyExists(`policy "${policy.name}" already exists`);
+      await tx.policies.insert(policy, now, false, req.body instanceof YamlText ? req.body.text : null);
     });
-    return reply.code(201).send(withWarnings(store.policies.get(policy.name)!, warnings));
+    return reply.code(201).send(withWarnings((await store.policies.get(policy.name))!, warnings));
   });
 
   app.put('/v1/policies/:name', { schema: { tags, summary: 'Replace a policy\'s description and rules', params: Params.name, ...policyBody, response: { 200: Written, ...Errors } }, config: yaml }, async (req) => {
     const name = req.params.name;
     admin(req, 'update', name);
     if (BUILTIN_NAMES.has(name)) throw conflict(`policy "${name}" is built in and cannot be modified: create a copy under another name`);
-    if (!store.policies.exists(name)) throw notFound(`policy "${name}" not found: use POST /v1/policies to create it`);
+    if (!(await store.policies.exists(name))) throw notFound(`policy "${name}" not found: use POST /v1/policies to create it`);
     const { policy, warnings } = policyFromBody(req.body, limits);
     if (policy.name !== name) throw invalid(`the body names policy "${policy.name}" but the URL names "${name}": a policy cannot be renamed`, { field: 'name' });
     guardGrant(ctx, req, policy.rules, 'escalate', `write policy ${name}`);
-    commit(ctx, req, { action: 'update', resource: 'policies', ref: name, outcome: 'success' }, () => store.policies.replace(policy, Date.now(), req.body instanceof YamlText ? req.body.text : null));
-    return withWarnings(store.policies.get(name)!, warnings);
+    await commit(ctx, req, { action: 'update', resource: 'policies', ref: name, outcome: 'success' }, (tx) => tx.policies.replace(policy, Date.now(), req.body instanceof YamlText ? req.body.text : null));
+    return withWarnings((await store.policies.get(name))!, warnings);
   });
 
   // Deleting detaches the policy from everyone who holds it; tokens narrowed to it lose those rights.
@@ -95,12 +95,12 @@ export function policyRoutes(app: App, ctx: Ctx): void {
     const name = req.params.name;
     admin(req, 'delete', name);
     if (BUILTIN_NAMES.has(name)) throw conflict(`policy "${name}" is built in and cannot be deleted`);
-    const policy = store.policies.get(name);
+    const policy = await store.policies.get(name);
     if (!policy) throw notFound(`policy "${name}" not found`);
     const event = (holders: { name: string }[]) => ({ action: 'delete', resource: 'policies', ref: name, outcome: 'success' as const, message: holders.length ? `detached from ${holders.map((h) => h.name).join(', ')}` : '' });
-    const detachedFrom = commit(ctx, req, event, () => {
-      const holders = store.subjects.holdersOf(name);
-      store.policies.delete(name);
+    const detachedFrom = await commit(ctx, req, event, async (tx) => {
+      const holders = await tx.subjects.holdersOf(name);
+      await tx.policies.delete(name);
       return holders;
     });
     return { policy, detachedFrom };
