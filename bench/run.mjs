@@ -59,38 +59,38 @@ async function bootstrap(url) {
 }
 
 /** Fills a data dir directly through the store: tokens, users, policies. */
-function populate(dataDir, { tokens, users, policies }) {
-  const store = Store.open(dataDir);
+async function populate(dataDir, { tokens, users, policies }) {
+  const store = await Store.open(dataDir);
   const key = loadServerKey(dataDir);
   const now = Date.now();
-  store.transaction(() => {
-    for (let p = 0; p < policies; p++) store.policies.insert({ name: `bench-p${p}`, description: '', rules: [{ resource: 'configmaps', verbs: ['get'], namespace: `ns-${p}` }] }, now);
+  await store.transaction(async (tx) => {
+    for (let p = 0; p < policies; p++) await tx.policies.insert({ name: `bench-p${p}`, description: '', rules: [{ resource: 'configmaps', verbs: ['get'], namespace: `ns-${p}` }] }, now);
     const user = (name) => ({ id: newId('usr'), name, type: 'user', email: null, namespace: null, permissions: null, description: '', derived_policies: '[]', created_at: now, updated_at: now });
-    for (let u = 0; u < users; u++) store.subjects.insert(user(`bench-u${u}`));
+    for (let u = 0; u < users; u++) await tx.subjects.insert(user(`bench-u${u}`));
     const owner = user('bench-owner');
-    store.subjects.insert(owner);
-    for (let t = 0; t < tokens; t++) issueToken(store, key, { subject: owner, name: `bench-t${t}`, policies: [], ttlMs: null, description: '', kind: 'derived', now: now - tokens + t });
+    await tx.subjects.insert(owner);
+    for (let t = 0; t < tokens; t++) await issueToken(tx, key, { subject: owner, name: `bench-t${t}`, policies: [], ttlMs: null, description: '', kind: 'derived', now: now - tokens + t });
   });
-  store.close();
+  await store.close();
 }
 
 /** A user holding 50 policies, the allowing one last; returns its bearer token. */
-function userWith50Policies(dataDir) {
-  const store = Store.open(dataDir);
+async function userWith50Policies(dataDir) {
+  const store = await Store.open(dataDir);
   const key = loadServerKey(dataDir);
   const now = Date.now();
-  const bearer = store.transaction(() => {
+  const bearer = await store.transaction(async (tx) => {
     const user = { id: newId('usr'), name: 'fifty', type: 'user', email: null, namespace: null, permissions: null, description: '', derived_policies: '[]', created_at: now, updated_at: now };
-    store.subjects.insert(user);
+    await tx.subjects.insert(user);
     for (let p = 0; p < 49; p++) {
-      store.policies.insert({ name: `fifty-${p}`, description: '', rules: [{ resource: 'secrets', verbs: ['get'], namespace: `x${p}` }, { resource: 'services', verbs: ['get'], namespace: `x${p}` }] }, now);
-      store.subjects.attach(user.id, `fifty-${p}`);
+      await tx.policies.insert({ name: `fifty-${p}`, description: '', rules: [{ resource: 'secrets', verbs: ['get'], namespace: `x${p}` }, { resource: 'services', verbs: ['get'], namespace: `x${p}` }] }, now);
+      await tx.subjects.attach(user.id, `fifty-${p}`);
     }
-    store.policies.insert({ name: 'fifty-last', description: '', rules: [{ resource: 'namespaces', verbs: ['list'], namespace: '*' }] }, now);
-    store.subjects.attach(user.id, 'fifty-last');
-    return issueToken(store, key, { subject: user, name: 'fifty', policies: [], ttlMs: null, description: '', kind: 'derived', now }).bearer;
+    await tx.policies.insert({ name: 'fifty-last', description: '', rules: [{ resource: 'namespaces', verbs: ['list'], namespace: '*' }] }, now);
+    await tx.subjects.attach(user.id, 'fifty-last');
+    return (await issueToken(tx, key, { subject: user, name: 'fifty', policies: [], ttlMs: null, description: '', kind: 'derived', now })).bearer;
   });
-  store.close();
+  await store.close();
   return bearer;
 }
 
@@ -180,10 +180,10 @@ async function scale() {
   const big = tmp('big');
   dirs.push(small, big);
   const t0 = Date.now();
-  populate(small, { tokens: 100, users: 0, policies: 0 });
-  populate(big, { tokens: 100_000, users: 10_000, policies: 1_000 });
+  await populate(small, { tokens: 100, users: 0, policies: 0 });
+  await populate(big, { tokens: 100_000, users: 10_000, policies: 1_000 });
   record('scale', 'populate 100,000 tokens + 10,000 users + 1,000 policies', round((Date.now() - t0) / 1000, 1), 's');
-  const fifty = userWith50Policies(big);
+  const fifty = await userWith50Policies(big);
   const a = await startRuned(small);
   const b = await startRuned(big);
   const rootA = await bootstrap(a.url);
@@ -232,12 +232,12 @@ async function scale() {
 async function searchLatency() {
   const dir = tmp('search');
   dirs.push(dir);
-  populate(dir, { tokens: 100_000, users: 0, policies: 0 });
-  const store = Store.open(dir);
+  await populate(dir, { tokens: 100_000, users: 0, policies: 0 });
+  const store = await Store.open(dir);
   const key = loadServerKey(dir);
-  const owner = store.subjects.getByName('bench-owner');
-  for (const name of ['ci-needle-1', 'ops-NEEDLE-2']) issueToken(store, key, { subject: owner, name, policies: [], ttlMs: null, description: '', kind: 'derived', now: Date.now() - 50_000 });
-  store.close();
+  const owner = await store.subjects.getByName('bench-owner');
+  for (const name of ['ci-needle-1', 'ops-NEEDLE-2']) await store.transaction((tx) => issueToken(tx, key, { subject: owner, name, policies: [], ttlMs: null, description: '', kind: 'derived', now: Date.now() - 50_000 }));
+  await store.close();
   const d = await startRuned(dir);
   const root = await bootstrap(d.url);
   const auth = { authorization: `Bearer ${root}` };

@@ -9,10 +9,10 @@ import { Store } from '../dist/daemon/store/index.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'runed-openapi-'));
 const config = { ...defaults(), dataDir, log: { level: 'silent' } };
-const store = Store.open(dataDir);
-const { app } = buildDaemon(config, store, loadServerKey(dataDir));
+const store = await Store.open(dataDir);
+const { app } = await buildDaemon(config, store, loadServerKey(dataDir));
 await app.ready();
 writeFileSync(new URL('../docs/openapi.json', import.meta.url), JSON.stringify(app.swagger(), null, 2) + '\n');
 await app.close();
-store.close();
+await store.close();
 rmSync(dataDir, { recursive: true, force: true });

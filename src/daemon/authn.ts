@@ -47,7 +47,8 @@ export class Authenticator {
     private readonly onTouchError: (err: unknown) => void,
   ) {}
 
-  authenticate(header: string | undefined, now = Date.now()): AuthResult {
+  /** A cached principal is answered at once; only a cache miss reads the store (and returns a promise). */
+  authenticate(header: string | undefined, now = Date.now()): AuthResult | Promise<AuthResult> {
     if (!header) return { ok: false, reason: 'missing' };
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!m) return { ok: false, reason: 'malformed' };
@@ -58,32 +59,50 @@ export class Authenticator {
       this.cache.clear();
       this.cacheGeneration = this.store.generation;
     }
-    let cached = this.cache.get(parsed.id);
-    const token = cached?.token ?? this.store.tokens.get(parsed.id);
-    if (!token) return { ok: false, reason: 'unknown', tokenId: parsed.id };
-    if (!verifySecret(this.serverKey, token.id, parsed.secret, token.secret_hash)) {
+    const cached = this.cache.get(parsed.id);
+    if (!cached) return this.resolve(parsed.id, parsed.secret, now);
+    return this.check(cached.token, parsed.secret, now) ?? this.accept(cached, now);
+  }
+
+  /** The refusal for `token` presented with `secret`, or undefined when it is valid now. */
+  private check(token: TokenRow, secret: string, now: number): AuthResult | undefined {
+    if (!verifySecret(this.serverKey, token.id, secret, token.secret_hash)) {
       return { ok: false, reason: 'bad_secret', tokenId: token.id };
     }
     const status = tokenStatus(token, now);
     if (status !== 'active') return { ok: false, reason: status, tokenId: token.id };
-    if (!cached) {
-      const subject = this.store.subjects.getById(token.subject_id);
-      if (!subject) return { ok: false, reason: 'no_subject', tokenId: token.id };
-      cached = { token, subject, principal: this.principalFor(subject, token) };
-      if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
-      this.cache.set(token.id, cached);
-    }
-    this.touch(token.id, now);
+    return undefined;
+  }
+
+  private accept(cached: Cached, now: number): AuthResult {
+    this.touch(cached.token.id, now);
     return { ok: true, principal: cached.principal };
   }
 
-  principalFor(subject: SubjectRow, token: TokenRow): Principal {
-    const policies = this.store.policies.rulesOfSubjectId(subject.id);
+  private async resolve(id: string, secret: string, now: number): Promise<AuthResult> {
+    // What was read belongs to this generation: a write committed meanwhile must not be cached over.
+    const generation = this.store.generation;
+    const token = await this.store.tokens.get(id);
+    if (!token) return { ok: false, reason: 'unknown', tokenId: id };
+    const refused = this.check(token, secret, now);
+    if (refused) return refused;
+    const subject = await this.store.subjects.getById(token.subject_id);
+    if (!subject) return { ok: false, reason: 'no_subject', tokenId: token.id };
+    const cached: Cached = { token, subject, principal: await this.principalFor(subject, token) };
+    if (generation === this.store.generation && this.cacheGeneration === generation) {
+      if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+      this.cache.set(token.id, cached);
+    }
+    return this.accept(cached, now);
+  }
+
+  async principalFor(subject: SubjectRow, token: TokenRow): Promise<Principal> {
+    const policies = await this.store.policies.rulesOfSubjectId(subject.id);
     const narrowing = JSON.parse(token.policies) as string[];
     const holdings: Holdings = { subject: policies.flatMap((p) => p.rules) };
     if (narrowing.length === 0) return { subject, token, policies, holdings };
     // A narrowing policy that no longer exists contributes nothing: the token fails closed.
-    const tokenPolicies = this.store.policies.rulesOf(narrowing);
+    const tokenPolicies = await this.store.policies.rulesOf(narrowing);
     holdings.token = tokenPolicies.flatMap((p) => p.rules);
     return { subject, token, policies, tokenPolicies, holdings };
   }
@@ -99,12 +118,12 @@ export class Authenticator {
     this.pendingTouches.set(id, now);
   }
 
-  flushLastUsed(): void {
+  async flushLastUsed(): Promise<void> {
     if (this.pendingTouches.size === 0) return;
     const batch = [...this.pendingTouches];
     this.pendingTouches.clear();
     try {
-      this.store.touchTokens(batch);
+      await this.store.touchTokens(batch);
     } catch (err) {
       this.onTouchError(err);
     }

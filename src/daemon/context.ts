@@ -68,15 +68,16 @@ export function audit(ctx: Ctx, req: FastifyRequest, event: EventInput): void {
 /**
  * Makes a change and writes its audit event in the same transaction: no action without its
  * record. When the event cannot be written the change is rolled back and the caller gets 503.
+ * `change` gets the transaction's store: inside it, use `tx`, never ctx.store.
  */
-export function commit<T>(ctx: Ctx, req: FastifyRequest, event: EventInput | ((result: T) => EventInput), change: () => T): T {
+export async function commit<T>(ctx: Ctx, req: FastifyRequest, event: EventInput | ((result: T) => EventInput), change: (tx: Store) => Promise<T>): Promise<T> {
   audited.add(req);
   let appending = false;
   try {
-    return ctx.store.transaction(() => {
-      const result = change();
+    return await ctx.store.transaction(async (tx) => {
+      const result = await change(tx);
       appending = true;
-      ctx.store.audit.append(fullEvent(req, typeof event === 'function' ? event(result) : event));
+      await tx.audit.append(fullEvent(req, typeof event === 'function' ? event(result) : event));
       appending = false;
       return result;
     });
@@ -155,13 +156,13 @@ export function refuseGrant(ctx: Ctx, req: FastifyRequest, missing: Rule[], bypa
 }
 
 /**
- * Runs a change that may take the `root` policy from someone (inside a transaction); refused when
+ * Runs a change that may take the `root` policy from someone (inside transaction `tx`); refused when
  * nobody would hold it afterwards, so the cluster can never lock itself out of administration.
  */
-export function keepingRoot<T>(store: Store, change: () => T): T {
-  const before = store.subjects.holderCount('root');
-  const result = change();
-  if (before > 0 && store.subjects.holderCount('root') === 0) {
+export async function keepingRoot<T>(tx: Store, change: () => Promise<T>): Promise<T> {
+  const before = await tx.subjects.holderCount('root');
+  const result = await change();
+  if (before > 0 && (await tx.subjects.holderCount('root')) === 0) {
     throw conflict('refused: this would leave no subject holding the "root" policy; attach root to another user first (runed reset-bootstrap on the host is the way back if root is lost)', {
       reason: 'last_root',
     });

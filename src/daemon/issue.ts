@@ -42,8 +42,8 @@ export interface IssueRequest {
   createdBy?: string;
 }
 
-/** Writes a new token row (only the keyed hash of its secret) and returns the bearer string once. */
-export function issueToken(store: Store, serverKey: Buffer, req: IssueRequest): { row: TokenRow; bearer: string } {
+/** Writes a new token row (only the keyed hash of its secret) and returns the bearer string once; `store` is a transaction's. */
+export async function issueToken(store: Store, serverKey: Buffer, req: IssueRequest): Promise<{ row: TokenRow; bearer: string }> {
   const minted = mintToken();
   const row: TokenRow = {
     id: minted.id,
@@ -65,6 +65,6 @@ export function issueToken(store: Store, serverKey: Buffer, req: IssueRequest): 
     prev_secret_hash: null,
     prev_secret_until: null,
   };
-  store.tokens.insert(row);
+  await store.tokens.insert(row);
   return { row, bearer: minted.bearer };
 }

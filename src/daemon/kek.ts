@@ -90,34 +90,40 @@ export function rewrap(oldKek: Buffer, newKek: Buffer, name: string, wrappedKey:
  * the daemon runs and picks up the new key, in both modes.
  */
 export class Keyring {
-  private kek: Buffer;
+  private kek: Buffer = Buffer.alloc(0);
   readonly kekFile: string;
   private readonly acceptHandOver: boolean;
 
   /** `acceptHandOver`: only the serving daemon takes (and deletes) a key an env-mode rotation left for it. */
-  constructor(
+  private constructor(
     private readonly dataDir: string,
     private readonly store: Store,
-    private readonly env: NodeJS.ProcessEnv = process.env,
-    options: { kekFile?: string | undefined; acceptHandOver?: boolean } = {},
+    private readonly env: NodeJS.ProcessEnv,
+    options: { kekFile?: string | undefined; acceptHandOver?: boolean },
   ) {
     this.kekFile = options.kekFile ?? join(dataDir, KEK_FILE);
     this.acceptHandOver = options.acceptHandOver ?? false;
-    this.kek = this.load();
+  }
+
+  /** Loads the KEK (creating it on first start); a missing or wrong key is a KekError. */
+  static async open(dataDir: string, store: Store, env: NodeJS.ProcessEnv = process.env, options: { kekFile?: string | undefined; acceptHandOver?: boolean } = {}): Promise<Keyring> {
+    const keyring = new Keyring(dataDir, store, env, options);
+    keyring.kek = await keyring.load();
+    return keyring;
   }
 
   get fromEnv(): boolean {
     return Boolean(this.env.RUNE_KEK);
   }
 
-  get(): Buffer {
-    const expected = this.store.getMeta(KEK_ID_KEY);
-    if (expected !== undefined && expected !== kekId(this.kek)) this.kek = this.load();
+  async get(): Promise<Buffer> {
+    const expected = await this.store.getMeta(KEK_ID_KEY);
+    if (expected !== undefined && expected !== kekId(this.kek)) this.kek = await this.load();
     return this.kek;
   }
 
-  private load(): Buffer {
-    const expected = this.store.getMeta(KEK_ID_KEY);
+  private async load(): Promise<Buffer> {
+    const expected = await this.store.getMeta(KEK_ID_KEY);
     const file = this.kekFile;
     const pending = pendingKekFile(file);
     const pendingKek = () => (existsSync(pending) ? decodeKek(readFileSync(pending, 'utf8'), pending) : undefined);
@@ -143,7 +149,7 @@ export class Keyring {
       kek = randomBytes(32);
       writeKeyFile(file, kek);
     }
-    if (expected === undefined) this.store.setMeta(KEK_ID_KEY, kekId(kek));
+    if (expected === undefined) await this.store.setMeta(KEK_ID_KEY, kekId(kek));
     else if (kekId(kek) !== expected) {
       throw new KekError(`the key-encryption key (${this.env.RUNE_KEK ? 'RUNE_KEK' : file}, id ${kekId(kek)}) is not the one secrets in ${this.dataDir} are sealed with (id ${expected})`);
     }
@@ -157,8 +163,8 @@ export class Keyring {
  * after. With RUNE_KEK and `handOver` (a daemon is running), the new key is left 0600 in
  * `<kekFile>.new` for that daemon, which reads it and deletes it.
  */
-export function rotateKek(store: Store, keyring: Keyring, newKekText?: string, handOver = false): { rewrapped: number; kekId: string; pending?: string } {
-  const oldKek = keyring.get();
+export async function rotateKek(store: Store, keyring: Keyring, newKekText?: string, handOver = false): Promise<{ rewrapped: number; kekId: string; pending?: string }> {
+  const oldKek = await keyring.get();
   const newKek = newKekText ? decodeKek(newKekText, 'RUNE_NEW_KEK') : randomBytes(32);
   if (kekId(newKek) === kekId(oldKek)) throw new KekError('the new key-encryption key is the same as the current one');
   const pending = pendingKekFile(keyring.kekFile);
@@ -169,13 +175,13 @@ export function rotateKek(store: Store, keyring: Keyring, newKekText?: string, h
   }
   let rewrapped: number;
   try {
-    rewrapped = store.transaction(() => {
+    rewrapped = await store.transaction(async (tx) => {
       let n = 0;
-      for (const row of store.registries.sealedRows()) {
-        store.registries.setWrappedKey(row.name, rewrap(oldKek, newKek, row.name, row.wrapped_key), kekId(newKek));
+      for (const row of await tx.registries.sealedRows()) {
+        await tx.registries.setWrappedKey(row.name, rewrap(oldKek, newKek, row.name, row.wrapped_key), kekId(newKek));
         n++;
       }
-      store.setMeta(KEK_ID_KEY, kekId(newKek));
+      await tx.setMeta(KEK_ID_KEY, kekId(newKek));
       return n;
     });
   } catch (e) {

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { prepareDataDir } from './store/db.js';
+import { prepareDataDir } from './store/sqlite.js';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, parseListen, SETTINGS_HELP, type DaemonConfig } from './config.js';
 import { KeyFileError, loadKeyFile, loadServerKey } from './crypto.js';
@@ -65,9 +65,9 @@ function auditFiles(config: DaemonConfig): AuditFiles {
 }
 
 /** Opens the keyed store, or stops with a clear message when a key file cannot be used. */
-function openStore(config: DaemonConfig): Store {
+async function openStore(config: DaemonConfig): Promise<Store> {
   try {
-    return Store.open(config.dataDir, auditFiles(config));
+    return await Store.open(config.dataDir, auditFiles(config));
   } catch (e) {
     if (e instanceof AuditKeyError || e instanceof KeyFileError) fail(e.message, 1);
     throw e;
@@ -75,7 +75,7 @@ function openStore(config: DaemonConfig): Store {
 }
 
 const keyringFor = (config: DaemonConfig, store: Store, acceptHandOver = false) =>
-  new Keyring(config.dataDir, store, process.env, { kekFile: config.keys.kekFile, acceptHandOver });
+  Keyring.open(config.dataDir, store, process.env, { kekFile: config.keys.kekFile, acceptHandOver });
 
 /** The pid of the live runed holding the data dir's lock, if any. */
 function lockHolder(dataDir: string): number | undefined {
@@ -114,20 +114,20 @@ async function serve(config: DaemonConfig): Promise<void> {
   const releaseLock = lockDataDir(config.dataDir);
   let store: Store;
   try {
-    store = Store.open(config.dataDir, auditFiles(config));
+    store = await Store.open(config.dataDir, auditFiles(config));
   } catch (e) {
     releaseLock();
     if (e instanceof AuditKeyError || e instanceof KeyFileError) fail(e.message, 1);
     throw e;
   }
-  let daemon: ReturnType<typeof buildDaemon>;
+  let daemon: Awaited<ReturnType<typeof buildDaemon>>;
   let keyring: Keyring;
   try {
     const serverKey = loadServerKey(config.dataDir, config.keys.serverKeyFile);
-    keyring = keyringFor(config, store, true);
-    daemon = buildDaemon(config, store, serverKey, { keyring });
+    keyring = await keyringFor(config, store, true);
+    daemon = await buildDaemon(config, store, serverKey, { keyring });
   } catch (e) {
-    store.close();
+    await store.close();
     releaseLock();
     if (e instanceof KekError || e instanceof KeyFileError) fail(e.message, 1);
     throw e;
@@ -147,9 +147,9 @@ async function serve(config: DaemonConfig): Promise<void> {
     app.log.info({ signal }, 'shutting down: finishing in-flight requests');
     try {
       await app.close();
-      daemon.flush(true);
+      await daemon.flush(true);
     } finally {
-      store.close();
+      await store.close();
       rmSync(addrFile, { force: true });
       releaseLock();
     }
@@ -162,7 +162,7 @@ async function serve(config: DaemonConfig): Promise<void> {
   try {
     await app.listen({ host, port });
   } catch (e) {
-    store.close();
+    await store.close();
     releaseLock();
     fail(`cannot listen on ${config.listen}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 1);
   }
@@ -171,40 +171,36 @@ async function serve(config: DaemonConfig): Promise<void> {
   const scheme = config.tls.certFile ? 'https' : 'http';
   const url = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
   writeFileSync(addrFile, url + '\n', { mode: 0o600 });
-  const bootstrapped = Boolean(store.getMeta(BOOTSTRAPPED_KEY));
+  const bootstrapped = Boolean(await store.getMeta(BOOTSTRAPPED_KEY));
   app.log.info({ url, dataDir: config.dataDir, bootstrapped }, `runed listening on ${url}`);
   if (!bootstrapped) {
     app.log.info(`not bootstrapped yet: on this host run  curl -X POST ${url}/v1/bootstrap  (or rune admin bootstrap)`);
   }
 
   const timer = setInterval(() => {
-    try {
-      daemon.sweep();
-    } catch (err) {
-      app.log.warn({ err }, 'sweep failed');
-    }
+    daemon.sweep().catch((err: unknown) => app.log.warn({ err }, 'sweep failed'));
   }, config.auth.sweepInterval);
   timer.unref();
-  setInterval(() => daemon.flush(), 1000).unref();
+  setInterval(() => void daemon.flush(), 1000).unref();
   // Takes a key an online rotation hands over (RUNE_KEK mode) within a second, without a request needing it.
   let kekProblem = '';
   setInterval(() => {
-    try {
-      keyring.get();
-      kekProblem = '';
-    } catch (err) {
-      if ((err as Error).message !== kekProblem) app.log.error({ err }, 'registry secrets are unavailable');
-      kekProblem = (err as Error).message;
-    }
+    keyring.get().then(
+      () => (kekProblem = ''),
+      (err: unknown) => {
+        if ((err as Error).message !== kekProblem) app.log.error({ err }, 'registry secrets are unavailable');
+        kekProblem = (err as Error).message;
+      },
+    );
   }, 1000).unref();
 }
 
-function resetBootstrap(config: DaemonConfig): void {
-  const store = openStore(config);
+async function resetBootstrap(config: DaemonConfig): Promise<void> {
+  const store = await openStore(config);
   try {
-    const was = store.getMeta(BOOTSTRAPPED_KEY);
-    store.transaction(() => store.deleteMeta(BOOTSTRAPPED_KEY));
-    store.audit.append({ actor: HOST_ACTOR, action: 'reset-bootstrap', resource: 'tokens', outcome: 'success', message: 'bootstrap re-enabled on the host' });
+    const was = await store.getMeta(BOOTSTRAPPED_KEY);
+    await store.transaction((tx) => tx.deleteMeta(BOOTSTRAPPED_KEY));
+    await store.audit.append({ actor: HOST_ACTOR, action: 'reset-bootstrap', resource: 'tokens', outcome: 'success', message: 'bootstrap re-enabled on the host' });
     process.stdout.write(
       was
         ? `bootstrap re-enabled on ${config.dataDir}: the next POST /v1/bootstrap from this host mints a new root token.\n` +
@@ -212,7 +208,7 @@ function resetBootstrap(config: DaemonConfig): void {
         : `${config.dataDir} was not bootstrapped yet: nothing to reset.\n`,
     );
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -234,9 +230,9 @@ function takeExpectedHeads(args: string[]): { rest: string[]; heads: AuditHead[]
   return { rest, heads };
 }
 
-function auditVerify(config: DaemonConfig, expectedHeads: AuditHead[]): void {
+async function auditVerify(config: DaemonConfig, expectedHeads: AuditHead[]): Promise<void> {
   // Read-only: no key is created, and a missing one is reported, not replaced.
-  const store = Store.open(config.dataDir, false);
+  const store = await Store.open(config.dataDir, false);
   try {
     const { keyFile, headFile } = auditFiles(config);
     let key: Buffer | undefined;
@@ -246,7 +242,7 @@ function auditVerify(config: DaemonConfig, expectedHeads: AuditHead[]): void {
       if (e instanceof KeyFileError) fail(e.message, 1);
       throw e;
     }
-    const report = store.audit.verify({ key, keyFile, headFile, expectedHeads });
+    const report = await store.audit.verify({ key, keyFile, headFile, expectedHeads });
     const warnings = report.warnings.map((w) => `warning: ${w}\n`).join('');
     if (report.ok) {
       process.stdout.write(`audit trail intact: ${report.events} event(s) verified\n${warnings}`);
@@ -256,7 +252,7 @@ function auditVerify(config: DaemonConfig, expectedHeads: AuditHead[]): void {
     process.stdout.write(`audit trail BROKEN: ${report.breaks.length} problem(s) in ${report.events} event(s)\n${lines}${warnings}`);
     process.exitCode = 1;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -264,15 +260,15 @@ function auditVerify(config: DaemonConfig, expectedHeads: AuditHead[]): void {
 const HAND_OVER_WAIT_MS = 10_000;
 
 async function kekRotate(config: DaemonConfig): Promise<void> {
-  const store = openStore(config);
+  const store = await openStore(config);
   try {
-    const keyring = keyringFor(config, store);
+    const keyring = await keyringFor(config, store);
     if (keyring.fromEnv && !process.env.RUNE_NEW_KEK) {
       fail('RUNE_KEK is set: give the new key in RUNE_NEW_KEK (32 bytes, base64), then set RUNE_KEK to it for future starts', 2);
     }
     const daemonPid = lockHolder(config.dataDir);
-    const result = rotateKek(store, keyring, process.env.RUNE_NEW_KEK, daemonPid !== undefined);
-    store.audit.append({ actor: HOST_ACTOR, action: 'rotate', resource: 'registries', outcome: 'success', message: `key-encryption key rotated to ${result.kekId}; ${result.rewrapped} data key(s) re-wrapped` });
+    const result = await rotateKek(store, keyring, process.env.RUNE_NEW_KEK, daemonPid !== undefined);
+    await store.audit.append({ actor: HOST_ACTOR, action: 'rotate', resource: 'registries', outcome: 'success', message: `key-encryption key rotated to ${result.kekId}; ${result.rewrapped} data key(s) re-wrapped` });
     let handOver = '';
     if (result.pending) {
       const deadline = Date.now() + HAND_OVER_WAIT_MS;
@@ -293,30 +289,30 @@ async function kekRotate(config: DaemonConfig): Promise<void> {
     if (e instanceof KekError || e instanceof SealError) fail(e.message, 1);
     throw e;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
-function registryCredentials(config: DaemonConfig, name: string | undefined): void {
+async function registryCredentials(config: DaemonConfig, name: string | undefined): Promise<void> {
   if (!name) fail('usage: runed registry credentials NAME [--data-dir DIR]');
-  const store = openStore(config);
+  const store = await openStore(config);
   try {
-    const row = store.registries.get(name);
+    const row = await store.registries.get(name);
     if (!row) fail(`registry "${name}" not found`, 1);
     if (row.type === 'ecr') {
       process.stdout.write(JSON.stringify({ type: 'ecr', server: row.server, region: row.region, note: "credentials come from the host's AWS environment" }, null, 2) + '\n');
       return;
     }
-    const password = unseal(keyringFor(config, store).get(), row.name, { sealed: row.sealed!, wrappedKey: row.wrapped_key! });
+    const password = unseal(await (await keyringFor(config, store)).get(), row.name, { sealed: row.sealed!, wrappedKey: row.wrapped_key! });
     const auth = Buffer.from(`${row.username}:${password}`).toString('base64');
     process.stdout.write(JSON.stringify({ auths: { [row.server]: { auth } } }, null, 2) + '\n');
-    store.audit.append({ actor: HOST_ACTOR, action: 'read-credentials', resource: 'registries', ref: row.name, outcome: 'success' });
+    await store.audit.append({ actor: HOST_ACTOR, action: 'read-credentials', resource: 'registries', ref: row.name, outcome: 'success' });
   } catch (e) {
     if (e instanceof KekError) fail(e.message, 1);
     if (e instanceof SealError) fail(`cannot open the password of registry "${name}": ${e.message}`, 1);
     throw e;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -358,11 +354,11 @@ export async function main(argv: string[]): Promise<void> {
       await serve(config);
       return;
     case 'reset-bootstrap':
-      resetBootstrap(config);
+      await resetBootstrap(config);
       return;
     case 'audit':
       if (sub !== 'verify') fail('usage: runed audit verify [--data-dir DIR] [--expect-head ID:HASH]');
-      auditVerify(config, expectedHeads);
+      await auditVerify(config, expectedHeads);
       return;
     case 'kek':
       if (sub !== 'rotate') fail('usage: runed kek rotate [--data-dir DIR]');
@@ -370,7 +366,7 @@ export async function main(argv: string[]): Promise<void> {
       return;
     case 'registry':
       if (sub !== 'credentials') fail('usage: runed registry credentials NAME [--data-dir DIR]');
-      registryCredentials(config, operand);
+      await registryCredentials(config, operand);
       return;
     default:
       fail(`unknown command "${command}" (see runed --help)`);

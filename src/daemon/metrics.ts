@@ -30,16 +30,16 @@ export class Metrics {
       help: 'Tokens in the store by status.',
       labelNames: ['status'],
       registers,
-      collect() {
-        for (const [status, n] of Object.entries(store.tokens.countByStatus(Date.now()))) this.set({ status }, n);
+      async collect() {
+        for (const [status, n] of Object.entries(await store.tokens.countByStatus(Date.now()))) this.set({ status }, n);
       },
     });
     new Gauge({
       name: 'rune_audit_chain_length',
       help: 'Events in the audit chain (the id of its newest event: events are never deleted).',
       registers,
-      collect() {
-        this.set(store.audit.head()?.id ?? 0);
+      async collect() {
+        this.set((await store.audit.head())?.id ?? 0);
       },
     });
   }

@@ -43,9 +43,9 @@ export interface Daemon {
   app: FastifyInstance;
   ctx: Ctx;
   /** Periodic work: purging old tokens, forgetting old rate-limit windows. */
-  sweep(now?: number): void;
+  sweep(now?: number): Promise<void>;
   /** Writes the batched lastUsedAt updates (every second, and at shutdown). */
-  flush(final?: boolean): void;
+  flush(final?: boolean): Promise<void>;
   state: { closing: boolean };
 }
 
@@ -91,7 +91,7 @@ const redactBody = (error: RuneError) => {
 };
 
 /** Builds the HTTP server; listening is the caller's business, so tests can also use `inject`. */
-export function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffer, options: ServerOptions = {}): Daemon {
+export async function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffer, options: ServerOptions = {}): Promise<Daemon> {
   const logger: FastifyServerOptions['logger'] = {
     level: config.log.level,
     redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization'], censor: '[redacted]' },
@@ -131,7 +131,7 @@ export function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffe
     },
   }) as unknown as FastifyInstance;
 
-  const keyring = options.keyring ?? new Keyring(config.dataDir, store);
+  const keyring = options.keyring ?? (await Keyring.open(config.dataDir, store));
   const state = { closing: false };
   const metrics = new Metrics(store);
   const limiter = new FailureLimiter(config.auth.failedAuthLimit, config.auth.failedAuthWindow, config.auth.failedAuthPerSecond);
@@ -178,9 +178,11 @@ export function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffe
     audit(ctx, req, { action, resource, ...(ref ? { ref } : {}), outcome: 'error', message: `${error.code}: ${error.message}` });
   };
 
-  app.setErrorHandler((err: FastifyError | RuneError, req, reply) => {
+  // The answer waits for the audit events of the request: a client reading the trail next finds them.
+  app.setErrorHandler(async (err: FastifyError | RuneError, req, reply) => {
     if (err instanceof RuneError) {
       auditFailure(req, err);
+      await ctx.audit.idle();
       return reply.code(err.status).send(redactBody(err));
     }
     const e = err as FastifyError;
@@ -199,6 +201,7 @@ export function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffe
       mapped = new RuneError('internal', 'internal error: see the daemon log');
     }
     auditFailure(req, mapped);
+    await ctx.audit.idle();
     return reply.code(mapped.status).send(redactBody(mapped));
   });
 
@@ -258,7 +261,8 @@ export function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffe
   };
 
   const authenticate = async (req: FastifyRequest, reply: FastifyReply) => {
-    const result = authn.authenticate(req.headers.authorization);
+    const pending = authn.authenticate(req.headers.authorization);
+    const result = pending instanceof Promise ? await pending : pending;
     if (result.ok) {
       req.principal = result.principal;
       return;
@@ -297,20 +301,21 @@ export function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffe
     authzRoutes(scope, ctx);
   });
 
-  const sweep = (now = Date.now()) => {
+  const sweep = async (now = Date.now()) => {
     limiter.sweep(now);
     failures.flush(now);
     authn.sweep(now);
-    const purged = store.transaction(() => {
-      store.trusts.purgeSeen(now);
-      return store.tokens.purge(now - config.auth.tokenRetention);
+    const purged = await store.transaction(async (tx) => {
+      await tx.trusts.purgeSeen(now);
+      return tx.tokens.purge(now - config.auth.tokenRetention);
     });
     if (purged > 0) app.log.info({ purged }, 'purged expired and revoked tokens');
   };
 
-  const flush = (final = false) => {
-    authn.flushLastUsed();
+  const flush = async (final = false) => {
     failures.flush(Date.now(), final);
+    await authn.flushLastUsed();
+    await ctx.audit.idle();
   };
   return { app, ctx, sweep, flush, state };
 }

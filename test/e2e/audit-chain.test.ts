@@ -253,7 +253,7 @@ describe('audit chain: keyed, with its head checkpointed outside the database', 
   it('an unkeyed trail of an older runed verifies, is keyed from the next start, and unkeyed events after that are refused', async () => {
     const dataDir = tempDir('runed-legacy-');
     // An older runed's trail: SHA-256 chained, no key, no checkpoint file.
-    Store.open(dataDir, false).close();
+    await (await Store.open(dataDir, false)).close();
     const db = new Database(join(dataDir, 'runed.db'));
     let prev = '0'.repeat(64);
     for (let i = 1; i <= 3; i++) {
@@ -288,54 +288,55 @@ describe('audit chain: keyed, with its head checkpointed outside the database', 
 });
 
 describe('audit chain: appends inside a transaction', () => {
-  function openStore() {
+  async function openStore() {
     const dataDir = tempDir('runed-audit-tx-');
-    return { dataDir, store: Store.open(dataDir) };
+    return { dataDir, store: await Store.open(dataDir) };
   }
   const event = (ref: string) => ({ action: 'create', resource: 'users', ref, outcome: 'success' as const });
 
-  it('an event appended in a transaction is checkpointed only after the commit, and not at all if it rolls back', () => {
-    const { dataDir, store } = openStore();
+  it('an event appended in a transaction is checkpointed only after the commit, and not at all if it rolls back', async () => {
+    const { dataDir, store } = await openStore();
     try {
-      store.audit.append(event('first'));
+      await store.audit.append(event('first'));
       const before = headLines(dataDir);
-      store.transaction(() => {
-        store.audit.append(event('second'));
-        store.audit.append(event('third'));
+      await store.transaction(async (tx) => {
+        await tx.audit.append(event('second'));
+        await tx.audit.append(event('third'));
         expect(headLines(dataDir)).toEqual(before); // not yet committed: the file must not claim it
       });
       const afterCommit = headLines(dataDir);
       expect(afterCommit.length).toBe(before.length + 1);
-      expect(afterCommit.at(-1)).toBe(`${store.audit.head()!.id} ${store.audit.head()!.hash}`);
+      const head = (await store.audit.head())!;
+      expect(afterCommit.at(-1)).toBe(`${head.id} ${head.hash}`);
 
-      expect(() =>
-        store.transaction(() => {
-          store.audit.append(event('rolled-back'));
+      await expect(
+        store.transaction(async (tx) => {
+          await tx.audit.append(event('rolled-back'));
           throw new Error('the change fails');
         }),
-      ).toThrow('the change fails');
+      ).rejects.toThrow('the change fails');
       expect(headLines(dataDir)).toEqual(afterCommit);
-      expect(store.audit.head()!.id).toBe(3);
+      expect((await store.audit.head())!.id).toBe(3);
     } finally {
-      store.close();
+      await store.close();
     }
     expect(verify(dataDir).stdout).toBe('audit trail intact: 3 event(s) verified\n');
   });
 
-  it('a commit whose checkpoint was lost in a crash is a warning, and the next checkpoint covers it', () => {
-    const { dataDir, store } = openStore();
+  it('a commit whose checkpoint was lost in a crash is a warning, and the next checkpoint covers it', async () => {
+    const { dataDir, store } = await openStore();
     try {
-      store.audit.append(event('a'));
-      // A crash between commit and checkpoint: the event is committed, its line never written.
-      store.db.transaction(() => store.audit.append(event('b'))).immediate();
+      await store.audit.append(event('a'));
+      // A crash between commit and checkpoint: the event is committed (on the engine, past Store.transaction), its line never written.
+      await store.engine.transaction((sql) => store.viewOn(sql).audit.append(event('b')));
       const crashed = verify(dataDir);
       expect(crashed.status).toBe(0);
       expect(crashed.stdout).toBe(
         `audit trail intact: 2 event(s) verified\nwarning: 1 event(s) after event 1, the last head in ${join(dataDir, 'audit.head')}, are not checkpointed: expected only for the last commit before a crash; their removal would not show\n`,
       );
-      store.audit.append(event('c'));
+      await store.audit.append(event('c'));
     } finally {
-      store.close();
+      await store.close();
     }
     expect(verify(dataDir).stdout).toBe('audit trail intact: 3 event(s) verified\n');
   });

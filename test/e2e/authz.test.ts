@@ -202,7 +202,7 @@ describe('users, policies and authorization', () => {
 
 describe('the localhost gate for admin operations (inject sets the peer address)', () => {
   const setup = async (allowRemoteAdmin: boolean) => {
-    const d = inProcessDaemon((c) => (c.auth.allowRemoteAdmin = allowRemoteAdmin));
+    const d = await inProcessDaemon((c) => (c.auth.allowRemoteAdmin = allowRemoteAdmin));
     const root = (await d.inject('POST', '/v1/bootstrap')).body.secret as string;
     return { d, root };
   };

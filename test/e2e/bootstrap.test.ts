@@ -81,7 +81,7 @@ describe('bootstrap peer decision table (inject sets the peer address)', () => {
     ['2001:db8::1', 403],
     ['not-an-address', 403],
   ])('peer %j → %i, even with allowRemoteAdmin', async (peer, status) => {
-    const d = inProcessDaemon((c) => (c.auth.allowRemoteAdmin = true));
+    const d = await inProcessDaemon((c) => (c.auth.allowRemoteAdmin = true));
     try {
       const res = await d.inject('POST', '/v1/bootstrap', { remoteAddress: peer });
       expect(res.status).toBe(status);
@@ -96,7 +96,7 @@ describe('bootstrap peer decision table (inject sets the peer address)', () => {
   });
 
   it('a spoofed X-Forwarded-For: 127.0.0.1 from a remote peer is refused', async () => {
-    const d = inProcessDaemon();
+    const d = await inProcessDaemon();
     try {
       const res = await d.inject('POST', '/v1/bootstrap', { remoteAddress: '203.0.113.9', headers: { 'x-forwarded-for': '127.0.0.1' } });
       expect(res.status).toBe(403);

@@ -81,19 +81,19 @@ describe('hostile policy documents (items 1–4)', () => {
     await Promise.all(parallel);
   });
 
-  it('the parsed-policy cache keeps one version of each policy, however often it is edited', () => {
+  it('the parsed-policy cache keeps one version of each policy, however often it is edited', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'runed-cache-'));
-    const store = Store.open(dir);
+    const store = await Store.open(dir);
     try {
-      store.policies.insert({ name: 'edited', description: '', rules: [] }, 0);
+      await store.policies.insert({ name: 'edited', description: '', rules: [] }, 0);
       for (let n = 0; n < 300; n++) {
-        store.policies.replace({ name: 'edited', description: '', rules: [{ resource: 'services', verbs: ['get'], namespace: `v${n}` }] }, n);
-        expect(store.policies.rulesOf(['edited'])[0]!.rules[0]!.namespace).toBe(`v${n}`);
+        await store.policies.replace({ name: 'edited', description: '', rules: [{ resource: 'services', verbs: ['get'], namespace: `v${n}` }] }, n);
+        expect((await store.policies.rulesOf(['edited']))[0]!.rules[0]!.namespace).toBe(`v${n}`);
       }
       expect(store.policies.cacheSize.entries).toBe(1);
       expect(store.policies.cacheSize.bytes).toBeLessThan(200);
     } finally {
-      store.close();
+      await store.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });

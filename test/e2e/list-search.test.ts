@@ -35,17 +35,17 @@ describe('list search and sort', () => {
     runed = await Runed.start();
     root = await runed.bootstrap();
     await runed.stop();
-    const store = Store.open(runed.dataDir);
+    const store = await Store.open(runed.dataDir);
     const key = loadServerKey(runed.dataDir);
-    const owner = store.subjects.getByName('root')!;
+    const owner = (await store.subjects.getByName('root'))!;
     const now = Date.now();
-    store.transaction(() => {
-      for (let i = 0; i < BULK; i++) issueToken(store, key, { subject: owner, name: `bulk-${i}`, policies: [], ttlMs: i % 2 ? 86_400_000 * (i % 90) + 1 : null, description: 'bulk', kind: 'derived', now: now - BULK + i });
-      needleId = issueToken(store, key, { subject: owner, name: 'ci-NEEDLE-a', policies: [], ttlMs: null, description: '', kind: 'derived', now }).row.id;
-      issueToken(store, key, { subject: owner, name: 'laptop', policies: [], ttlMs: null, description: 'has a needle in it', kind: 'derived', now: now + 1 });
-      issueToken(store, key, { subject: owner, name: 'wild', policies: [], ttlMs: null, description: '100%_sure 東京 🚀', kind: 'derived', now: now + 2 });
+    await store.transaction(async (tx) => {
+      for (let i = 0; i < BULK; i++) await issueToken(tx, key, { subject: owner, name: `bulk-${i}`, policies: [], ttlMs: i % 2 ? 86_400_000 * (i % 90) + 1 : null, description: 'bulk', kind: 'derived', now: now - BULK + i });
+      needleId = (await issueToken(tx, key, { subject: owner, name: 'ci-NEEDLE-a', policies: [], ttlMs: null, description: '', kind: 'derived', now })).row.id;
+      await issueToken(tx, key, { subject: owner, name: 'laptop', policies: [], ttlMs: null, description: 'has a needle in it', kind: 'derived', now: now + 1 });
+      await issueToken(tx, key, { subject: owner, name: 'wild', policies: [], ttlMs: null, description: '100%_sure 東京 🚀', kind: 'derived', now: now + 2 });
     });
-    store.close();
+    await store.close();
     runed = await Runed.start([], { dataDir: runed.dataDir });
   }, 60_000);
   afterAll(async () => runed.cleanup());

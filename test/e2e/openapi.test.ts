@@ -43,12 +43,12 @@ describe('the API contract', () => {
 
 describe('answers are an allow-list', () => {
   it('a field that is not in the response schema never leaves the daemon, even if a handler returns it', async () => {
-    const daemon = inProcessDaemon();
+    const daemon = await inProcessDaemon();
     try {
       const boot = await daemon.inject('POST', '/v1/bootstrap');
       const list = daemon.ctx.store.tokens.list.bind(daemon.ctx.store.tokens);
-      daemon.ctx.store.tokens.list = (...args) => {
-        const page = list(...args);
+      daemon.ctx.store.tokens.list = async (...args) => {
+        const page = await list(...args);
         return { ...page, items: page.items.map((t) => ({ ...t, secret_hash: 'v1$leak', secret: 'rune_tok_leak' })) };
       };
       const res = await daemon.inject('GET', '/v1/tokens', { token: boot.body.secret });

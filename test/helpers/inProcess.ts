@@ -11,15 +11,15 @@ import { Store } from '../../src/daemon/store/index.js';
  * The daemon built in this process, for requests that need a peer address a test cannot open a
  * socket from (fastify's inject sets remoteAddress). Everything else goes over a real socket.
  */
-export function inProcessDaemon(patch: (c: DaemonConfig) => void = () => {}) {
+export async function inProcessDaemon(patch: (c: DaemonConfig) => void = () => {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'runed-inject-'));
   const config = defaults();
   config.dataDir = dataDir;
   patch(config);
   let logs = '';
   const logStream = new Writable({ write: (chunk, _enc, cb) => ((logs += chunk.toString()), cb()) });
-  const store = Store.open(dataDir);
-  const daemon = buildDaemon(config, store, loadServerKey(dataDir), { logStream });
+  const store = await Store.open(dataDir);
+  const daemon = await buildDaemon(config, store, loadServerKey(dataDir), { logStream });
   return {
     ...daemon,
     get logs() {
@@ -39,7 +39,7 @@ export function inProcessDaemon(patch: (c: DaemonConfig) => void = () => {}) {
     },
     async close() {
       await daemon.app.close();
-      store.close();
+      await store.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -28,19 +28,19 @@ beforeAll(async () => {
   await runed.request('POST', '/v1/users', { token: root, body: { name: 'alice' } });
   await runed.request('POST', '/v1/tokens', { token: root, body: { name: 'alice-laptop', subjectName: 'alice' } });
   await runed.stop();
-  const store = Store.open(runed.dataDir);
+  const store = await Store.open(runed.dataDir);
   const key = loadServerKey(runed.dataDir);
-  const owner = store.subjects.getByName('root')!;
+  const owner = (await store.subjects.getByName('root'))!;
   const now = Date.now() - 10_000;
-  store.transaction(() => {
-    for (let i = 0; i < 1000; i++) issueToken(store, key, { subject: owner, name: `filler-${String(i).padStart(4, '0')}`, policies: [], ttlMs: null, description: '', kind: 'derived', now: now + i });
-    issueToken(store, key, { subject: owner, name: 'ci-needle', policies: [], ttlMs: null, description: '', kind: 'derived', now: now + 1000 });
+  await store.transaction(async (tx) => {
+    for (let i = 0; i < 1000; i++) await issueToken(tx, key, { subject: owner, name: `filler-${String(i).padStart(4, '0')}`, policies: [], ttlMs: null, description: '', kind: 'derived', now: now + i });
+    await issueToken(tx, key, { subject: owner, name: 'ci-needle', policies: [], ttlMs: null, description: '', kind: 'derived', now: now + 1000 });
     // Matches by its description only, which no column shows: only the daemon can find it.
-    issueToken(store, key, { subject: owner, name: 'deploy-bot', policies: [], ttlMs: null, description: 'the NEEDLE one', kind: 'derived', now: now + 1001 });
-    issueToken(store, key, { subject: owner, name: 'aaa-first', policies: [], ttlMs: null, description: '', kind: 'derived', now: now + 1002 });
-    issueToken(store, key, { subject: owner, name: '東京-deploy', policies: [], ttlMs: null, description: '🚀 rollout', kind: 'derived', now: now + 1003 });
+    await issueToken(tx, key, { subject: owner, name: 'deploy-bot', policies: [], ttlMs: null, description: 'the NEEDLE one', kind: 'derived', now: now + 1001 });
+    await issueToken(tx, key, { subject: owner, name: 'aaa-first', policies: [], ttlMs: null, description: '', kind: 'derived', now: now + 1002 });
+    await issueToken(tx, key, { subject: owner, name: '東京-deploy', policies: [], ttlMs: null, description: '🚀 rollout', kind: 'derived', now: now + 1003 });
   });
-  store.close();
+  await store.close();
   runed = await Runed.start([], { dataDir: runed.dataDir });
   dir = mkdtempSync(join(tmpdir(), 'rune-tui13-'));
   tokenFile = join(dir, 'root.token');

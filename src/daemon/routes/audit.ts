@@ -53,7 +53,7 @@ export function auditRoutes(app: App, ctx: Ctx, state: { closing: boolean }): vo
     req.raw.once('close', () => (gone = true));
     const until = Date.now() + waitMs;
     for (;;) {
-      const found = ctx.store.audit.list(filter, page, true);
+      const found = await ctx.store.audit.list(filter, page, true);
       if (found.items.length > 0 || Date.now() >= until || gone || state.closing) return found;
       await new Promise((r) => setTimeout(r, FOLLOW_POLL_MS));
     }

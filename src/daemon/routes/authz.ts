@@ -30,20 +30,20 @@ export function authzRoutes(app: App, ctx: Ctx): void {
       requireAdmin(ctx, req, access, s.name);
     };
     if (tokenId) {
-      const row = store.tokens.get(tokenId);
+      const row = await store.tokens.get(tokenId);
       const own = row?.subject_id === caller.subject.id;
       if (!own) {
         if (!can(req, { verb: 'get', resource: 'tokens' })) throw notFound(`token "${tokenId}" not found`);
         requireAdminPeer(ctx, req, { verb: 'get', resource: 'tokens' });
       }
       if (!row) throw notFound(`token "${tokenId}" not found`);
-      const s = store.subjects.getById(row.subject_id);
+      const s = await store.subjects.getById(row.subject_id);
       if (!s) throw notFound(`the subject of token "${tokenId}" no longer exists`);
       subject = s;
       const names = JSON.parse(row.policies) as string[];
       narrowing = names.length > 0 ? names : undefined;
     } else if (subjectName && subjectName !== caller.subject.name) {
-      const s = store.subjects.getByName(subjectName);
+      const s = await store.subjects.getByName(subjectName);
       if (!s) {
         requireAdmin(ctx, req, { verb: 'get', resource: 'users' });
         throw notFound(`subject "${subjectName}" not found`);
@@ -53,7 +53,7 @@ export function authzRoutes(app: App, ctx: Ctx): void {
       narrowing = undefined;
     }
 
-    const policies: NamedRules[] = store.policies.rulesOfSubjectId(subject.id);
+    const policies: NamedRules[] = await store.policies.rulesOfSubjectId(subject.id);
     let draftName: string | undefined;
     if (body.policy !== undefined && body.policy !== null) {
       const limits = policyLimits(ctx);
@@ -68,7 +68,7 @@ export function authzRoutes(app: App, ctx: Ctx): void {
       if (i >= 0) policies.splice(i, 1);
       policies.unshift({ name: draftName, rules: lint.policy.rules });
     }
-    const tokenPolicies = narrowing && store.policies.rulesOf(narrowing);
+    const tokenPolicies = narrowing && (await store.policies.rulesOf(narrowing));
     const access = namespace ? { verb, resource, namespace } : { verb, resource };
     const answer = explain(policies, access, tokenPolicies);
     return {
@@ -90,7 +90,7 @@ export function authzRoutes(app: App, ctx: Ctx): void {
     if (!resource.trim()) throw invalid('resource is required, e.g. "services"', { field: 'resource' });
     const namespace = req.query.namespace && !isClusterScoped(resource) ? req.query.namespace : undefined;
     const countTokens = isAdminFor(ctx, req, { verb: 'list', resource: 'tokens' });
-    const grants = whoCan(candidates(ctx, countTokens), namespace ? { verb, resource, namespace } : { verb, resource });
+    const grants = whoCan(await candidates(ctx, countTokens), namespace ? { verb, resource, namespace } : { verb, resource });
     return {
       verb,
       resource,
@@ -107,29 +107,28 @@ export function authzRoutes(app: App, ctx: Ctx): void {
 }
 
 /** Every subject with its policies' rules and, when asked for, its live tokens grouped by narrowing. */
-function* candidates(ctx: Ctx, withTokens: boolean): Generator<WhoCanCandidate<SubjectPolicies>> {
+async function candidates(ctx: Ctx, withTokens: boolean): Promise<WhoCanCandidate<SubjectPolicies>[]> {
   const { store } = ctx;
-  const groups = withTokens ? store.reach.liveTokenGroups(Date.now()) : [];
+  const groups = withTokens ? await store.reach.liveTokenGroups(Date.now()) : [];
+  const subjects = await store.reach.subjects();
   const bySubject = new Map<string, typeof groups>();
+  const narrowings = new Map<string, string[]>();
   for (const g of groups) {
     const list = bySubject.get(g.subjectId);
     if (list) list.push(g);
     else bySubject.set(g.subjectId, [g]);
+    if (!narrowings.has(g.policies)) narrowings.set(g.policies, JSON.parse(g.policies) as string[]);
   }
-  // Each policy is looked up once, however many subjects hold it.
-  const known = new Map<string, NamedRules | undefined>();
-  const rulesOf = (names: string[]): NamedRules[] =>
-    names.flatMap((name) => {
-      if (!known.has(name)) known.set(name, store.policies.rulesOf([name])[0]);
-      const policy = known.get(name);
-      // A policy that no longer exists contributes nothing, as in authentication.
-      return policy ? [policy] : [];
-    });
-  for (const subject of store.reach.subjects()) {
+  // Each policy is read once, however many subjects hold it.
+  const names = new Set([...subjects.flatMap((s) => s.policies), ...[...narrowings.values()].flat()]);
+  const known = new Map((await store.policies.rulesOf([...names])).map((p) => [p.name, p]));
+  // A policy that no longer exists contributes nothing, as in authentication.
+  const rulesOf = (list: string[]): NamedRules[] => list.flatMap((name) => known.get(name) ?? []);
+  return subjects.map((subject) => {
     const tokens = (bySubject.get(subject.id) ?? []).map((g) => {
-      const names = JSON.parse(g.policies) as string[];
-      return names.length === 0 ? { count: g.count } : { count: g.count, narrowing: rulesOf(names) };
+      const narrowing = narrowings.get(g.policies)!;
+      return narrowing.length === 0 ? { count: g.count } : { count: g.count, narrowing: rulesOf(narrowing) };
     });
-    yield { subject, policies: rulesOf(subject.policies), tokens };
-  }
+    return { subject, policies: rulesOf(subject.policies), tokens };
+  });
 }

@@ -5,6 +5,7 @@ import { toToken } from '../store/tokens.js';
 import { CreatedToken, Errors } from '../../core/schemas.js';
 import { audit, commit, isLocal, type App, type Ctx } from '../context.js';
 import { issueToken } from '../issue.js';
+import type { Store } from '../store/index.js';
 
 export const BOOTSTRAPPED_KEY = 'bootstrapped';
 /** Thrown inside the transaction to leave it without writing anything. */
@@ -23,25 +24,26 @@ export function bootstrapRoutes(app: App, ctx: Ctx): void {
       audit(ctx, req, { action: 'bootstrap', resource: 'tokens', outcome: 'denied', message: 'bootstrap from a non-loopback peer' });
       throw forbidden('bootstrap is accepted only on the daemon\'s host (loopback), whatever the configuration');
     }
-    const { store } = ctx;
     const now = Date.now();
-    const mintRoot = () => {
-      if (store.getMeta(BOOTSTRAPPED_KEY)) throw ALREADY;
-      let root = store.subjects.getByName('root');
+    const mintRoot = async (tx: Store) => {
+      // Once per cluster: on PostgreSQL the bootstrap mark's row is taken under a transaction lock first.
+      if (tx.engine.dialect === 'postgres') await tx.meta.lockKey(BOOTSTRAPPED_KEY);
+      if (await tx.getMeta(BOOTSTRAPPED_KEY)) throw ALREADY;
+      let root = await tx.subjects.getByName('root');
       if (!root) {
         root = { id: newId('usr'), name: 'root', type: 'user', email: null, namespace: null, permissions: null, description: '', derived_policies: '[]', created_at: now, updated_at: now };
-        store.subjects.insert(root);
+        await tx.subjects.insert(root);
       } else if (root.type !== 'user') {
         throw conflict('a service account named "root" exists: delete it before bootstrapping');
       }
-      store.subjects.attach(root.id, 'root');
-      const minted = issueToken(store, ctx.serverKey, { subject: root, name: 'root', policies: [], ttlMs: null, description: 'bootstrap root token', kind: 'session', now });
-      store.setMeta(BOOTSTRAPPED_KEY, new Date(now).toISOString());
+      await tx.subjects.attach(root.id, 'root');
+      const minted = await issueToken(tx, ctx.serverKey, { subject: root, name: 'root', policies: [], ttlMs: null, description: 'bootstrap root token', kind: 'session', now });
+      await tx.setMeta(BOOTSTRAPPED_KEY, new Date(now).toISOString());
       return minted;
     };
-    let issued: ReturnType<typeof mintRoot> | undefined;
+    let issued: Awaited<ReturnType<typeof mintRoot>> | undefined;
     try {
-      issued = commit(ctx, req, (i) => ({ action: 'bootstrap', resource: 'tokens', ref: i.row.id, outcome: 'success', message: 'root token issued' }), mintRoot);
+      issued = await commit(ctx, req, (i) => ({ action: 'bootstrap', resource: 'tokens', ref: i.row.id, outcome: 'success', message: 'root token issued' }), mintRoot);
     } catch (e) {
       if (e !== ALREADY) throw e;
     }

@@ -11,7 +11,7 @@ export function healthRoutes(app: App, ctx: Ctx, state: { closing: boolean }): v
   app.get('/readyz', { schema: { ...probe, summary: 'Ready: the store answers and runed is not shutting down', response: { 200: Status, 503: ErrorBody } } }, async (_req, reply) => {
     let ok = !state.closing;
     try {
-      ok = ok && ctx.store.ping();
+      ok = ok && (await ctx.store.ping());
     } catch {
       ok = false;
     }

@@ -20,7 +20,7 @@ export function namespaceRoutes(app: App, ctx: Ctx): void {
 
   app.get('/v1/namespaces/:name', { schema: { ...one, summary: 'Get a namespace' } }, async (req) => {
     authorize(ctx, req, { verb: 'get', resource: 'namespaces' }, req.params.name);
-    const ns = store.namespaces.get(req.params.name);
+    const ns = await store.namespaces.get(req.params.name);
     if (!ns) throw notFound(`namespace "${req.params.name}" not found`);
     return ns;
   });
@@ -29,10 +29,10 @@ export function namespaceRoutes(app: App, ctx: Ctx): void {
   app.post('/v1/namespaces', { schema: create, config: { immutable: ['createdAt'] } }, async (req, reply) => {
     const name = requireDnsLabel(req.body.name, 'name');
     authorize(ctx, req, { verb: 'create', resource: 'namespaces' }, name);
-    commit(ctx, req, { action: 'create', resource: 'namespaces', ref: name, outcome: 'success' }, () => {
-      if (!store.namespaces.insert(name, Date.now())) throw alreadyExists(`namespace "${name}" already exists`);
+    await commit(ctx, req, { action: 'create', resource: 'namespaces', ref: name, outcome: 'success' }, async (tx) => {
+      if (!(await tx.namespaces.insert(name, Date.now()))) throw alreadyExists(`namespace "${name}" already exists`);
     });
-    return reply.code(201).send(store.namespaces.get(name)!);
+    return reply.code(201).send((await store.namespaces.get(name))!);
   });
 
   app.delete('/v1/namespaces/:name', { schema: { ...one, summary: 'Delete a namespace (admin)' } }, async (req) => {
@@ -40,10 +40,10 @@ export function namespaceRoutes(app: App, ctx: Ctx): void {
     const access = { verb: 'delete', resource: 'namespaces' };
     requireAdmin(ctx, req, access, name);
     if (SEEDED.includes(name)) throw conflict(`namespace "${name}" is built in and cannot be deleted`);
-    const ns = store.namespaces.get(name);
+    const ns = await store.namespaces.get(name);
     if (!ns) throw notFound(`namespace "${name}" not found`);
-    commit(ctx, req, { action: 'delete', resource: 'namespaces', ref: name, outcome: 'success' }, () => {
-      if (!store.namespaces.delete(name)) throw notFound(`namespace "${name}" not found`);
+    await commit(ctx, req, { action: 'delete', resource: 'namespaces', ref: name, outcome: 'success' }, async (tx) => {
+      if (!(await tx.namespaces.delete(name))) throw notFound(`namespace "${name}" not found`);
     });
     return ns;
   });

@@ -54,10 +54,10 @@ export function policyRoutes(app: App, ctx: Ctx): void {
   const detail = Type.Object({ ...Policy.properties, source: Type.Optional(Type.String({ description: 'the YAML text it was last written as, comments included' })), attachedTo: Type.Array(Type.Object({ name: Type.String(), type: SubjectType })) });
   app.get('/v1/policies/:name', { schema: { tags, summary: 'Get a policy and who holds it', params: Params.name, response: { 200: detail, ...Errors } } }, async (req) => {
     admin(req, 'get', req.params.name);
-    const policy = store.policies.get(req.params.name);
+    const policy = await store.policies.get(req.params.name);
     if (!policy) throw notFound(`policy "${req.params.name}" not found`);
-    const source = store.policies.sourceOf(policy.name);
-    return { ...policy, ...(source !== undefined ? { source } : {}), attachedTo: store.subjects.holdersOf(policy.name) };
+    const source = await store.policies.sourceOf(policy.name);
+    return { ...policy, ...(source !== undefined ? { source } : {}), attachedTo: await store.subjects.holdersOf(policy.name) };
   });
 
   // Linting reads nothing stored, so any authenticated caller may use it.
@@ -69,28 +69,28 @@ export function policyRoutes(app: App, ctx: Ctx): void {
   app.post('/v1/policies', { schema: { tags, summary: 'Create a policy (JSON or YAML); its rules must be held, or escalate', ...policyBody, response: { 201: Written, ...Errors } }, config: yaml }, async (req, reply) => {
     admin(req, 'create');
     const { policy, warnings } = policyFromBody(req.body, limits);
-    if (store.policies.exists(policy.name)) {
+    if (await store.policies.exists(policy.name)) {
       throw alreadyExists(`policy "${policy.name}" already exists: use PUT /v1/policies/${policy.name} to replace it`);
     }
     guardGrant(ctx, req, policy.rules, 'escalate', `create policy ${policy.name}`);
     const now = Date.now();
-    commit(ctx, req, { action: 'create', resource: 'policies', ref: policy.name, outcome: 'success' }, () => {
-      if (store.policies.exists(policy.name)) throw alreadyExists(`policy "${policy.name}" already exists`);
-      store.policies.insert(policy, now, false, req.body instanceof YamlText ? req.body.text : null);
+    await commit(ctx, req, { action: 'create', resource: 'policies', ref: policy.name, outcome: 'success' }, async (tx) => {
+      if (await tx.policies.exists(policy.name)) throw alreadyExists(`policy "${policy.name}" already exists`);
+      await tx.policies.insert(policy, now, false, req.body instanceof YamlText ? req.body.text : null);
     });
-    return reply.code(201).send(withWarnings(store.policies.get(policy.name)!, warnings));
+    return reply.code(201).send(withWarnings((await store.policies.get(policy.name))!, warnings));
   });
 
   app.put('/v1/policies/:name', { schema: { tags, summary: 'Replace a policy\'s description and rules', params: Params.name, ...policyBody, response: { 200: Written, ...Errors } }, config: yaml }, async (req) => {
     const name = req.params.name;
     admin(req, 'update', name);
     if (BUILTIN_NAMES.has(name)) throw conflict(`policy "${name}" is built in and cannot be modified: create a copy under another name`);
-    if (!store.policies.exists(name)) throw notFound(`policy "${name}" not found: use POST /v1/policies to create it`);
+    if (!(await store.policies.exists(name))) throw notFound(`policy "${name}" not found: use POST /v1/policies to create it`);
     const { policy, warnings } = policyFromBody(req.body, limits);
     if (policy.name !== name) throw invalid(`the body names policy "${policy.name}" but the URL names "${name}": a policy cannot be renamed`, { field: 'name' });
     guardGrant(ctx, req, policy.rules, 'escalate', `write policy ${name}`);
-    commit(ctx, req, { action: 'update', resource: 'policies', ref: name, outcome: 'success' }, () => store.policies.replace(policy, Date.now(), req.body instanceof YamlText ? req.body.text : null));
-    return withWarnings(store.policies.get(name)!, warnings);
+    await commit(ctx, req, { action: 'update', resource: 'policies', ref: name, outcome: 'success' }, (tx) => tx.policies.replace(policy, Date.now(), req.body instanceof YamlText ? req.body.text : null));
+    return withWarnings((await store.policies.get(name))!, warnings);
   });
 
   // A dry run of PUT (or POST, for a new name): nothing is written. It names holders and what else
@@ -98,12 +98,12 @@ export function policyRoutes(app: App, ctx: Ctx): void {
   app.post('/v1/policies/:name/impact', { schema: { tags, summary: 'What saving this document as the policy would change: who gains and who loses which rights (nothing is saved)', params: Params.name, ...policyBody, response: { 200: PolicyImpact, ...Errors } }, config: yaml }, async (req) => {
     const name = req.params.name;
     admin(req, 'get', name);
-    const stored = store.policies.get(name);
+    const stored = await store.policies.get(name);
     admin(req, stored ? 'update' : 'create', name);
     if (BUILTIN_NAMES.has(name)) throw conflict(`policy "${name}" is built in and cannot be modified: create a copy under another name`);
     const { policy } = policyFromBody(req.body, limits);
     if (policy.name !== name) throw invalid(`the body names policy "${policy.name}" but the URL names "${name}": a policy cannot be renamed`, { field: 'name' });
-    const impact = policyImpact(stored?.rules, policy.rules, impactCandidates(ctx, name));
+    const impact = policyImpact(stored?.rules, policy.rules, await impactCandidates(ctx, name));
     // The save would pass the same escalation guard: say now if it would not.
     const missing = missingGrant(req, policy.rules, 'escalate');
     const refusal = missing.length ? [`saving would be refused: it grants rules you do not hold: ${missing.map(describeRule).join('; ')}`] : [];
@@ -124,12 +124,12 @@ export function policyRoutes(app: App, ctx: Ctx): void {
     const name = req.params.name;
     admin(req, 'delete', name);
     if (BUILTIN_NAMES.has(name)) throw conflict(`policy "${name}" is built in and cannot be deleted`);
-    const policy = store.policies.get(name);
+    const policy = await store.policies.get(name);
     if (!policy) throw notFound(`policy "${name}" not found`);
     const event = (holders: { name: string }[]) => ({ action: 'delete', resource: 'policies', ref: name, outcome: 'success' as const, message: holders.length ? `detached from ${holders.map((h) => h.name).join(', ')}` : '' });
-    const detachedFrom = commit(ctx, req, event, () => {
-      const holders = store.subjects.holdersOf(name);
-      store.policies.delete(name);
+    const detachedFrom = await commit(ctx, req, event, async (tx) => {
+      const holders = await tx.subjects.holdersOf(name);
+      await tx.policies.delete(name);
       return holders;
     });
     return { policy, detachedFrom };
@@ -137,27 +137,29 @@ export function policyRoutes(app: App, ctx: Ctx): void {
 }
 
 /** Those `policy` reaches: its holders and the subjects of live tokens narrowed to it, the policy itself left out of their rules. */
-function impactCandidates(ctx: Ctx, policy: string): ImpactCandidate<SubjectPolicies>[] {
+async function impactCandidates(ctx: Ctx, policy: string): Promise<ImpactCandidate<SubjectPolicies>[]> {
   const { store } = ctx;
-  const rulesOf = (names: string[]): Rule[] => store.policies.rulesOf(names.filter((n) => n !== policy)).flatMap((p) => p.rules);
   const groups = new Map<string, { names: string[]; count: number }[]>();
-  for (const g of store.reach.liveTokenGroups(Date.now())) {
+  for (const g of await store.reach.liveTokenGroups(Date.now())) {
     const group = { names: JSON.parse(g.policies) as string[], count: g.count };
     const list = groups.get(g.subjectId);
     if (list) list.push(group);
     else groups.set(g.subjectId, [group]);
   }
-  const out: ImpactCandidate<SubjectPolicies>[] = [];
-  for (const subject of store.reach.subjects()) {
+  const reached = (await store.reach.subjects()).flatMap((subject) => {
     const holds = subject.policies.includes(policy);
     const tokens = groups.get(subject.id) ?? [];
-    if (!holds && !tokens.some((t) => t.names.includes(policy))) continue;
-    out.push({
-      subject,
-      holds,
-      otherRules: rulesOf(subject.policies),
-      tokens: tokens.map((t) => (t.names.length === 0 ? { count: t.count } : { count: t.count, narrowedTo: t.names, otherRules: rulesOf(t.names), narrowedToThis: t.names.includes(policy) })),
-    });
-  }
-  return out;
+    return holds || tokens.some((t) => t.names.includes(policy)) ? [{ subject, holds, tokens }] : [];
+  });
+  // Each other policy is read once, however many of them hold it.
+  const names = new Set(reached.flatMap(({ subject, tokens }) => [...subject.policies, ...tokens.flatMap((t) => t.names)]));
+  names.delete(policy);
+  const known = new Map((await store.policies.rulesOf([...names])).map((p) => [p.name, p.rules]));
+  const rulesOf = (list: string[]): Rule[] => list.flatMap((n) => (n === policy ? [] : (known.get(n) ?? [])));
+  return reached.map(({ subject, holds, tokens }) => ({
+    subject,
+    holds,
+    otherRules: rulesOf(subject.policies),
+    tokens: tokens.map((t) => (t.names.length === 0 ? { count: t.count } : { count: t.count, narrowedTo: t.names, otherRules: rulesOf(t.names), narrowedToThis: t.names.includes(policy) })),
+  }));
 }

@@ -13,7 +13,7 @@ const SERVER = /^[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._/-]*)?$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 
 /** Checks a registry body; `existing` lets a replace keep the stored password when none is sent. */
-function registryFromBody(ctx: Ctx, body: Partial<Static<typeof RegistryBody>>, name: string, existing: RegistryRow | undefined, now: number): RegistryRow {
+async function registryFromBody(ctx: Ctx, body: Partial<Static<typeof RegistryBody>>, name: string, existing: RegistryRow | undefined, now: number): Promise<RegistryRow> {
   const server = body.server ?? undefined;
   if (!server) throw invalid('server is required, e.g. ghcr.io or 123456789012.dkr.ecr.eu-west-1.amazonaws.com', { field: 'server' });
   if (!SERVER.test(server)) throw invalid(`server "${server}" must be a registry host, optionally with :port and /path, without a scheme`, { field: 'server' });
@@ -36,7 +36,7 @@ function registryFromBody(ctx: Ctx, body: Partial<Static<typeof RegistryBody>>, 
   row.username = username;
   if (password !== undefined) {
     if (password === '') throw invalid('password must not be empty', { field: 'password' });
-    const s = seal(ctx.keyring.get(), name, password);
+    const s = seal(await ctx.keyring.get(), name, password);
     Object.assign(row, { sealed: s.sealed, wrapped_key: s.wrappedKey, kek_id: s.kekId });
   } else if (existing?.type === 'docker' && existing.sealed !== null) {
     Object.assign(row, { sealed: existing.sealed, wrapped_key: existing.wrapped_key, kek_id: existing.kek_id });
@@ -49,8 +49,8 @@ function registryFromBody(ctx: Ctx, body: Partial<Static<typeof RegistryBody>>, 
 export function registryRoutes(app: App, ctx: Ctx): void {
   const { store } = ctx;
   const admin = (req: FastifyRequest, verb: string, ref?: string) => requireAdmin(ctx, req, { verb, resource: 'registries' }, ref);
-  const find = (name: string) => {
-    const row = store.registries.get(name);
+  const find = async (name: string) => {
+    const row = await store.registries.get(name);
     if (!row) throw notFound(`registry "${name}" not found`);
     return row;
   };
@@ -65,7 +65,7 @@ export function registryRoutes(app: App, ctx: Ctx): void {
 
   app.get('/v1/registries/:name', { schema: { ...one, summary: 'Get a registry' } }, async (req) => {
     admin(req, 'get', req.params.name);
-    return toRegistry(find(req.params.name));
+    return toRegistry(await find(req.params.name));
   });
 
   const create = { tags, summary: 'Add a registry; the password is stored encrypted and never returned', body: RegistryBody, response: { 201: Registry, ...Errors } };
@@ -73,11 +73,11 @@ export function registryRoutes(app: App, ctx: Ctx): void {
     admin(req, 'create');
     const body = req.body;
     const name = requireDnsLabel(body.name, 'name');
-    if (store.registries.get(name)) throw alreadyExists(`registry "${name}" already exists: use PUT /v1/registries/${name} to replace it`);
-    const row = registryFromBody(ctx, body, name, undefined, Date.now());
-    commit(ctx, req, { action: 'create', resource: 'registries', ref: name, outcome: 'success' }, () => {
-      if (store.registries.get(name)) throw alreadyExists(`registry "${name}" already exists`);
-      store.registries.upsert(row);
+    if (await store.registries.get(name)) throw alreadyExists(`registry "${name}" already exists: use PUT /v1/registries/${name} to replace it`);
+    const row = await registryFromBody(ctx, body, name, undefined, Date.now());
+    await commit(ctx, req, { action: 'create', resource: 'registries', ref: name, outcome: 'success' }, async (tx) => {
+      if (await tx.registries.get(name)) throw alreadyExists(`registry "${name}" already exists`);
+      await tx.registries.upsert(row);
     });
     return reply.code(201).send(toRegistry(row));
   });
@@ -91,17 +91,17 @@ export function registryRoutes(app: App, ctx: Ctx): void {
     if (body.name !== undefined && requireDnsLabel(body.name, 'name') !== name) {
       throw invalid(`the body names registry "${String(body.name)}" but the URL names "${name}": a registry cannot be renamed`, { field: 'name' });
     }
-    const existing = find(name);
-    const row = registryFromBody(ctx, { ...body, name }, name, existing, Date.now());
-    commit(ctx, req, { action: 'update', resource: 'registries', ref: name, outcome: 'success', message: body.password !== undefined ? 'password replaced' : '' }, () => store.registries.upsert(row));
+    const existing = await find(name);
+    const row = await registryFromBody(ctx, { ...body, name }, name, existing, Date.now());
+    await commit(ctx, req, { action: 'update', resource: 'registries', ref: name, outcome: 'success', message: body.password !== undefined ? 'password replaced' : '' }, (tx) => tx.registries.upsert(row));
     return toRegistry(row);
   });
 
   app.delete('/v1/registries/:name', { schema: { ...one, summary: 'Delete a registry' } }, async (req) => {
     const name = req.params.name;
     admin(req, 'delete', name);
-    const row = find(name);
-    commit(ctx, req, { action: 'delete', resource: 'registries', ref: name, outcome: 'success' }, () => store.registries.delete(name));
+    const row = await find(name);
+    await commit(ctx, req, { action: 'delete', resource: 'registries', ref: name, outcome: 'success' }, (tx) => tx.registries.delete(name));
     return toRegistry(row);
   });
 }

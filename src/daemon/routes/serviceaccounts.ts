@@ -16,8 +16,8 @@ import { checkAttach, detachPolicy } from './users.js';
 
 const tags = ['serviceaccounts'];
 
-export function findServiceAccount(ctx: Ctx, name: string): SubjectRow {
-  const row = ctx.store.subjects.getByName(name);
+export async function findServiceAccount(ctx: Ctx, name: string): Promise<SubjectRow> {
+  const row = await ctx.store.subjects.getByName(name);
   if (!row || row.type !== 'service') throw notFound(`service account "${name}" not found`);
   return row;
 }
@@ -37,9 +37,9 @@ export function serviceAccountRoutes(app: App, ctx: Ctx): void {
   const detail = Type.Object({ ...ServiceAccount.properties, tokens: Type.Array(Token) });
   app.get('/v1/serviceaccounts/:name', { schema: { tags, summary: 'Get a service account with its tokens', params: Params.name, response: { 200: detail, ...Errors } } }, async (req) => {
     admin(req, 'get', req.params.name);
-    const row = findServiceAccount(ctx, req.params.name);
-    const tokens = store.tokens.list({ subjectId: row.id }, { limit: 1000 }, Date.now());
-    return { ...store.subjects.toServiceAccount(row), tokens: tokens.items };
+    const row = await findServiceAccount(ctx, req.params.name);
+    const tokens = await store.tokens.list({ subjectId: row.id }, { limit: 1000 }, Date.now());
+    return { ...(await store.subjects.toServiceAccount(row)), tokens: tokens.items };
   });
 
   const create = { tags, summary: 'Create a service account, its policies and its first token in one step; the secret is in this answer only', body: ServiceAccountBody, response: { 201: CreatedServiceAccount, ...Errors } };
@@ -58,19 +58,19 @@ export function serviceAccountRoutes(app: App, ctx: Ctx): void {
     const description = body.description ?? '';
     const tokenName = body.tokenName ?? name;
 
-    const existing = store.subjects.getByName(name);
+    const existing = await store.subjects.getByName(name);
     if (existing) throw alreadyExists(`the name "${name}" is taken by a ${existing.type === 'user' ? 'user' : 'service account'}`);
     const plan = serviceAccountPolicies(name, permissions as Permission[], namespace);
     for (const p of plan.create) {
-      if (store.policies.exists(p.name)) throw alreadyExists(`policy "${p.name}" already exists: pick another service account name or delete that policy`);
+      if (await store.policies.exists(p.name)) throw alreadyExists(`policy "${p.name}" already exists: pick another service account name or delete that policy`);
     }
-    const granted = [...plan.create.flatMap((p) => p.rules), ...store.policies.rulesOf(plan.attach).flatMap((p) => p.rules)];
+    const granted = [...plan.create.flatMap((p) => p.rules), ...(await store.policies.rulesOf(plan.attach)).flatMap((p) => p.rules)];
     guardGrant(ctx, req, granted, 'bind', `create service account ${name} with ${permissions.join(', ')}`);
 
     const now = Date.now();
     const event = { action: 'create', resource: 'serviceaccounts', ref: name, ...(namespace ? { namespace } : {}), outcome: 'success' as const, message: `permissions ${permissions.join(', ')}` };
-    const result = commit(ctx, req, event, () => {
-      if (store.subjects.getByName(name)) throw alreadyExists(`the name "${name}" is taken`);
+    const result = await commit(ctx, req, event, async (tx) => {
+      if (await tx.subjects.getByName(name)) throw alreadyExists(`the name "${name}" is taken`);
       const row: SubjectRow = {
         id: newId('svc'),
         name,
@@ -83,19 +83,19 @@ export function serviceAccountRoutes(app: App, ctx: Ctx): void {
         created_at: now,
         updated_at: now,
       };
-      store.subjects.insert(row);
-      for (const p of plan.create) store.policies.insert(p, now);
-      for (const p of plan.attach) store.subjects.attach(row.id, p);
-      const issued = issueToken(store, ctx.serverKey, { subject: row, name: tokenName, policies: [], ttlMs, description, kind: 'derived', now, createdBy: principalOf(req).token.id });
+      await tx.subjects.insert(row);
+      for (const p of plan.create) await tx.policies.insert(p, now);
+      for (const p of plan.attach) await tx.subjects.attach(row.id, p);
+      const issued = await issueToken(tx, ctx.serverKey, { subject: row, name: tokenName, policies: [], ttlMs, description, kind: 'derived', now, createdBy: principalOf(req).token.id });
       return { row, issued };
     });
     const warnings: string[] = [];
-    if (namespace !== undefined && !store.namespaces.get(namespace)) {
+    if (namespace !== undefined && !(await store.namespaces.get(namespace))) {
       warnings.push(`namespace "${namespace}" does not exist yet: the account's rights apply once it is created`);
     }
-    const policies = plan.create.map((p) => store.policies.get(p.name)).filter((p): p is Policy => p !== undefined);
+    const policies = (await Promise.all(plan.create.map((p) => store.policies.get(p.name)))).filter((p): p is Policy => p !== undefined);
     return reply.code(201).send({
-      serviceAccount: store.subjects.toServiceAccount(result.row),
+      serviceAccount: await store.subjects.toServiceAccount(result.row),
       ...(policies.length > 0 ? { policy: policies[0], policies } : {}),
       token: toToken(result.issued.row, now),
       secret: result.issued.bearer,
@@ -106,8 +106,8 @@ export function serviceAccountRoutes(app: App, ctx: Ctx): void {
   const deleted = Type.Object({ serviceAccount: ServiceAccount, revokedTokens: Type.Integer(), removedPolicies: Type.Array(Type.String()), removedTrusts: Type.Optional(Type.Array(Type.String())) });
   app.delete('/v1/serviceaccounts/:name', { schema: { tags, summary: 'Delete a service account, revoking its tokens and removing its derived policies', params: Params.name, response: { 200: deleted, ...Errors } } }, async (req) => {
     admin(req, 'delete', req.params.name);
-    const row = findServiceAccount(ctx, req.params.name);
-    const view = store.subjects.toServiceAccount(row);
+    const row = await findServiceAccount(ctx, req.params.name);
+    const view = await store.subjects.toServiceAccount(row);
     const derived = JSON.parse(row.derived_policies) as string[];
     const event = (r: { revokedTokens: number; removedTrusts: string[] }) => ({
       action: 'delete',
@@ -116,13 +116,14 @@ export function serviceAccountRoutes(app: App, ctx: Ctx): void {
       outcome: 'success' as const,
       message: `revoked ${r.revokedTokens} token(s)${r.removedTrusts.length ? `, removed trust(s) ${r.removedTrusts.join(', ')}` : ''}`,
     });
-    const result = commit(ctx, req, event, () =>
-      keepingRoot(store, () => {
-        const revokedTokens = store.tokens.revokeAllOf(row.id, Date.now());
-        const removedTrusts = store.trusts.deleteAllOf(row.id);
-        store.subjects.delete(row.id);
-        const removedPolicies = derived.filter((p) => store.policies.exists(p));
-        for (const p of removedPolicies) store.policies.delete(p);
+    const result = await commit(ctx, req, event, (tx) =>
+      keepingRoot(tx, async () => {
+        const revokedTokens = await tx.tokens.revokeAllOf(row.id, Date.now());
+        const removedTrusts = await tx.trusts.deleteAllOf(row.id);
+        await tx.subjects.delete(row.id);
+        const removedPolicies: string[] = [];
+        for (const p of derived) if (await tx.policies.exists(p)) removedPolicies.push(p);
+        for (const p of removedPolicies) await tx.policies.delete(p);
         return { revokedTokens, removedPolicies, removedTrusts };
       }),
     );
@@ -132,19 +133,19 @@ export function serviceAccountRoutes(app: App, ctx: Ctx): void {
   const attach = { tags, params: Params.namePolicy, response: { 200: ServiceAccount, ...Errors } };
   app.put('/v1/serviceaccounts/:name/policies/:policy', { schema: { ...attach, summary: 'Attach a policy to a service account' } }, async (req) => {
     admin(req, 'update', req.params.name);
-    const row = findServiceAccount(ctx, req.params.name);
-    if (!store.policies.exists(req.params.policy)) throw notFound(`policy "${req.params.policy}" not found`);
-    checkAttach(ctx, req, [req.params.policy], `service account ${row.name}`);
-    commit(ctx, req, { action: 'attach', resource: 'serviceaccounts', ref: `${row.name}/${req.params.policy}`, outcome: 'success' }, () => {
-      if (store.subjects.attach(row.id, req.params.policy)) store.subjects.touch(row.id, Date.now());
+    const row = await findServiceAccount(ctx, req.params.name);
+    if (!(await store.policies.exists(req.params.policy))) throw notFound(`policy "${req.params.policy}" not found`);
+    await checkAttach(ctx, req, [req.params.policy], `service account ${row.name}`);
+    await commit(ctx, req, { action: 'attach', resource: 'serviceaccounts', ref: `${row.name}/${req.params.policy}`, outcome: 'success' }, async (tx) => {
+      if (await tx.subjects.attach(row.id, req.params.policy)) await tx.subjects.touch(row.id, Date.now());
     });
-    return store.subjects.toServiceAccount(store.subjects.getById(row.id)!);
+    return store.subjects.toServiceAccount((await store.subjects.getById(row.id))!);
   });
 
   app.delete('/v1/serviceaccounts/:name/policies/:policy', { schema: { ...attach, summary: 'Detach a policy from a service account' } }, async (req) => {
     admin(req, 'update', req.params.name);
-    const row = findServiceAccount(ctx, req.params.name);
-    detachPolicy(ctx, req, row, req.params.policy);
-    return store.subjects.toServiceAccount(store.subjects.getById(row.id)!);
+    const row = await findServiceAccount(ctx, req.params.name);
+    await detachPolicy(ctx, req, row, req.params.policy);
+    return store.subjects.toServiceAccount((await store.subjects.getById(row.id))!);
   });
 }

@@ -24,12 +24,12 @@ export function tokenRoutes(app: App, ctx: Ctx): void {
    * `tokens` right; on anyone else's only as an admin of tokens, from where admin is allowed.
    * Anyone else's is invisible: 404, not 403 (§3).
    */
-  const tokenFor = (req: FastifyRequest, id: string, verb: string): TokenRow => {
+  const tokenFor = async (req: FastifyRequest, id: string, verb: string): Promise<TokenRow> => {
     if (id.startsWith(TOKEN_PREFIX)) {
       throw invalid(`"${redactSecrets(id)}" is a token secret, not a token id: use the id (tok_…), and treat that secret as exposed`, { field: 'id' });
     }
     const p = principalOf(req);
-    const row = store.tokens.get(id);
+    const row = await store.tokens.get(id);
     const mayManage = can(req, { verb, resource: 'tokens' });
     if (row && (row.id === p.token.id || (row.subject_id === p.subject.id && (!p.tokenPolicies || mayManage)))) return row;
     if (mayManage) {
@@ -54,7 +54,7 @@ export function tokenRoutes(app: App, ctx: Ctx): void {
 
     if (isAdminFor(ctx, req, { verb: 'list', resource: 'tokens' })) {
       if (subject === undefined) return store.tokens.list(filter, page, now, listing);
-      const row = store.subjects.getByName(subject);
+      const row = await store.subjects.getByName(subject);
       return row ? store.tokens.list({ ...filter, subjectId: row.id }, page, now, listing) : { items: [], total: 0 };
     }
     if (subject !== undefined && subject !== self.name) {
@@ -69,7 +69,7 @@ export function tokenRoutes(app: App, ctx: Ctx): void {
   });
 
   const one = { tags, params: Params.id, response: { 200: Token, ...Errors } };
-  app.get('/v1/tokens/:id', { schema: { ...one, summary: 'Get a token' } }, async (req) => toToken(tokenFor(req, req.params.id, 'get')));
+  app.get('/v1/tokens/:id', { schema: { ...one, summary: 'Get a token' } }, async (req) => toToken(await tokenFor(req, req.params.id, 'get')));
 
   const create = { tags, summary: 'Create a token for oneself, or for a subject as an admin of tokens; the secret is in this answer only', body: TokenCreateBody, response: { 201: CreatedToken, ...Errors } };
   app.post('/v1/tokens', { schema: create, config: { immutable: READ_ONLY_FIELDS } }, async (req, reply) => {
@@ -90,8 +90,8 @@ export function tokenRoutes(app: App, ctx: Ctx): void {
     if (targetsOther) {
       const access = { verb: 'create', resource: 'tokens' };
       requireAdmin(ctx, req, access);
-      const byName = subjectName !== undefined ? store.subjects.getByName(subjectName) : undefined;
-      const byId = subjectId !== undefined ? store.subjects.getById(subjectId) : undefined;
+      const byName = subjectName !== undefined ? await store.subjects.getByName(subjectName) : undefined;
+      const byId = subjectId !== undefined ? await store.subjects.getById(subjectId) : undefined;
       if (subjectName !== undefined && !byName) throw notFound(`subject "${subjectName}" not found: create the user first`);
       if (subjectId !== undefined && !byId) throw notFound(`subject with id "${subjectId}" not found`);
       if (byName && byId && byName.id !== byId.id) throw invalid('subjectName and subjectId name different subjects', { field: 'subjectId' });
@@ -99,19 +99,19 @@ export function tokenRoutes(app: App, ctx: Ctx): void {
     }
 
     // Seed: "--policies … (attached if missing)". Attaching passes the escalation guard.
-    const held = store.subjects.policyNames(subject.id);
+    const held = await store.subjects.policyNames(subject.id);
     const toAttach = policies.filter((p) => !held.includes(p));
     // Attaching, to oneself too, needs the right PUT …/policies/:policy needs: bind alone attaches nothing.
     if (toAttach.length > 0) {
       authorize(ctx, req, { verb: 'update', resource: subject.type === 'user' ? 'users' : 'serviceaccounts' }, subject.name);
     }
-    if (policies.length > 0) checkAttach(ctx, req, toAttach, `${subject.type} ${subject.name}`);
+    if (policies.length > 0) await checkAttach(ctx, req, toAttach, `${subject.type} ${subject.name}`);
 
     // A token is at most as strong as the one that minted it: for oneself, a narrowed caller's
     // narrowing carries over (or the new one must fit in it); for another subject, the caller
     // must hold everything the new token would carry.
     let narrowing = policies;
-    const narrowingRules = store.policies.rulesOf(policies).flatMap((p) => p.rules);
+    const narrowingRules = (await store.policies.rulesOf(policies)).flatMap((p) => p.rules);
     if (!targetsOther && caller.tokenPolicies) {
       if (policies.length === 0) narrowing = JSON.parse(caller.token.policies) as string[];
       else {
@@ -119,7 +119,7 @@ export function tokenRoutes(app: App, ctx: Ctx): void {
         if (missing.length > 0) refuseGrant(ctx, req, missing, null, `create a token with ${policies.join(', ')}: it would be stronger than the token creating it`);
       }
     } else if (targetsOther) {
-      const subjectRules = [...store.policies.rulesOfSubjectId(subject.id), ...store.policies.rulesOf(toAttach)].flatMap((p) => p.rules);
+      const subjectRules = [...(await store.policies.rulesOfSubjectId(subject.id)), ...(await store.policies.rulesOf(toAttach))].flatMap((p) => p.rules);
       const viaNarrowing = policies.length > 0 ? missingGrant(req, narrowingRules, null) : undefined;
       if (viaNarrowing === undefined || viaNarrowing.length > 0) {
         const viaSubject = missingGrant(req, subjectRules, null);
@@ -129,10 +129,10 @@ export function tokenRoutes(app: App, ctx: Ctx): void {
 
     const now = Date.now();
     const event = (i: { row: TokenRow }) => ({ action: 'create', resource: 'tokens', ref: i.row.id, outcome: 'success' as const, message: `for ${subject.type} ${subject.name}` });
-    const issued = commit(ctx, req, event, () => {
-      for (const p of toAttach) store.subjects.attach(subject.id, p);
-      if (toAttach.length > 0) store.subjects.touch(subject.id, now);
-      return issueToken(store, ctx.serverKey, { subject, name, policies: narrowing, ttlMs, description, kind, now, createdBy: principalOf(req).token.id });
+    const issued = await commit(ctx, req, event, async (tx) => {
+      for (const p of toAttach) await tx.subjects.attach(subject.id, p);
+      if (toAttach.length > 0) await tx.subjects.touch(subject.id, now);
+      return issueToken(tx, ctx.serverKey, { subject, name, policies: narrowing, ttlMs, description, kind, now, createdBy: principalOf(req).token.id });
     });
     const created: CreatedTokenT = { token: toToken(issued.row, now), secret: issued.bearer };
     if (toAttach.length > 0) created.attached = toAttach;
@@ -142,7 +142,7 @@ export function tokenRoutes(app: App, ctx: Ctx): void {
   const patch = { ...one, summary: 'Change a token\'s description, ttl (owners may only shorten it) or enabled', body: TokenPatchBody };
   app.patch('/v1/tokens/:id', { schema: patch, config: { immutable: READ_ONLY_FIELDS } }, async (req) => {
     const body = req.body;
-    const row = tokenFor(req, req.params.id, 'update');
+    const row = await tokenFor(req, req.params.id, 'update');
     if (Object.keys(body).length === 0) throw invalid(`nothing to change: send one or more of ${PATCH_FIELDS.join(', ')}`);
     if (row.revoked_at !== null) throw conflict(`token "${row.id}" is revoked and cannot be changed`);
 
@@ -182,13 +182,13 @@ export function tokenRoutes(app: App, ctx: Ctx): void {
       changes.expires_at = expiresAt;
     }
     const changed = Object.keys(changes).filter((k) => k !== 'disabled_by');
-    commit(ctx, req, { action: 'update', resource: 'tokens', ref: row.id, outcome: 'success', message: changed.join(', ') }, () => store.tokens.update(row.id, changes));
-    return toToken(store.tokens.get(row.id)!);
+    await commit(ctx, req, { action: 'update', resource: 'tokens', ref: row.id, outcome: 'success', message: changed.join(', ') }, (tx) => tx.tokens.update(row.id, changes));
+    return toToken((await store.tokens.get(row.id))!);
   });
 
   app.delete('/v1/tokens/:id', { schema: { ...one, summary: 'Revoke a token: the next request with it answers 401' } }, async (req) => {
-    const row = tokenFor(req, req.params.id, 'delete');
-    commit(ctx, req, { action: 'revoke', resource: 'tokens', ref: row.id, outcome: 'success' }, () => store.tokens.revoke(row.id, Date.now()));
-    return toToken(store.tokens.get(row.id)!);
+    const row = await tokenFor(req, req.params.id, 'delete');
+    await commit(ctx, req, { action: 'revoke', resource: 'tokens', ref: row.id, outcome: 'success' }, (tx) => tx.tokens.revoke(row.id, Date.now()));
+    return toToken((await store.tokens.get(row.id))!);
   });
 }

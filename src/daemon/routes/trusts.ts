@@ -67,13 +67,13 @@ export function trustRoutes(app: App, ctx: Ctx): void {
     const page = readPage(query, 1);
     const account = query.serviceAccount === undefined || query.serviceAccount === '' ? undefined : String(query.serviceAccount);
     if (account === undefined) return store.trusts.list({}, page);
-    const row = store.subjects.getByName(account);
+    const row = await store.subjects.getByName(account);
     return row && row.type === 'service' ? store.trusts.list({ subjectId: row.id }, page) : { items: [] };
   });
 
   app.get('/v1/trusts/:name', { schema: { ...one, summary: 'Get a trust' } }, async (req) => {
     requireAdmin(ctx, req, { verb: 'get', resource: 'serviceaccounts' }, req.params.name);
-    const row = store.trusts.get(req.params.name);
+    const row = await store.trusts.get(req.params.name);
     if (!row) throw notFound(`trust "${req.params.name}" not found`);
     return toTrust(row);
   });
@@ -102,28 +102,28 @@ export function trustRoutes(app: App, ctx: Ctx): void {
     }
     checkMaxTtl(config, ttlMs);
 
-    const account = findServiceAccount(ctx, accountName);
-    if (store.trusts.get(name)) throw alreadyExists(`trust "${name}" already exists`);
-    const accountRules = store.policies.rulesOfSubjectId(account.id).flatMap((p) => p.rules);
+    const account = await findServiceAccount(ctx, accountName);
+    if (await store.trusts.get(name)) throw alreadyExists(`trust "${name}" already exists`);
+    const accountRules = (await store.policies.rulesOfSubjectId(account.id)).flatMap((p) => p.rules);
     guardGrant(ctx, req, accountRules, null, `create trust ${name} for service account ${account.name}`);
 
     const now = Date.now();
     const row: TrustRow = { name, issuer, audience, claims: JSON.stringify(claims), subject_id: account.id, ttl_ms: ttlMs, allow_glob: allowGlob ? 1 : 0, description, created_at: now };
     const bindings = Object.entries(claims).map(([k, v]) => `${k}=${v}`).join(', ');
     const event = { action: 'create', resource: 'trusts', ref: name, outcome: 'success' as const, message: `for serviceaccount ${account.name}: issuer ${issuer}, audience ${audience}, ${bindings}, ttl ${formatDuration(ttlMs)}` };
-    commit(ctx, req, event, () => {
-      if (store.trusts.get(name)) throw alreadyExists(`trust "${name}" already exists`);
-      store.trusts.insert(row);
+    await commit(ctx, req, event, async (tx) => {
+      if (await tx.trusts.get(name)) throw alreadyExists(`trust "${name}" already exists`);
+      await tx.trusts.insert(row);
     });
-    return reply.code(201).send(toTrust(store.trusts.get(name)!));
+    return reply.code(201).send(toTrust((await store.trusts.get(name))!));
   });
 
   app.delete('/v1/trusts/:name', { schema: { ...one, summary: 'Delete a trust: no new exchanges; tokens already minted live out their short TTL' } }, async (req) => {
     requireAdmin(ctx, req, { verb: 'update', resource: 'serviceaccounts' }, req.params.name);
-    const row = store.trusts.get(req.params.name);
+    const row = await store.trusts.get(req.params.name);
     if (!row) throw notFound(`trust "${req.params.name}" not found`);
     // Tokens minted through the trust stay valid until their short TTL ends: revoke them by id if needed.
-    commit(ctx, req, { action: 'delete', resource: 'trusts', ref: row.name, outcome: 'success', message: `of serviceaccount ${row.subject_name}` }, () => store.trusts.delete(row.name));
+    await commit(ctx, req, { action: 'delete', resource: 'trusts', ref: row.name, outcome: 'success', message: `of serviceaccount ${row.subject_name}` }, (tx) => tx.trusts.delete(row.name));
     return toTrust(row);
   });
 }
@@ -175,7 +175,7 @@ export function oidcExchangeRoutes(app: App, ctx: Ctx, deps: ExchangeDeps): void
     if (body.jwt.length > MAX_JWT_BYTES) throw invalid(`jwt must be at most ${MAX_JWT_BYTES} characters`, { field: 'jwt' });
     const jwt = body.jwt.trim();
 
-    const trust = store.trusts.get(trustName);
+    const trust = await store.trusts.get(trustName);
     if (!trust) return refuse(req, reply, trustName, new ExchangeRefused('trust', `no trust named "${trustName}"`));
     const claims = JSON.parse(trust.claims) as Record<string, string>;
     let verified;
@@ -191,7 +191,7 @@ export function oidcExchangeRoutes(app: App, ctx: Ctx, deps: ExchangeDeps): void
     const presented = Object.keys(claims).map((k) => `${k}=${JSON.stringify(verified.payload[k])}`).join(', ');
     let issued;
     try {
-      issued = commit(
+      issued = await commit(
         ctx,
         req,
         (i: { row: { id: string }; account: string }) => ({
@@ -201,13 +201,13 @@ export function oidcExchangeRoutes(app: App, ctx: Ctx, deps: ExchangeDeps): void
           outcome: 'success',
           message: `token ${i.row.id} (${formatDuration(ttlMs)}) for serviceaccount ${i.account}; matched issuer ${trust.issuer}, audience ${trust.audience}, ${presented}`,
         }),
-        () => {
+        async (tx) => {
           // The trust or its account may have been deleted while the keys were fetched.
-          const current = store.trusts.get(trust.name);
-          const account = current && store.subjects.getById(current.subject_id);
+          const current = await tx.trusts.get(trust.name);
+          const account = current && (await tx.subjects.getById(current.subject_id));
           if (!current || !account || current.subject_id !== trust.subject_id) throw new ExchangeRefused('trust', `no trust named "${trust.name}"`);
-          if (!store.trusts.rememberExchange(verified.replayKey, verified.expiresAt, now)) throw new ExchangeRefused('replay', 'this token was already exchanged: each CI token is accepted once');
-          const minted = issueToken(store, ctx.serverKey, {
+          if (!(await tx.trusts.rememberExchange(verified.replayKey, verified.expiresAt, now))) throw new ExchangeRefused('replay', 'this token was already exchanged: each CI token is accepted once');
+          const minted = await issueToken(tx, ctx.serverKey, {
             subject: account,
             name: `oidc-${trust.name}`,
             policies: [],

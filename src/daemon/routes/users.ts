@@ -12,15 +12,15 @@ import type { SubjectRow } from '../store/subjects.js';
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const tags = ['users'];
 
-export function findUser(ctx: Ctx, name: string): SubjectRow {
-  const row = ctx.store.subjects.getByName(name);
+export async function findUser(ctx: Ctx, name: string): Promise<SubjectRow> {
+  const row = await ctx.store.subjects.getByName(name);
   if (!row || row.type !== 'user') throw notFound(`user "${name}" not found`);
   return row;
 }
 
 /** The named policies must exist; attaching them passes the escalation guard (bind). */
-export function checkAttach(ctx: Ctx, req: FastifyRequest, names: string[], to: string): void {
-  const found = ctx.store.policies.rulesOf(names);
+export async function checkAttach(ctx: Ctx, req: FastifyRequest, names: string[], to: string): Promise<void> {
+  const found = await ctx.store.policies.rulesOf(names);
   const missing = names.filter((n) => !found.some((f) => f.name === n));
   if (missing.length > 0) throw invalid(`policy ${missing.map((m) => `"${m}"`).join(', ')} does not exist`, { field: 'policies', missing });
   guardGrant(ctx, req, found.flatMap((f) => f.rules), 'bind', `attach ${names.join(', ')} to ${to}`);
@@ -39,7 +39,7 @@ export function userRoutes(app: App, ctx: Ctx): void {
 
   app.get('/v1/users/:name', { schema: { tags, summary: 'Get a user', params: Params.name, response: { 200: User, ...Errors } } }, async (req) => {
     admin(req, 'get', req.params.name);
-    return store.subjects.toUser(findUser(ctx, req.params.name));
+    return store.subjects.toUser(await findUser(ctx, req.params.name));
   });
 
   // Create or update (201 / 200). `policies`, when given, is the complete list to hold.
@@ -54,47 +54,47 @@ export function userRoutes(app: App, ctx: Ctx): void {
     if (email !== undefined && email !== '' && !EMAIL.test(email)) throw invalid(`email "${email}" is not an email address`, { field: 'email' });
     const policies = body.policies ? [...new Set(body.policies)] : undefined;
 
-    const existing = store.subjects.getByName(name);
+    const existing = await store.subjects.getByName(name);
     if (existing && existing.type !== 'user') throw alreadyExists(`the name "${name}" is taken by a service account`);
     if (existing && !mayOnlyUpdate) admin(req, 'update', name);
     if (!existing && mayOnlyUpdate) admin(req, 'create', name);
-    const held = existing ? store.subjects.policyNames(existing.id) : [];
-    if (policies) checkAttach(ctx, req, policies.filter((p) => !held.includes(p)), `user ${name}`);
+    const held = existing ? await store.subjects.policyNames(existing.id) : [];
+    if (policies) await checkAttach(ctx, req, policies.filter((p) => !held.includes(p)), `user ${name}`);
 
     const now = Date.now();
-    const row = commit(ctx, req, { action: existing ? 'update' : 'create', resource: 'users', ref: name, outcome: 'success' }, () =>
-      keepingRoot(store, () => {
-        let row = store.subjects.getByName(name);
+    const row = await commit(ctx, req, { action: existing ? 'update' : 'create', resource: 'users', ref: name, outcome: 'success' }, (tx) =>
+      keepingRoot(tx, async () => {
+        let row = await tx.subjects.getByName(name);
         if (row && row.type !== 'user') throw alreadyExists(`the name "${name}" is taken by a service account`);
         if (!row) {
           row = { id: newId('usr'), name, type: 'user', email: email || null, namespace: null, permissions: null, description: '', derived_policies: '[]', created_at: now, updated_at: now };
-          store.subjects.insert(row);
+          await tx.subjects.insert(row);
         } else if (email !== undefined) {
-          store.subjects.updateEmail(row.id, email || null, now);
+          await tx.subjects.updateEmail(row.id, email || null, now);
         }
         if (policies) {
-          for (const p of store.subjects.policyNames(row.id)) if (!policies.includes(p)) store.subjects.detach(row.id, p);
-          for (const p of policies) store.subjects.attach(row.id, p);
-          store.subjects.touch(row.id, now);
+          for (const p of await tx.subjects.policyNames(row.id)) if (!policies.includes(p)) await tx.subjects.detach(row.id, p);
+          for (const p of policies) await tx.subjects.attach(row.id, p);
+          await tx.subjects.touch(row.id, now);
         }
-        return store.subjects.getById(row.id)!;
+        return (await tx.subjects.getById(row.id))!;
       }),
     );
-    return reply.code(existing ? 200 : 201).send(store.subjects.toUser(row));
+    return reply.code(existing ? 200 : 201).send(await store.subjects.toUser(row));
   });
 
   const deleted = Type.Object({ user: User, revokedTokens: Type.Integer() });
   app.delete('/v1/users/:name', { schema: { tags, summary: 'Delete a user, revoking its tokens', params: Params.name, response: { 200: deleted, ...Errors } } }, async (req) => {
     admin(req, 'delete', req.params.name);
-    const user = findUser(ctx, req.params.name);
+    const user = await findUser(ctx, req.params.name);
     if (user.id === principalOf(req).subject.id) {
       throw conflict('you cannot delete the user you are authenticated as');
     }
-    const view = store.subjects.toUser(user);
-    const revoked = commit(ctx, req, (n: number) => ({ action: 'delete', resource: 'users', ref: user.name, outcome: 'success', message: `revoked ${n} token(s)` }), () =>
-      keepingRoot(store, () => {
-        const n = store.tokens.revokeAllOf(user.id, Date.now());
-        store.subjects.delete(user.id);
+    const view = await store.subjects.toUser(user);
+    const revoked = await commit(ctx, req, (n: number) => ({ action: 'delete', resource: 'users', ref: user.name, outcome: 'success', message: `revoked ${n} token(s)` }), (tx) =>
+      keepingRoot(tx, async () => {
+        const n = await tx.tokens.revokeAllOf(user.id, Date.now());
+        await tx.subjects.delete(user.id);
         return n;
       }),
     );
@@ -104,33 +104,33 @@ export function userRoutes(app: App, ctx: Ctx): void {
   const attach = { tags, params: Params.namePolicy, response: { 200: User, ...Errors } };
   app.put('/v1/users/:name/policies/:policy', { schema: { ...attach, summary: 'Attach a policy to a user' } }, async (req) => {
     admin(req, 'update', req.params.name);
-    const user = findUser(ctx, req.params.name);
-    if (!store.policies.exists(req.params.policy)) throw notFound(`policy "${req.params.policy}" not found`);
-    checkAttach(ctx, req, [req.params.policy], `user ${user.name}`);
-    commit(ctx, req, { action: 'attach', resource: 'users', ref: `${user.name}/${req.params.policy}`, outcome: 'success' }, () => {
-      if (store.subjects.attach(user.id, req.params.policy)) store.subjects.touch(user.id, Date.now());
+    const user = await findUser(ctx, req.params.name);
+    if (!(await store.policies.exists(req.params.policy))) throw notFound(`policy "${req.params.policy}" not found`);
+    await checkAttach(ctx, req, [req.params.policy], `user ${user.name}`);
+    await commit(ctx, req, { action: 'attach', resource: 'users', ref: `${user.name}/${req.params.policy}`, outcome: 'success' }, async (tx) => {
+      if (await tx.subjects.attach(user.id, req.params.policy)) await tx.subjects.touch(user.id, Date.now());
     });
-    return store.subjects.toUser(store.subjects.getById(user.id)!);
+    return store.subjects.toUser((await store.subjects.getById(user.id))!);
   });
 
   app.delete('/v1/users/:name/policies/:policy', { schema: { ...attach, summary: 'Detach a policy from a user' } }, async (req) => {
     admin(req, 'update', req.params.name);
-    const user = findUser(ctx, req.params.name);
-    detachPolicy(ctx, req, user, req.params.policy);
-    return store.subjects.toUser(store.subjects.getById(user.id)!);
+    const user = await findUser(ctx, req.params.name);
+    await detachPolicy(ctx, req, user, req.params.policy);
+    return store.subjects.toUser((await store.subjects.getById(user.id))!);
   });
 }
 
 /** Detaches a policy from a user or service account, keeping root held by someone. */
-export function detachPolicy(ctx: Ctx, req: FastifyRequest, subject: SubjectRow, policy: string): void {
+export async function detachPolicy(ctx: Ctx, req: FastifyRequest, subject: SubjectRow, policy: string): Promise<void> {
   const { store } = ctx;
   const resource = subject.type === 'user' ? 'users' : 'serviceaccounts';
-  if (!store.subjects.policyNames(subject.id).includes(policy)) {
+  if (!(await store.subjects.policyNames(subject.id)).includes(policy)) {
     throw notFound(`policy "${policy}" is not attached to ${subject.type === 'user' ? 'user' : 'service account'} "${subject.name}"`);
   }
-  commit(ctx, req, { action: 'detach', resource, ref: `${subject.name}/${policy}`, outcome: 'success' }, () =>
-    keepingRoot(store, () => {
-      if (store.subjects.detach(subject.id, policy)) store.subjects.touch(subject.id, Date.now());
+  await commit(ctx, req, { action: 'detach', resource, ref: `${subject.name}/${policy}`, outcome: 'success' }, (tx) =>
+    keepingRoot(tx, async () => {
+      if (await tx.subjects.detach(subject.id, policy)) await tx.subjects.touch(subject.id, Date.now());
     }),
   );
 }

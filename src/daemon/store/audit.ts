@@ -1,7 +1,8 @@
 import { createHash, createHmac } from 'node:crypto';
 import { closeSync, existsSync, fdatasyncSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { loadKeyFile } from '../crypto.js';
-import type { Db } from './db.js';
+import { likeOp } from './dialect.js';
+import type { Dialect, Engine, Sql } from './sql.js';
 import { likePattern, pageOf, type Page } from '../paging.js';
 
 import type { AuditRecord, Outcome } from '../../core/wire.js';
@@ -28,11 +29,14 @@ interface AuditRow {
   hash: string;
 }
 
+/** The advisory lock key (PostgreSQL) that serialises audit appends across replicas. */
+export const AUDIT_CHAIN_LOCK = 0x72756e65a;
+
 export const GENESIS_HASH = '0'.repeat(64);
 /** Prefix of a keyed hash: HMAC-SHA-256 under the audit key. Unprefixed 64-hex hashes are the unkeyed SHA-256 of older runeds. */
 export const KEYED_PREFIX = 'h1$';
 
-const AUDIT_MATCH = `(${['actor_name', 'action', 'resource', 'ref', 'namespace', 'message'].map((c) => `COALESCE(${c}, '') LIKE @like ESCAPE '\\'`).join(' OR ')})`;
+const auditMatch = (dialect: Dialect) => `(${['actor_name', 'action', 'resource', 'ref', 'namespace', 'message'].map((c) => `COALESCE(${c}, '') ${likeOp(dialect)} @like ESCAPE '\\'`).join(' OR ')})`;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /** A lone surrogate does not survive SQLite's UTF-8, so it is stored (and hashed) as U+FFFD. */
@@ -136,29 +140,21 @@ function readCheckpoints(file: string): Checkpoints {
   return result;
 }
 
-export class AuditLog {
-  private key: Buffer | undefined;
+/**
+ * What the store and its transaction views share about the chain: the key, the head checkpoint
+ * file and the last head written to it.
+ */
+export class AuditChain {
+  key: Buffer | undefined;
   private headFd: number | undefined;
   private lastCheckpointId = -1;
-  private checkpointDue = false;
   /** Told every checkpointed head (the daemon logs it, a copy of the head outside the data dir). */
   onCheckpoint: (head: AuditHead) => void = () => {};
   /** A checkpoint that cannot be written after its commit is reported here, never thrown at a caller whose change is done. */
   onCheckpointError: (err: unknown) => void = (err) => process.stderr.write(`runed: could not write the audit head checkpoint: ${String(err)}\n`);
 
-  constructor(private readonly db: Db) {}
-
-  /** The newest event, or undefined for an empty trail. */
-  head(): AuditHead | undefined {
-    return this.db.prepare<[], AuditHead>('SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1').get();
-  }
-
-  /**
-   * Keys the chain with the key in `keyFile` (created 0600 if missing, unless the trail is keyed
-   * already) and opens the head checkpoint file, starting it at the current head when it is new.
-   */
-  attach(keyFile: string, headFile: string): void {
-    const head = this.head();
+  /** Opens the head checkpoint file, starting it at `head` when it is new, and loads (or creates) the key. */
+  attach(keyFile: string, headFile: string, head: AuditHead | undefined): void {
     const keyExisted = existsSync(keyFile);
     if (!keyExisted && head?.hash.startsWith(KEYED_PREFIX)) {
       throw new AuditKeyError(`the audit key ${keyFile} is missing, but the audit trail is keyed with it: restore the file (a new key would leave every event unverifiable)`);
@@ -188,63 +184,8 @@ export class AuditLog {
     this.headFd = undefined;
   }
 
-  /**
-   * Appends one event. On its own it is one IMMEDIATE transaction (the chain stays linear across
-   * processes); inside an open transaction it is a savepoint of it, commits with it, and is
-   * checkpointed by flushCheckpoint() after the outermost commit (Store.transaction calls it).
-   */
-  append(event: AuditEvent, now = Date.now()): void {
-    const key = this.key;
-    if (!key) throw new Error('the audit log has no key: open the store with its audit key file');
-    const nested = this.db.inTransaction;
-    const text = (s: string | undefined) => (s === undefined ? null : wellFormed(s));
-    const written = this.db
-      .transaction((): AuditHead => {
-        const row: Omit<AuditRow, 'id' | 'hash'> = {
-          time: now,
-          actor_name: text(event.actor?.name),
-          actor_type: text(event.actor?.type),
-          token_id: text(event.actor?.tokenId),
-          action: wellFormed(event.action),
-          resource: wellFormed(event.resource),
-          ref: text(event.ref),
-          namespace: text(event.namespace),
-          outcome: event.outcome,
-          message: wellFormed(event.message ?? ''),
-          remote_addr: text(event.remoteAddr),
-          prev_hash: this.head()?.hash ?? GENESIS_HASH,
-        };
-        const hash = keyedHashOf(key, row);
-        const info = this.db
-          .prepare(
-            `INSERT INTO audit_events (time, actor_name, actor_type, token_id, action, resource, ref, namespace, outcome, message, remote_addr, prev_hash, hash)
-             VALUES (@time, @actor_name, @actor_type, @token_id, @action, @resource, @ref, @namespace, @outcome, @message, @remote_addr, @prev_hash, @hash)`,
-          )
-          .run({ ...row, hash });
-        this.db.prepare("INSERT INTO meta (key, value) VALUES ('audit_head', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(hash);
-        return { id: Number(info.lastInsertRowid), hash };
-      })
-      .immediate();
-    // Still inside someone's transaction, the event may yet roll back: the file must never name it before it commits.
-    if (nested) this.checkpointDue = true;
-    else this.checkpoint(written);
-  }
-
-  /** After the outermost commit or rollback: checkpoints the committed head if an event was appended inside it. */
-  flushCheckpoint(): void {
-    if (!this.checkpointDue || this.db.inTransaction) return;
-    this.checkpointDue = false;
-    let head: AuditHead | undefined;
-    try {
-      head = this.head();
-    } catch (err) {
-      return this.onCheckpointError(err);
-    }
-    if (head) this.checkpoint(head);
-  }
-
   /** One line per committed head, fsync'd: the file is never ahead of the database, at most one commit behind. */
-  private checkpoint(head: AuditHead): void {
+  checkpoint(head: AuditHead): void {
     if (head.id <= this.lastCheckpointId || this.headFd === undefined) return;
     try {
       writeSync(this.headFd, `${head.id} ${head.hash}\n`);
@@ -255,10 +196,66 @@ export class AuditLog {
     }
     this.onCheckpoint(head);
   }
+}
 
-  /** Newest first. */
+export class AuditLog {
+  /** In a transaction's view: the newest event appended in it, checkpointed once the transaction commits. */
+  appended: AuditHead | undefined;
+
+  /** `engine`: set on the store itself (an append is its own transaction), null in a transaction's view. */
+  constructor(
+    private readonly sql: Sql,
+    private readonly chain: AuditChain,
+    private readonly engine: Engine | null,
+  ) {}
+
+  get onCheckpoint(): (head: AuditHead) => void {
+    return this.chain.onCheckpoint;
+  }
+
+  set onCheckpoint(fn: (head: AuditHead) => void) {
+    this.chain.onCheckpoint = fn;
+  }
+
+  get onCheckpointError(): (err: unknown) => void {
+    return this.chain.onCheckpointError;
+  }
+
+  set onCheckpointError(fn: (err: unknown) => void) {
+    this.chain.onCheckpointError = fn;
+  }
+
+  /** The newest event, or undefined for an empty trail. */
+  head(): Promise<AuditHead | undefined> {
+    return this.sql.get<AuditHead>('SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1');
+  }
+
+  /**
+   * Keys the chain with the key in `keyFile` (created 0600 if missing, unless the trail is keyed
+   * already) and opens the head checkpoint file, starting it at the current head when it is new.
+   */
+  async attach(keyFile: string, headFile: string): Promise<void> {
+    this.chain.attach(keyFile, headFile, await this.head());
+  }
+
+  /**
+   * Appends one event. In a transaction's view it is part of that transaction, links to the head
+   * the transaction reads from the database, and is checkpointed after the commit
+   * (Store.transaction does it); on the store itself it is one transaction of its own.
+   */
+  async append(event: AuditEvent, now = Date.now()): Promise<void> {
+    const key = this.chain.key;
+    if (!key) throw new Error('the audit log has no key: open the store with its audit key file');
+    if (!this.engine) {
+      this.appended = await appendOn(this.sql, key, event, now);
+      return;
+    }
+    const written = await this.engine.transaction((tx) => appendOn(tx, key, event, now));
+    this.chain.checkpoint(written);
+  }
+
   /** Oldest first from `page.after` on, when `oldestFirst` (following the trail); else newest first. */
-  list(filter: AuditFilter, page: Page, oldestFirst = false) {
+  async list(filter: AuditFilter, page: Page, oldestFirst = false) {
     const where: string[] = [];
     const params: Record<string, unknown> = { limit: page.limit + 1 };
     if (filter.actor !== undefined) (where.push('actor_name = @actor'), (params.actor = filter.actor));
@@ -267,13 +264,11 @@ export class AuditLog {
     if (filter.resource !== undefined) (where.push('resource = @resource'), (params.resource = filter.resource));
     if (filter.since !== undefined) (where.push('time >= @since'), (params.since = filter.since));
     if (filter.search !== undefined) {
-      where.push(AUDIT_MATCH);
+      where.push(auditMatch(this.sql.dialect));
       params.like = likePattern(filter.search);
     }
     if (page.after) (where.push(oldestFirst ? 'id > @after' : 'id < @after'), (params.after = Number(page.after[0])));
-    const rows = this.db
-      .prepare<[Record<string, unknown>], AuditRow>(`SELECT * FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id ${oldestFirst ? 'ASC' : 'DESC'} LIMIT @limit`)
-      .all(params);
+    const rows = await this.sql.all<AuditRow>(`SELECT * FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id ${oldestFirst ? 'ASC' : 'DESC'} LIMIT @limit`, params);
     return pageOf(rows, page.limit, (r) => [r.id], toRecord);
   }
 
@@ -281,7 +276,7 @@ export class AuditLog {
    * Walks the whole chain and the head checkpoint file; reports every broken event, with how it is
    * known. Events before the keyed chain started are checked by the unkeyed rule they were written with.
    */
-  verify({ key, keyFile, headFile, expectedHeads = [] }: VerifyKeys): VerifyReport {
+  async verify({ key, keyFile, headFile, expectedHeads = [] }: VerifyKeys): Promise<VerifyReport> {
     const byEvent = new Map<number, string[]>();
     const general: string[] = [];
     const warnings: string[] = [];
@@ -294,7 +289,7 @@ export class AuditLog {
     let lastId = 0;
     let keyed = 0;
     let unverifiable = 0;
-    for (const row of this.db.prepare<[], AuditRow>('SELECT * FROM audit_events ORDER BY id').iterate()) {
+    for await (const row of this.rowsInOrder()) {
       count++;
       const { id, hash, ...rest } = row;
       if (row.prev_hash !== prev) flag(id, `it does not link to the event before it (${lastId ? `event ${lastId}` : 'the start'}): an event was removed or altered`);
@@ -314,7 +309,7 @@ export class AuditLog {
     }
 
     if (unverifiable > 0) general.push(`the audit key ${keyFile} is missing: ${unverifiable} keyed event(s) cannot be checked`);
-    const metaHead = this.db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'audit_head'").get()?.value;
+    const metaHead = (await this.sql.get<{ value: string }>("SELECT value FROM meta WHERE key = 'audit_head'"))?.value;
     if (metaHead !== undefined && metaHead !== prev) {
       general.push(`the database's recorded head (meta audit_head ${metaHead}) is not its last event's hash (${count ? `event ${lastId}: ${prev}` : 'no events'}): the newest events were removed`);
     }
@@ -325,14 +320,14 @@ export class AuditLog {
     }
     for (const at of checkpoints.recreated) general.push(`the head checkpoint file ${headFile} was recreated at ${at} because it was missing: events removed before then cannot be detected`);
     for (const line of checkpoints.malformed) general.push(`line ${line} of the head checkpoint file ${headFile} is malformed`);
-    const lookup = this.db.prepare<[number], { hash: string }>('SELECT hash FROM audit_events WHERE id = ?');
+    const lookup = async (id: number) => this.sql.get<{ hash: string }>('SELECT hash FROM audit_events WHERE id = ?', [id]);
     let newest: AuditHead | undefined;
     for (const cp of checkpoints.lines) {
       if (cp.id > lastId) {
         if (!newest || cp.id > newest.id) newest = cp;
         continue;
       }
-      const stored = cp.id === 0 ? GENESIS_HASH : lookup.get(cp.id)?.hash;
+      const stored = cp.id === 0 ? GENESIS_HASH : (await lookup(cp.id))?.hash;
       if (stored === undefined) flag(cp.id, `the head checkpoint file records it (line ${cp.line}, hash ${cp.hash}), but it is missing from the database: it was removed`);
       else if (stored !== cp.hash) {
         if (cp.id === 0) general.push(`line ${cp.line} of the head checkpoint file ${headFile} records an empty chain with hash ${cp.hash}: the file was altered`);
@@ -353,7 +348,7 @@ export class AuditLog {
     }
 
     for (const given of expectedHeads) {
-      const stored = given.id === 0 ? GENESIS_HASH : lookup.get(given.id)?.hash;
+      const stored = given.id === 0 ? GENESIS_HASH : (await lookup(given.id))?.hash;
       const what = `the head given with --expect-head (event ${given.id}, hash ${given.hash})`;
       if (given.id > lastId) general.push(`${what} is beyond the database's ${count ? `last event ${lastId}` : 'empty trail'}: event(s) ${lastId + 1}–${given.id} were removed`);
       else if (stored === undefined) flag(given.id, `${what} names it, but it is missing from the database: it was removed`);
@@ -364,4 +359,45 @@ export class AuditLog {
     for (const reason of general) breaks.push({ reasons: [reason] });
     return { ok: breaks.length === 0, events: count, breaks, warnings };
   }
+
+  /** Every event, oldest first, read a page at a time. */
+  private async *rowsInOrder(): AsyncGenerator<AuditRow> {
+    let after = 0;
+    for (;;) {
+      const rows = await this.sql.all<AuditRow>('SELECT * FROM audit_events WHERE id > ? ORDER BY id LIMIT 1000', [after]);
+      yield* rows;
+      if (rows.length < 1000) return;
+      after = rows.at(-1)!.id;
+    }
+  }
+}
+
+/** Inserts one event linked to the head read in `sql`'s transaction and records the new head. */
+async function appendOn(sql: Sql, key: Buffer, event: AuditEvent, now: number): Promise<AuditHead> {
+  const text = (s: string | undefined) => (s === undefined ? null : wellFormed(s));
+  // One chain across replicas: on PostgreSQL appends are serialised by a transaction-scoped lock.
+  if (sql.dialect === 'postgres') await sql.run(`SELECT pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`);
+  const head = await sql.get<AuditHead>('SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1');
+  const row: Omit<AuditRow, 'id' | 'hash'> = {
+    time: now,
+    actor_name: text(event.actor?.name),
+    actor_type: text(event.actor?.type),
+    token_id: text(event.actor?.tokenId),
+    action: wellFormed(event.action),
+    resource: wellFormed(event.resource),
+    ref: text(event.ref),
+    namespace: text(event.namespace),
+    outcome: event.outcome,
+    message: wellFormed(event.message ?? ''),
+    remote_addr: text(event.remoteAddr),
+    prev_hash: head?.hash ?? GENESIS_HASH,
+  };
+  const hash = keyedHashOf(key, row);
+  const inserted = await sql.get<{ id: number }>(
+    `INSERT INTO audit_events (time, actor_name, actor_type, token_id, action, resource, ref, namespace, outcome, message, remote_addr, prev_hash, hash)
+     VALUES (@time, @actor_name, @actor_type, @token_id, @action, @resource, @ref, @namespace, @outcome, @message, @remote_addr, @prev_hash, @hash) RETURNING id`,
+    { ...row, hash },
+  );
+  await sql.run("INSERT INTO meta (key, value) VALUES ('audit_head', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [hash]);
+  return { id: Number(inserted!.id), hash };
 }

@@ -1,14 +1,18 @@
 import { join } from 'node:path';
 import { BUILTIN_POLICIES, SEEDED_NAMESPACES } from '../../core/builtins.js';
-import { AuditLog } from './audit.js';
-import { openDb, type Db } from './db.js';
+import { AuditChain, AuditLog } from './audit.js';
+import { Meta } from './meta.js';
 import { Namespaces } from './namespaces.js';
-import { Policies } from './policies.js';
+import { Policies, RuleCache } from './policies.js';
 import { Registries } from './registries.js';
+import type { Engine, Sql } from './sql.js';
+import { SqliteEngine } from './sqlite.js';
 import { Subjects } from './subjects.js';
 import { Tokens } from './tokens.js';
 import { Trusts } from './trusts.js';
 import { Reach } from './reach.js';
+
+export type { Engine, Sql } from './sql.js';
 
 export const AUDIT_KEY_FILE = 'audit.key';
 export const AUDIT_HEAD_FILE = 'audit.head';
@@ -20,6 +24,17 @@ export interface AuditFiles {
 
 export const auditFilesIn = (dataDir: string): AuditFiles => ({ keyFile: join(dataDir, AUDIT_KEY_FILE), headFile: join(dataDir, AUDIT_HEAD_FILE) });
 
+/** What the store and every transaction view of it share. */
+interface Shared {
+  generation: number;
+  chain: AuditChain;
+  rules: RuleCache;
+}
+
+/**
+ * The repositories over one engine. `transaction(async (tx) => …)` passes a view of the store
+ * whose repositories run on the transaction; inside it, only `tx` may be used.
+ */
 export class Store {
   readonly subjects: Subjects;
   readonly policies: Policies;
@@ -28,89 +43,116 @@ export class Store {
   readonly audit: AuditLog;
   readonly registries: Registries;
   readonly trusts: Trusts;
+  readonly meta: Meta;
   readonly reach: Reach;
+  private readonly shared: Shared;
 
-  constructor(readonly db: Db) {
-    this.subjects = new Subjects(db);
-    this.policies = new Policies(db);
-    this.tokens = new Tokens(db);
-    this.namespaces = new Namespaces(db);
-    this.audit = new AuditLog(db);
-    this.registries = new Registries(db);
-    this.trusts = new Trusts(db);
-    this.reach = new Reach(db);
+  /** `sql`: the engine itself, or (for a transaction's view) the transaction. */
+  constructor(
+    readonly engine: Engine,
+    private readonly sql: Sql = engine,
+    shared?: Shared,
+  ) {
+    this.shared = shared ?? { generation: 0, chain: new AuditChain(), rules: new RuleCache() };
+    this.subjects = new Subjects(sql);
+    this.policies = new Policies(sql, this.shared.rules);
+    this.tokens = new Tokens(sql);
+    this.namespaces = new Namespaces(sql);
+    this.audit = new AuditLog(sql, this.shared.chain, this.inTransaction ? null : engine);
+    this.registries = new Registries(sql);
+    this.trusts = new Trusts(sql);
+    this.meta = new Meta(sql);
+    this.reach = new Reach(sql);
+  }
+
+  /** True for a transaction's view. */
+  get inTransaction(): boolean {
+    return this.sql !== this.engine;
+  }
+
+  /** A view whose repositories run on `sql` (a transaction of this store's engine). */
+  viewOn(sql: Sql): Store {
+    return new Store(this.engine, sql, this.shared);
   }
 
   /**
-   * Opens the store in `dataDir`. `audit` names the audit key and head checkpoint files (default:
-   * in the data dir); `false` opens it unkeyed, for reading only (audit verify).
+   * Opens the SQLite store in `dataDir`. `audit` names the audit key and head checkpoint files
+   * (default: in the data dir); `false` opens it unkeyed, for reading only (audit verify).
    */
-  static open(dataDir: string, audit: AuditFiles | false = auditFilesIn(dataDir)): Store {
-    const store = new Store(openDb(dataDir));
+  static async open(dataDir: string, audit: AuditFiles | false = auditFilesIn(dataDir)): Promise<Store> {
+    return Store.openOn(SqliteEngine.open(dataDir), audit);
+  }
+
+  /** The store over any engine: seeds the built-ins and keys the audit chain. */
+  static async openOn(engine: Engine, audit: AuditFiles | false): Promise<Store> {
+    const store = new Store(engine);
     try {
-      store.seed();
-      if (audit) store.audit.attach(audit.keyFile, audit.headFile);
+      await store.seed();
+      if (audit) await store.audit.attach(audit.keyFile, audit.headFile);
     } catch (e) {
-      store.close();
+      await store.close();
       throw e;
     }
     return store;
   }
 
   /** Built-in policies and namespaces are written at every start, so a tampered built-in is restored. */
-  seed(now = Date.now()): void {
-    this.transaction(() => {
-      for (const policy of BUILTIN_POLICIES) this.policies.seedBuiltin(policy, now);
-      for (const ns of SEEDED_NAMESPACES) this.namespaces.insert(ns, now);
+  async seed(now = Date.now()): Promise<void> {
+    await this.transaction(async (tx) => {
+      for (const policy of BUILTIN_POLICIES) await tx.policies.seedBuiltin(policy, now);
+      for (const ns of SEEDED_NAMESPACES) await tx.namespaces.insert(ns, now);
     });
   }
 
   /** Bumped by every write transaction; caches of stored state compare it to know they are stale. */
-  generation = 0;
+  get generation(): number {
+    return this.shared.generation;
+  }
 
-  /** Runs `fn` in one IMMEDIATE transaction: all of its writes land together or not at all. */
-  transaction<T>(fn: () => T): T {
+  /**
+   * Runs `fn` in one transaction: all of its writes land together or not at all. Inside a
+   * transaction it just runs in it. Appended audit events are checkpointed after the commit.
+   */
+  async transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
+    if (this.inTransaction) return fn(this);
+    let view: Store | undefined;
     try {
-      return this.db.transaction(fn).immediate();
+      const result = await this.engine.transaction((sql) => fn((view = this.viewOn(sql))));
+      // After the commit only: the checkpoint file names committed events alone.
+      const appended = view?.audit.appended;
+      if (appended) this.shared.chain.checkpoint(appended);
+      return result;
     } finally {
-      this.generation++;
-      // After the outermost commit (or rollback) only: the checkpoint names committed events alone.
-      if (!this.db.inTransaction) this.audit.flushCheckpoint();
+      this.shared.generation++;
     }
   }
 
   /** lastUsedAt of many tokens in one commit; it does not change what authentication sees. */
-  touchTokens(batch: [id: string, at: number][]): void {
-    this.db.transaction(() => {
-      for (const [id, at] of batch) this.tokens.touch(id, at);
-    }).immediate();
+  async touchTokens(batch: [id: string, at: number][]): Promise<void> {
+    await this.engine.transaction(async (sql) => {
+      const tokens = new Tokens(sql);
+      for (const [id, at] of batch) await tokens.touch(id, at);
+    });
   }
 
-  getMeta(key: string): string | undefined {
-    return (this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?').get(key))?.value;
+  getMeta(key: string): Promise<string | undefined> {
+    return this.meta.get(key);
   }
 
-  setMeta(key: string, value: string): void {
-    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+  setMeta(key: string, value: string): Promise<void> {
+    return this.meta.set(key, value);
   }
 
-  deleteMeta(key: string): void {
-    this.db.prepare('DELETE FROM meta WHERE key = ?').run(key);
+  deleteMeta(key: string): Promise<void> {
+    return this.meta.delete(key);
   }
 
-  ping(): boolean {
-    return this.db.prepare('SELECT 1 AS ok').get() !== undefined;
+  async ping(): Promise<boolean> {
+    return (await this.sql.get('SELECT 1 AS ok')) !== undefined;
   }
 
-  /** Folds the write-ahead log back into the database file, so the next start does not pay for it. */
-  close(): void {
-    if (!this.db.open) return;
-    try {
-      this.db.pragma('wal_checkpoint(TRUNCATE)');
-    } catch {
-      // another process holds the database; the next writer checkpoints instead
-    }
-    this.db.close();
-    this.audit.close();
+  async close(): Promise<void> {
+    await this.engine.close();
+    this.shared.chain.close();
   }
 }

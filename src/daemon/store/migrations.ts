@@ -1,5 +1,8 @@
-/** Versioned schema migrations; append only. Times are integer milliseconds since the epoch. */
-export const MIGRATIONS: readonly string[] = [
+/**
+ * Versioned schema migrations of the SQLite engine; append only. Times are integer milliseconds
+ * since the epoch. A PostgreSQL list sits beside it with the same version numbers (same logical schema).
+ */
+export const SQLITE_MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
@@ -155,3 +158,6 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX tokens_by_creator ON tokens (created_by) WHERE created_by IS NOT NULL;
   `,
 ];
+
+/** The SQLite list under its former name. */
+export const MIGRATIONS = SQLITE_MIGRATIONS;

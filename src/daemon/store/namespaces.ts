@@ -1,5 +1,5 @@
 import type { Namespace } from '../../core/wire.js';
-import type { Db } from './db.js';
+import type { Sql } from './sql.js';
 import { pageOf, type Page } from '../paging.js';
 
 interface NamespaceRow {
@@ -10,26 +10,26 @@ interface NamespaceRow {
 const toNamespace = (r: NamespaceRow): Namespace => ({ name: r.name, createdAt: new Date(r.created_at).toISOString() });
 
 export class Namespaces {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly sql: Sql) {}
 
-  get(name: string): Namespace | undefined {
-    const row = this.db.prepare<[string], NamespaceRow>('SELECT * FROM namespaces WHERE name = ?').get(name);
+  async get(name: string): Promise<Namespace | undefined> {
+    const row = await this.sql.get<NamespaceRow>('SELECT * FROM namespaces WHERE name = ?', [name]);
     return row && toNamespace(row);
   }
 
   /** Returns false when it already existed. */
-  insert(name: string, now: number): boolean {
-    return this.db.prepare('INSERT OR IGNORE INTO namespaces (name, created_at) VALUES (?, ?)').run(name, now).changes > 0;
+  async insert(name: string, now: number): Promise<boolean> {
+    return (await this.sql.run('INSERT INTO namespaces (name, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING', [name, now])).changes > 0;
   }
 
-  delete(name: string): boolean {
-    return this.db.prepare('DELETE FROM namespaces WHERE name = ?').run(name).changes > 0;
+  async delete(name: string): Promise<boolean> {
+    return (await this.sql.run('DELETE FROM namespaces WHERE name = ?', [name])).changes > 0;
   }
 
-  list(page: Page) {
+  async list(page: Page) {
     const rows = page.after
-      ? this.db.prepare<[string, number], NamespaceRow>('SELECT * FROM namespaces WHERE name > ? ORDER BY name LIMIT ?').all(page.after[0]!, page.limit + 1)
-      : this.db.prepare<[number], NamespaceRow>('SELECT * FROM namespaces ORDER BY name LIMIT ?').all(page.limit + 1);
+      ? await this.sql.all<NamespaceRow>('SELECT * FROM namespaces WHERE name > ? ORDER BY name LIMIT ?', [page.after[0]!, page.limit + 1])
+      : await this.sql.all<NamespaceRow>('SELECT * FROM namespaces ORDER BY name LIMIT ?', [page.limit + 1]);
     return pageOf(rows, page.limit, (r) => [r.name], toNamespace);
   }
 }

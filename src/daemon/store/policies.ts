@@ -1,6 +1,6 @@
 import type { PolicyDocument, Rule } from '../../core/policy.js';
 import type { Policy } from '../../core/wire.js';
-import type { Db } from './db.js';
+import type { Sql } from './sql.js';
 import { pageOf, type Page } from '../paging.js';
 
 interface PolicyRow {
@@ -15,104 +15,118 @@ interface PolicyRow {
 const PARSED_MAX_ENTRIES = 10_000;
 const PARSED_MAX_BYTES = 32 * 1024 * 1024;
 
-export class Policies {
-  private readonly byName;
-  private readonly rulesOfSubject;
-  /**
-   * Parsed rules by policy name, with the text they were parsed from: the auth hot path parses each
-   * policy once, and a new version replaces the old one (a cache by text kept every version).
-   */
+/**
+ * Parsed rules by policy name, with the text they were parsed from: the auth hot path parses each
+ * policy once, and a new version replaces the old one (a cache by text kept every version).
+ * Shared by the store and its transaction views.
+ */
+export class RuleCache {
   private readonly parsed = new Map<string, { json: string; rules: Rule[] }>();
-  private parsedBytes = 0;
+  private bytes = 0;
 
-  constructor(private readonly db: Db) {
-    this.byName = db.prepare<[string], PolicyRow>('SELECT * FROM policies WHERE name = ?');
-    this.rulesOfSubject = db.prepare<[string], { name: string; rules: string }>(
-      'SELECT p.name, p.rules FROM subject_policies sp JOIN policies p ON p.name = sp.policy WHERE sp.subject_id = ? ORDER BY p.name',
-    );
-  }
-
-  private parse(name: string, json: string): Rule[] {
+  parse(name: string, json: string): Rule[] {
     const cached = this.parsed.get(name);
     if (cached?.json === json) return cached.rules;
     const rules = JSON.parse(json) as Rule[];
-    if (cached) this.parsedBytes -= cached.json.length;
+    if (cached) this.bytes -= cached.json.length;
     // Bounded whatever the policies: past the bounds the cache starts over.
-    if (this.parsed.size >= PARSED_MAX_ENTRIES || this.parsedBytes + json.length > PARSED_MAX_BYTES) {
+    if (this.parsed.size >= PARSED_MAX_ENTRIES || this.bytes + json.length > PARSED_MAX_BYTES) {
       this.parsed.clear();
-      this.parsedBytes = 0;
+      this.bytes = 0;
     }
     this.parsed.set(name, { json, rules });
-    this.parsedBytes += json.length;
+    this.bytes += json.length;
     return rules;
   }
 
+  get size(): { entries: number; bytes: number } {
+    return { entries: this.parsed.size, bytes: this.bytes };
+  }
+}
+
+export class Policies {
+  constructor(
+    private readonly sql: Sql,
+    private readonly rules: RuleCache = new RuleCache(),
+  ) {}
+
   /** Entries and bytes of text behind the parsed-rules cache (for tests of its bound). */
   get cacheSize(): { entries: number; bytes: number } {
-    return { entries: this.parsed.size, bytes: this.parsedBytes };
+    return this.rules.size;
   }
 
-  get(name: string): Policy | undefined {
-    const row = this.byName.get(name);
+  private byName(name: string): Promise<PolicyRow | undefined> {
+    return this.sql.get<PolicyRow>('SELECT * FROM policies WHERE name = ?', [name]);
+  }
+
+  async get(name: string): Promise<Policy | undefined> {
+    const row = await this.byName(name);
     return row && this.toPolicy(row);
   }
 
-  exists(name: string): boolean {
-    return this.byName.get(name) !== undefined;
+  async exists(name: string): Promise<boolean> {
+    return (await this.byName(name)) !== undefined;
   }
 
   /** The named policies' rules, for those that exist. */
-  rulesOf(names: string[]): { name: string; rules: Rule[] }[] {
+  async rulesOf(names: string[]): Promise<{ name: string; rules: Rule[] }[]> {
     const out: { name: string; rules: Rule[] }[] = [];
     for (const name of names) {
-      const row = this.byName.get(name);
-      if (row) out.push({ name, rules: this.parse(name, row.rules) });
+      const row = await this.byName(name);
+      if (row) out.push({ name, rules: this.rules.parse(name, row.rules) });
     }
     return out;
   }
 
-  rulesOfSubjectId(subjectId: string): { name: string; rules: Rule[] }[] {
-    return this.rulesOfSubject.all(subjectId).map((r) => ({ name: r.name, rules: this.parse(r.name, r.rules) }));
+  async rulesOfSubjectId(subjectId: string): Promise<{ name: string; rules: Rule[] }[]> {
+    const rows = await this.sql.all<{ name: string; rules: string }>(
+      'SELECT p.name, p.rules FROM subject_policies sp JOIN policies p ON p.name = sp.policy WHERE sp.subject_id = ? ORDER BY p.name',
+      [subjectId],
+    );
+    return rows.map((r) => ({ name: r.name, rules: this.rules.parse(r.name, r.rules) }));
   }
 
   /** `source`: the YAML text it was written as, when it came as YAML (a JSON body has none). */
-  insert(doc: PolicyDocument, now: number, builtin = false, source: string | null = null): void {
-    this.db
-      .prepare('INSERT INTO policies (name, description, rules, builtin, created_at, updated_at, source) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(doc.name, doc.description, JSON.stringify(doc.rules), builtin ? 1 : 0, now, now, source);
+  async insert(doc: PolicyDocument, now: number, builtin = false, source: string | null = null): Promise<void> {
+    await this.sql.run('INSERT INTO policies (name, description, rules, builtin, created_at, updated_at, source) VALUES (?, ?, ?, ?, ?, ?, ?)', [
+      doc.name,
+      doc.description,
+      JSON.stringify(doc.rules),
+      builtin ? 1 : 0,
+      now,
+      now,
+      source,
+    ]);
   }
 
-  replace(doc: PolicyDocument, now: number, source: string | null = null): void {
-    this.db
-      .prepare('UPDATE policies SET description = ?, rules = ?, updated_at = ?, source = ? WHERE name = ?')
-      .run(doc.description, JSON.stringify(doc.rules), now, source, doc.name);
+  async replace(doc: PolicyDocument, now: number, source: string | null = null): Promise<void> {
+    await this.sql.run('UPDATE policies SET description = ?, rules = ?, updated_at = ?, source = ? WHERE name = ?', [doc.description, JSON.stringify(doc.rules), now, source, doc.name]);
   }
 
   /** The YAML text the policy was last written as, if it came as YAML. */
-  sourceOf(name: string): string | undefined {
-    return this.db.prepare<[string], { source: string | null }>('SELECT source FROM policies WHERE name = ?').get(name)?.source ?? undefined;
+  async sourceOf(name: string): Promise<string | undefined> {
+    return (await this.sql.get<{ source: string | null }>('SELECT source FROM policies WHERE name = ?', [name]))?.source ?? undefined;
   }
 
   /** Writes a built-in exactly as the code defines it (seeded at every start). */
-  seedBuiltin(doc: PolicyDocument, now: number): void {
-    this.db
-      .prepare(
-        `INSERT INTO policies (name, description, rules, builtin, created_at, updated_at) VALUES (?, ?, ?, 1, ?, ?)
-         ON CONFLICT (name) DO UPDATE SET description = excluded.description, rules = excluded.rules, builtin = 1,
-           updated_at = CASE WHEN policies.rules = excluded.rules AND policies.description = excluded.description
-                             THEN policies.updated_at ELSE excluded.updated_at END`,
-      )
-      .run(doc.name, doc.description, JSON.stringify(doc.rules), now, now);
+  async seedBuiltin(doc: PolicyDocument, now: number): Promise<void> {
+    await this.sql.run(
+      `INSERT INTO policies (name, description, rules, builtin, created_at, updated_at) VALUES (?, ?, ?, 1, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET description = excluded.description, rules = excluded.rules, builtin = 1,
+         updated_at = CASE WHEN policies.rules = excluded.rules AND policies.description = excluded.description
+                           THEN policies.updated_at ELSE excluded.updated_at END`,
+      [doc.name, doc.description, JSON.stringify(doc.rules), now, now],
+    );
   }
 
-  delete(name: string): void {
-    this.db.prepare('DELETE FROM policies WHERE name = ?').run(name);
+  async delete(name: string): Promise<void> {
+    await this.sql.run('DELETE FROM policies WHERE name = ?', [name]);
   }
 
-  list(page: Page) {
+  async list(page: Page) {
     const rows = page.after
-      ? this.db.prepare<[string, number], PolicyRow>('SELECT * FROM policies WHERE name > ? ORDER BY name LIMIT ?').all(page.after[0]!, page.limit + 1)
-      : this.db.prepare<[number], PolicyRow>('SELECT * FROM policies ORDER BY name LIMIT ?').all(page.limit + 1);
+      ? await this.sql.all<PolicyRow>('SELECT * FROM policies WHERE name > ? ORDER BY name LIMIT ?', [page.after[0]!, page.limit + 1])
+      : await this.sql.all<PolicyRow>('SELECT * FROM policies ORDER BY name LIMIT ?', [page.limit + 1]);
     return pageOf(rows, page.limit, (r) => [r.name], (r) => this.toPolicy(r));
   }
 
@@ -120,7 +134,7 @@ export class Policies {
     return {
       name: row.name,
       description: row.description,
-      rules: this.parse(row.name, row.rules),
+      rules: this.rules.parse(row.name, row.rules),
       builtin: row.builtin === 1,
       createdAt: new Date(row.created_at).toISOString(),
       updatedAt: new Date(row.updated_at).toISOString(),

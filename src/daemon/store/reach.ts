@@ -1,5 +1,5 @@
 import type { SubjectType } from '../../core/wire.js';
-import type { Db } from './db.js';
+import type { Sql } from './sql.js';
 import { STATUS_SQL } from './tokens.js';
 
 export interface SubjectPolicies {
@@ -22,15 +22,13 @@ export interface LiveTokenGroup {
  * and a policy's impact. Reads only; answers grow with subjects and distinct narrowings, not tokens.
  */
 export class Reach {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly sql: Sql) {}
 
   /** Every subject with its policies, in name order. */
-  subjects(): SubjectPolicies[] {
-    const rows = this.db
-      .prepare<[], { id: string; name: string; type: SubjectType; policy: string | null }>(
-        'SELECT s.id, s.name, s.type, sp.policy FROM subjects s LEFT JOIN subject_policies sp ON sp.subject_id = s.id ORDER BY s.name, sp.policy',
-      )
-      .all();
+  async subjects(): Promise<SubjectPolicies[]> {
+    const rows = await this.sql.all<{ id: string; name: string; type: SubjectType; policy: string | null }>(
+      'SELECT s.id, s.name, s.type, sp.policy FROM subjects s LEFT JOIN subject_policies sp ON sp.subject_id = s.id ORDER BY s.name, sp.policy',
+    );
     const out: SubjectPolicies[] = [];
     for (const r of rows) {
       let last = out.at(-1);
@@ -41,12 +39,11 @@ export class Reach {
   }
 
   /** Live (active) tokens counted by subject and narrowing. */
-  liveTokenGroups(now: number): LiveTokenGroup[] {
-    return this.db
-      .prepare<[{ now: number }], { subject_id: string; policies: string; n: number }>(
-        `SELECT subject_id, policies, COUNT(*) AS n FROM tokens WHERE ${STATUS_SQL.active} GROUP BY subject_id, policies ORDER BY subject_id, policies`,
-      )
-      .all({ now })
-      .map((r) => ({ subjectId: r.subject_id, policies: r.policies, count: r.n }));
+  async liveTokenGroups(now: number): Promise<LiveTokenGroup[]> {
+    const rows = await this.sql.all<{ subject_id: string; policies: string; n: number }>(
+      `SELECT subject_id, policies, COUNT(*) AS n FROM tokens WHERE ${STATUS_SQL.active} GROUP BY subject_id, policies ORDER BY subject_id, policies`,
+      { now },
+    );
+    return rows.map((r) => ({ subjectId: r.subject_id, policies: r.policies, count: Number(r.n) }));
   }
 }

@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import type { Sql } from './sql.js';
 import { pageOf, type Page } from '../paging.js';
 
 import type { Registry, RegistryType } from '../../core/wire.js';
@@ -33,40 +33,39 @@ export function toRegistry(row: RegistryRow): Registry {
 }
 
 export class Registries {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly sql: Sql) {}
 
-  get(name: string): RegistryRow | undefined {
-    return this.db.prepare<[string], RegistryRow>('SELECT * FROM registries WHERE name = ?').get(name);
+  get(name: string): Promise<RegistryRow | undefined> {
+    return this.sql.get<RegistryRow>('SELECT * FROM registries WHERE name = ?', [name]);
   }
 
-  upsert(row: RegistryRow): void {
-    this.db
-      .prepare(
-        `INSERT INTO registries (name, server, type, username, region, sealed, wrapped_key, kek_id, created_at, updated_at)
-         VALUES (@name, @server, @type, @username, @region, @sealed, @wrapped_key, @kek_id, @created_at, @updated_at)
-         ON CONFLICT (name) DO UPDATE SET server = excluded.server, type = excluded.type, username = excluded.username,
-           region = excluded.region, sealed = excluded.sealed, wrapped_key = excluded.wrapped_key, kek_id = excluded.kek_id,
-           updated_at = excluded.updated_at`,
-      )
-      .run(row);
+  async upsert(row: RegistryRow): Promise<void> {
+    await this.sql.run(
+      `INSERT INTO registries (name, server, type, username, region, sealed, wrapped_key, kek_id, created_at, updated_at)
+       VALUES (@name, @server, @type, @username, @region, @sealed, @wrapped_key, @kek_id, @created_at, @updated_at)
+       ON CONFLICT (name) DO UPDATE SET server = excluded.server, type = excluded.type, username = excluded.username,
+         region = excluded.region, sealed = excluded.sealed, wrapped_key = excluded.wrapped_key, kek_id = excluded.kek_id,
+         updated_at = excluded.updated_at`,
+      row as unknown as Record<string, unknown>,
+    );
   }
 
-  delete(name: string): boolean {
-    return this.db.prepare('DELETE FROM registries WHERE name = ?').run(name).changes > 0;
+  async delete(name: string): Promise<boolean> {
+    return (await this.sql.run('DELETE FROM registries WHERE name = ?', [name])).changes > 0;
   }
 
-  list(page: Page) {
+  async list(page: Page) {
     const rows = page.after
-      ? this.db.prepare<[string, number], RegistryRow>('SELECT * FROM registries WHERE name > ? ORDER BY name LIMIT ?').all(page.after[0]!, page.limit + 1)
-      : this.db.prepare<[number], RegistryRow>('SELECT * FROM registries ORDER BY name LIMIT ?').all(page.limit + 1);
+      ? await this.sql.all<RegistryRow>('SELECT * FROM registries WHERE name > ? ORDER BY name LIMIT ?', [page.after[0]!, page.limit + 1])
+      : await this.sql.all<RegistryRow>('SELECT * FROM registries ORDER BY name LIMIT ?', [page.limit + 1]);
     return pageOf(rows, page.limit, (r) => [r.name], toRegistry);
   }
 
-  sealedRows(): { name: string; wrapped_key: string }[] {
-    return this.db.prepare<[], { name: string; wrapped_key: string }>('SELECT name, wrapped_key FROM registries WHERE wrapped_key IS NOT NULL').all();
+  sealedRows(): Promise<{ name: string; wrapped_key: string }[]> {
+    return this.sql.all<{ name: string; wrapped_key: string }>('SELECT name, wrapped_key FROM registries WHERE wrapped_key IS NOT NULL');
   }
 
-  setWrappedKey(name: string, wrappedKey: string, kekId: string): void {
-    this.db.prepare('UPDATE registries SET wrapped_key = ?, kek_id = ? WHERE name = ?').run(wrappedKey, kekId, name);
+  async setWrappedKey(name: string, wrappedKey: string, kekId: string): Promise<void> {
+    await this.sql.run('UPDATE registries SET wrapped_key = ?, kek_id = ? WHERE name = ?', [wrappedKey, kekId, name]);
   }
 }

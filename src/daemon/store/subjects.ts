@@ -1,5 +1,6 @@
 import type { ServiceAccount, SubjectType, User } from '../../core/wire.js';
-import type { Db } from './db.js';
+import { likeOp } from './dialect.js';
+import type { Dialect, Sql } from './sql.js';
 import { likePattern, pageOf, sortedPaging, type Page, type SortColumns, type Sorted } from '../paging.js';
 
 export interface SubjectRow {
@@ -29,84 +30,69 @@ export const SUBJECT_SORTS: SortColumns = {
   created: { expr: 'created_at', numeric: true },
 };
 const DEFAULT_SUBJECT_SORT: Sorted = { token: 'name', expr: 'name', desc: false, numeric: false };
-const SUBJECT_MATCH = ["name", "COALESCE(email, '')", "COALESCE(namespace, '')", 'description', 'id'].map((c) => `${c} LIKE @like ESCAPE '\\'`).join(' OR ').replace(/^/, '(').concat(')');
+const subjectMatch = (dialect: Dialect) => `(${["name", "COALESCE(email, '')", "COALESCE(namespace, '')", 'description', 'id'].map((c) => `${c} ${likeOp(dialect)} @like ESCAPE '\\'`).join(' OR ')})`;
 
 export class Subjects {
-  private readonly byName;
-  private readonly byId;
-  private readonly policiesOf;
-  private readonly attachStmt;
-  private readonly detachStmt;
+  constructor(private readonly sql: Sql) {}
 
-  constructor(private readonly db: Db) {
-    this.byName = db.prepare<[string], SubjectRow>('SELECT * FROM subjects WHERE name = ?');
-    this.byId = db.prepare<[string], SubjectRow>('SELECT * FROM subjects WHERE id = ?');
-    this.policiesOf = db.prepare<[string], { policy: string }>(
-      'SELECT policy FROM subject_policies WHERE subject_id = ? ORDER BY policy',
+  getByName(name: string): Promise<SubjectRow | undefined> {
+    return this.sql.get<SubjectRow>('SELECT * FROM subjects WHERE name = ?', [name]);
+  }
+
+  getById(id: string): Promise<SubjectRow | undefined> {
+    return this.sql.get<SubjectRow>('SELECT * FROM subjects WHERE id = ?', [id]);
+  }
+
+  async policyNames(subjectId: string): Promise<string[]> {
+    return (await this.sql.all<{ policy: string }>('SELECT policy FROM subject_policies WHERE subject_id = ? ORDER BY policy', [subjectId])).map((r) => r.policy);
+  }
+
+  async insert(row: SubjectRow): Promise<void> {
+    await this.sql.run(
+      `INSERT INTO subjects (id, name, type, email, namespace, permissions, description, derived_policies, created_at, updated_at)
+       VALUES (@id, @name, @type, @email, @namespace, @permissions, @description, @derived_policies, @created_at, @updated_at)`,
+      row as unknown as Record<string, unknown>,
     );
-    this.attachStmt = db.prepare('INSERT OR IGNORE INTO subject_policies (subject_id, policy) VALUES (?, ?)');
-    this.detachStmt = db.prepare('DELETE FROM subject_policies WHERE subject_id = ? AND policy = ?');
   }
 
-  getByName(name: string): SubjectRow | undefined {
-    return this.byName.get(name);
+  async updateEmail(id: string, email: string | null, now: number): Promise<void> {
+    await this.sql.run('UPDATE subjects SET email = ?, updated_at = ? WHERE id = ?', [email, now, id]);
   }
 
-  getById(id: string): SubjectRow | undefined {
-    return this.byId.get(id);
-  }
-
-  policyNames(subjectId: string): string[] {
-    return this.policiesOf.all(subjectId).map((r) => r.policy);
-  }
-
-  insert(row: SubjectRow): void {
-    this.db
-      .prepare(
-        `INSERT INTO subjects (id, name, type, email, namespace, permissions, description, derived_policies, created_at, updated_at)
-         VALUES (@id, @name, @type, @email, @namespace, @permissions, @description, @derived_policies, @created_at, @updated_at)`,
-      )
-      .run(row);
-  }
-
-  updateEmail(id: string, email: string | null, now: number): void {
-    this.db.prepare('UPDATE subjects SET email = ?, updated_at = ? WHERE id = ?').run(email, now, id);
-  }
-
-  touch(id: string, now: number): void {
-    this.db.prepare('UPDATE subjects SET updated_at = ? WHERE id = ?').run(now, id);
+  async touch(id: string, now: number): Promise<void> {
+    await this.sql.run('UPDATE subjects SET updated_at = ? WHERE id = ?', [now, id]);
   }
 
   /** Returns true when the policy was not attached before. */
-  attach(subjectId: string, policy: string): boolean {
-    return this.attachStmt.run(subjectId, policy).changes > 0;
+  async attach(subjectId: string, policy: string): Promise<boolean> {
+    return (await this.sql.run('INSERT INTO subject_policies (subject_id, policy) VALUES (?, ?) ON CONFLICT DO NOTHING', [subjectId, policy])).changes > 0;
   }
 
   /** Returns true when the policy was attached. */
-  detach(subjectId: string, policy: string): boolean {
-    return this.detachStmt.run(subjectId, policy).changes > 0;
+  async detach(subjectId: string, policy: string): Promise<boolean> {
+    return (await this.sql.run('DELETE FROM subject_policies WHERE subject_id = ? AND policy = ?', [subjectId, policy])).changes > 0;
   }
 
-  delete(id: string): void {
-    this.db.prepare('DELETE FROM subjects WHERE id = ?').run(id);
+  async delete(id: string): Promise<void> {
+    await this.sql.run('DELETE FROM subjects WHERE id = ?', [id]);
   }
 
   /** A page of one type in `sort` order; `search` matches name, email, namespace, description or id. */
-  private listOf<T>(type: SubjectType, page: Page, opts: ListOptions, toItem: (row: SubjectRow) => T) {
+  private async listOf<T>(type: SubjectType, page: Page, opts: ListOptions, toItem: (row: SubjectRow) => Promise<T>) {
     const sort = opts.sort ?? DEFAULT_SUBJECT_SORT;
     const params: Record<string, unknown> = { type, limit: page.limit + 1 };
     const where = ['type = @type'];
     if (opts.search !== undefined) {
-      where.push(SUBJECT_MATCH);
+      where.push(subjectMatch(this.sql.dialect));
       params.like = likePattern(opts.search);
     }
     const paging = sortedPaging(sort, page, params);
-    const total = page.after ? undefined : this.db.prepare<[Record<string, unknown>], { n: number }>(`SELECT COUNT(*) AS n FROM subjects WHERE ${where.join(' AND ')}`).get(params)!.n;
+    const total = page.after ? undefined : (await this.sql.get<{ n: number }>(`SELECT COUNT(*) AS n FROM subjects WHERE ${where.join(' AND ')}`, params))!.n;
     if (paging.after) where.push(paging.after);
-    const rows = this.db
-      .prepare<[Record<string, unknown>], SubjectRow & { sort_key: string | number }>(`SELECT *, ${sort.expr} AS sort_key FROM subjects WHERE ${where.join(' AND ')} ${paging.order} LIMIT @limit`)
-      .all(params);
-    const result: { items: T[]; nextCursor?: string; total?: number } = pageOf(rows, page.limit, paging.key, toItem);
+    const rows = await this.sql.all<SubjectRow & { sort_key: string | number }>(`SELECT *, ${sort.expr} AS sort_key FROM subjects WHERE ${where.join(' AND ')} ${paging.order} LIMIT @limit`, params);
+    const items = new Map<SubjectRow, T>();
+    for (const row of rows.slice(0, page.limit)) items.set(row, await toItem(row));
+    const result: { items: T[]; nextCursor?: string; total?: number } = pageOf(rows, page.limit, paging.key, (r) => items.get(r)!);
     if (total !== undefined) result.total = total;
     return result;
   }
@@ -119,13 +105,13 @@ export class Subjects {
     return this.listOf('service', page, opts, (r) => this.toServiceAccount(r));
   }
 
-  toServiceAccount(row: SubjectRow): ServiceAccount {
+  async toServiceAccount(row: SubjectRow): Promise<ServiceAccount> {
     const sa: ServiceAccount = {
       id: row.id,
       name: row.name,
       permissions: JSON.parse(row.permissions ?? '[]') as string[],
       description: row.description,
-      policies: this.policyNames(row.id),
+      policies: await this.policyNames(row.id),
       createdAt: iso(row.created_at),
       updatedAt: iso(row.updated_at),
     };
@@ -134,24 +120,23 @@ export class Subjects {
   }
 
   /** How many subjects hold `policy`. */
-  holderCount(policy: string): number {
-    return (this.db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM subject_policies WHERE policy = ?').get(policy))!.n;
+  async holderCount(policy: string): Promise<number> {
+    return (await this.sql.get<{ n: number }>('SELECT COUNT(*) AS n FROM subject_policies WHERE policy = ?', [policy]))!.n;
   }
 
   /** Names of subjects a policy is attached to, with their type. */
-  holdersOf(policy: string): { name: string; type: SubjectType }[] {
-    return this.db
-      .prepare<[string], { name: string; type: SubjectType }>(
-        'SELECT s.name, s.type FROM subject_policies sp JOIN subjects s ON s.id = sp.subject_id WHERE sp.policy = ? ORDER BY s.name',
-      )
-      .all(policy);
+  holdersOf(policy: string): Promise<{ name: string; type: SubjectType }[]> {
+    return this.sql.all<{ name: string; type: SubjectType }>(
+      'SELECT s.name, s.type FROM subject_policies sp JOIN subjects s ON s.id = sp.subject_id WHERE sp.policy = ? ORDER BY s.name',
+      [policy],
+    );
   }
 
-  toUser(row: SubjectRow): User {
+  async toUser(row: SubjectRow): Promise<User> {
     const user: User = {
       id: row.id,
       name: row.name,
-      policies: this.policyNames(row.id),
+      policies: await this.policyNames(row.id),
       createdAt: iso(row.created_at),
       updatedAt: iso(row.updated_at),
     };

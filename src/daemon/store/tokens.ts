@@ -1,5 +1,6 @@
 import type { SubjectType, Token, TokenKind, TokenStatus } from '../../core/wire.js';
-import type { Db } from './db.js';
+import { likeOp } from './dialect.js';
+import type { Dialect, Sql } from './sql.js';
 import { likePattern, pageOf, sortedPaging, type Page, type SortColumns, type Sorted } from '../paging.js';
 
 export interface TokenRow {
@@ -69,71 +70,64 @@ export interface TokenFilter {
 }
 
 export class Tokens {
-  private readonly byId;
-  private readonly touchStmt;
+  constructor(private readonly sql: Sql) {}
 
-  constructor(private readonly db: Db) {
-    this.byId = db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE id = ?');
-    this.touchStmt = db.prepare('UPDATE tokens SET last_used_at = ? WHERE id = ?');
+  get(id: string): Promise<TokenRow | undefined> {
+    return this.sql.get<TokenRow>('SELECT * FROM tokens WHERE id = ?', [id]);
   }
 
-  get(id: string): TokenRow | undefined {
-    return this.byId.get(id);
+  async insert(row: TokenRow): Promise<void> {
+    await this.sql.run(
+      `INSERT INTO tokens (id, name, subject_id, subject_name, subject_type, policies, description, kind, secret_hash,
+                           created_at, expires_at, enabled, revoked_at, last_used_at, created_by)
+       VALUES (@id, @name, @subject_id, @subject_name, @subject_type, @policies, @description, @kind, @secret_hash,
+               @created_at, @expires_at, @enabled, @revoked_at, @last_used_at, @created_by)`,
+      row as unknown as Record<string, unknown>,
+    );
   }
 
-  insert(row: TokenRow): void {
-    this.db
-      .prepare(
-        `INSERT INTO tokens (id, name, subject_id, subject_name, subject_type, policies, description, kind, secret_hash,
-                             created_at, expires_at, enabled, revoked_at, last_used_at, created_by)
-         VALUES (@id, @name, @subject_id, @subject_name, @subject_type, @policies, @description, @kind, @secret_hash,
-                 @created_at, @expires_at, @enabled, @revoked_at, @last_used_at, @created_by)`,
-      )
-      .run(row);
-  }
-
-  update(id: string, fields: { description?: string; expires_at?: number | null; enabled?: number; disabled_by?: string | null }): void {
+  async update(id: string, fields: { description?: string; expires_at?: number | null; enabled?: number; disabled_by?: string | null }): Promise<void> {
     const sets = Object.keys(fields).map((k) => `${k} = @${k}`);
     if (sets.length === 0) return;
-    this.db.prepare(`UPDATE tokens SET ${sets.join(', ')} WHERE id = @id`).run({ ...fields, id });
+    await this.sql.run(`UPDATE tokens SET ${sets.join(', ')} WHERE id = @id`, { ...fields, id });
   }
 
-  revoke(id: string, now: number): void {
-    this.db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(now, id);
+  async revoke(id: string, now: number): Promise<void> {
+    await this.sql.run('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', [now, id]);
   }
 
-  revokeAllOf(subjectId: string, now: number): number {
-    return this.db.prepare('UPDATE tokens SET revoked_at = ? WHERE subject_id = ? AND revoked_at IS NULL').run(now, subjectId).changes;
+  async revokeAllOf(subjectId: string, now: number): Promise<number> {
+    return (await this.sql.run('UPDATE tokens SET revoked_at = ? WHERE subject_id = ? AND revoked_at IS NULL', [now, subjectId])).changes;
   }
 
-  touch(id: string, now: number): void {
-    this.touchStmt.run(now, id);
+  async touch(id: string, now: number): Promise<void> {
+    await this.sql.run('UPDATE tokens SET last_used_at = ? WHERE id = ?', [now, id]);
   }
 
   /** Deletes tokens that expired or were revoked before `before`. */
-  purge(before: number): number {
-    const expired = this.db.prepare('DELETE FROM tokens WHERE expires_at IS NOT NULL AND expires_at < ?').run(before).changes;
-    const revoked = this.db.prepare('DELETE FROM tokens WHERE revoked_at IS NOT NULL AND revoked_at < ?').run(before).changes;
+  async purge(before: number): Promise<number> {
+    const expired = (await this.sql.run('DELETE FROM tokens WHERE expires_at IS NOT NULL AND expires_at < ?', [before])).changes;
+    const revoked = (await this.sql.run('DELETE FROM tokens WHERE revoked_at IS NOT NULL AND revoked_at < ?', [before])).changes;
     return expired + revoked;
   }
 
-  countByStatus(now: number): Record<TokenStatus, number> {
-    const row = this.db
-      .prepare<[Record<string, unknown>], Record<TokenStatus, number>>(
-        `SELECT ${(Object.keys(STATUS_SQL) as TokenStatus[]).map((s) => `COALESCE(SUM(CASE WHEN ${STATUS_SQL[s]} THEN 1 ELSE 0 END), 0) AS ${s}`).join(', ')} FROM tokens`,
-      )
-      .get({ now })!;
-    return { active: row.active, expired: row.expired, disabled: row.disabled, revoked: row.revoked };
+  async countByStatus(now: number): Promise<Record<TokenStatus, number>> {
+    const row = (await this.sql.get<Record<TokenStatus, number>>(
+      `SELECT ${(Object.keys(STATUS_SQL) as TokenStatus[]).map((s) => `COALESCE(SUM(CASE WHEN ${STATUS_SQL[s]} THEN 1 ELSE 0 END), 0) AS ${s}`).join(', ')} FROM tokens`,
+      { now },
+    ))!;
+    return { active: Number(row.active), expired: Number(row.expired), disabled: Number(row.disabled), revoked: Number(row.revoked) };
   }
 
   /**
    * A page of tokens in `sort` order after the cursor, optionally only those whose name, subject,
    * description or id contains `search` (case-insensitive for ASCII letters). Two plans: a match
    * that is common is found by walking the sort index (a page fills within SEARCH_WINDOW rows); a
-   * rare one (3+ characters) comes from the trigram index, tokens_search, and is then sorted.
+   * rare one (3+ characters) comes from the trigram index (SQLite: tokens_search), and is then sorted.
    */
-  list(filter: TokenFilter, page: Page, now: number, opts: { search?: string | undefined; sort?: Sorted | undefined } = {}) {
+  async list(filter: TokenFilter, page: Page, now: number, opts: { search?: string | undefined; sort?: Sorted | undefined } = {}) {
     const sort = opts.sort ?? DEFAULT_TOKEN_SORT;
+    const match = tokenMatch(this.sql.dialect);
     const where: string[] = [];
     const params: Record<string, unknown> = { now, limit: page.limit + 1 };
     if (filter.subjectId !== undefined) {
@@ -154,40 +148,48 @@ export class Tokens {
     let result: ReturnType<typeof toPage> & { total?: number; totalCapped?: boolean };
     let sparse = false;
     if (opts.search === undefined) {
-      result = toPage(this.db.prepare<[Record<string, unknown>], TokenRow & { sort_key: number }>(`${select(where)} LIMIT @limit`).all(params));
+      result = toPage(await this.sql.all<TokenRow & { sort_key: number }>(`${select(where)} LIMIT @limit`, params));
     } else {
       params.like = likePattern(opts.search);
       params.window = SEARCH_WINDOW;
-      const inWindow = `SELECT * FROM (${select(where)} LIMIT @window) WHERE ${TOKEN_MATCH} LIMIT @limit`;
-      const rows = this.db.prepare<[Record<string, unknown>], TokenRow & { sort_key: number }>(inWindow).all(params);
-      const windowEnd = this.db.prepare(`SELECT id FROM tokens ${and(where)} ${paging.order} LIMIT 1 OFFSET @window - 1`).get(params);
+      const inWindow = `SELECT * FROM (${select(where)} LIMIT @window) AS walked WHERE ${match} LIMIT @limit`;
+      const rows = await this.sql.all<TokenRow & { sort_key: number }>(inWindow, params);
+      const windowEnd = await this.sql.get(`SELECT id FROM tokens ${and(where)} ${paging.order} LIMIT 1 OFFSET @window - 1`, params);
       if (rows.length > page.limit || !windowEnd) result = toPage(rows);
       else {
         sparse = true;
-        const conds = [...where, TOKEN_MATCH];
-        if (opts.search.length >= 3) {
-          conds.unshift('rowid IN (SELECT rowid FROM tokens_search WHERE tokens_search MATCH @phrase)');
+        const conds = [...where, match];
+        if (this.trigram(opts.search)) {
+          conds.unshift(TRIGRAM_SQL);
           params.phrase = `"${opts.search.replaceAll('"', '""')}"`;
         }
-        result = toPage(this.db.prepare<[Record<string, unknown>], TokenRow & { sort_key: number }>(`${select(conds)} LIMIT @limit`).all(params));
+        result = toPage(await this.sql.all<TokenRow & { sort_key: number }>(`${select(conds)} LIMIT @limit`, params));
       }
     }
-    if (!page.after) Object.assign(result, this.count(base, params, opts.search, sparse));
+    if (!page.after) Object.assign(result, await this.count(base, params, opts.search, sparse));
     return result;
   }
 
+  /** The SQLite trigram index (FTS5) serves a search of 3+ characters; PostgreSQL's ILIKE uses its own index. */
+  private trigram(search: string): boolean {
+    return this.sql.dialect === 'sqlite' && search.length >= 3;
+  }
+
   /** The first page's total: exact, except a common search match, counted up to TOTAL_CAP. */
-  private count(where: string[], params: Record<string, unknown>, search: string | undefined, sparse: boolean): { total: number; totalCapped?: boolean } {
-    const conds = search === undefined ? where : [...where, TOKEN_MATCH];
-    if (search !== undefined && sparse && search.length >= 3) conds.unshift('rowid IN (SELECT rowid FROM tokens_search WHERE tokens_search MATCH @phrase)');
+  private async count(where: string[], params: Record<string, unknown>, search: string | undefined, sparse: boolean): Promise<{ total: number; totalCapped?: boolean }> {
+    const conds = search === undefined ? where : [...where, tokenMatch(this.sql.dialect)];
+    if (search !== undefined && sparse && this.trigram(search)) conds.unshift(TRIGRAM_SQL);
     const capped = search !== undefined && !sparse;
     const sql = capped
-      ? `SELECT COUNT(*) AS n FROM (SELECT 1 FROM tokens ${conds.length ? `WHERE ${conds.join(' AND ')}` : ''} LIMIT ${TOTAL_CAP + 1})`
+      ? `SELECT COUNT(*) AS n FROM (SELECT 1 FROM tokens ${conds.length ? `WHERE ${conds.join(' AND ')}` : ''} LIMIT ${TOTAL_CAP + 1}) AS capped`
       : `SELECT COUNT(*) AS n FROM tokens ${conds.length ? `WHERE ${conds.join(' AND ')}` : ''}`;
-    const n = this.db.prepare<[Record<string, unknown>], { n: number }>(sql).get(params)!.n;
+    const n = Number((await this.sql.get<{ n: number }>(sql, params))!.n);
     return n > TOTAL_CAP && capped ? { total: TOTAL_CAP, totalCapped: true } : { total: n };
   }
 }
+
+/** SQLite only: candidates from the FTS5 trigram index, keyed by the tokens rowid (migration 5). */
+const TRIGRAM_SQL = 'rowid IN (SELECT rowid FROM tokens_search WHERE tokens_search MATCH @phrase)';
 
 /** `?sort=` of GET /v1/tokens; each has an index (migration 4). */
 export const TOKEN_SORTS: SortColumns = {
@@ -200,7 +202,7 @@ export const TOKEN_SORTS: SortColumns = {
 };
 export const DEFAULT_TOKEN_SORT: Sorted = { token: 'created', expr: 'created_at', desc: false, numeric: true };
 
-const TOKEN_MATCH = "(name LIKE @like ESCAPE '\\' OR subject_name LIKE @like ESCAPE '\\' OR description LIKE @like ESCAPE '\\' OR id LIKE @like ESCAPE '\\')";
+const tokenMatch = (dialect: Dialect) => `(${['name', 'subject_name', 'description', 'id'].map((c) => `${c} ${likeOp(dialect)} @like ESCAPE '\\'`).join(' OR ')})`;
 /** Rows of the sort index walked before a search counts as rare and goes to the trigram index. */
 const SEARCH_WINDOW = 4096;
 /** A common match is counted up to here ("1000+"): counting every one would scan the table. */

@@ -1,7 +1,7 @@
 import { formatDuration } from '../../core/duration.js';
 import { lintTrust } from '../../core/trusts.js';
 import type { Trust } from '../../core/wire.js';
-import type { Db } from './db.js';
+import type { Sql } from './sql.js';
 import { pageOf, type Page } from '../paging.js';
 
 export interface TrustRow {
@@ -41,33 +41,32 @@ export function toTrust(row: TrustWithAccount): Trust {
 
 /** Trusts (joined with their service account's name) and the replay memory of exchanged JWTs. */
 export class Trusts {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly sql: Sql) {}
 
-  get(name: string): TrustWithAccount | undefined {
-    return this.db.prepare<[string], TrustWithAccount>(`${SELECT} WHERE t.name = ?`).get(name);
+  get(name: string): Promise<TrustWithAccount | undefined> {
+    return this.sql.get<TrustWithAccount>(`${SELECT} WHERE t.name = ?`, [name]);
   }
 
-  insert(row: TrustRow): void {
-    this.db
-      .prepare(
-        `INSERT INTO trusts (name, issuer, audience, claims, subject_id, ttl_ms, allow_glob, description, created_at)
-         VALUES (@name, @issuer, @audience, @claims, @subject_id, @ttl_ms, @allow_glob, @description, @created_at)`,
-      )
-      .run(row);
+  async insert(row: TrustRow): Promise<void> {
+    await this.sql.run(
+      `INSERT INTO trusts (name, issuer, audience, claims, subject_id, ttl_ms, allow_glob, description, created_at)
+       VALUES (@name, @issuer, @audience, @claims, @subject_id, @ttl_ms, @allow_glob, @description, @created_at)`,
+      row as unknown as Record<string, unknown>,
+    );
   }
 
-  delete(name: string): boolean {
-    return this.db.prepare('DELETE FROM trusts WHERE name = ?').run(name).changes > 0;
+  async delete(name: string): Promise<boolean> {
+    return (await this.sql.run('DELETE FROM trusts WHERE name = ?', [name])).changes > 0;
   }
 
   /** Deletes the trusts of a subject; returns their names. */
-  deleteAllOf(subjectId: string): string[] {
-    const names = this.db.prepare<[string], { name: string }>('SELECT name FROM trusts WHERE subject_id = ? ORDER BY name').all(subjectId).map((r) => r.name);
-    this.db.prepare('DELETE FROM trusts WHERE subject_id = ?').run(subjectId);
+  async deleteAllOf(subjectId: string): Promise<string[]> {
+    const names = (await this.sql.all<{ name: string }>('SELECT name FROM trusts WHERE subject_id = ? ORDER BY name', [subjectId])).map((r) => r.name);
+    await this.sql.run('DELETE FROM trusts WHERE subject_id = ?', [subjectId]);
     return names;
   }
 
-  list(filter: { subjectId?: string }, page: Page) {
+  async list(filter: { subjectId?: string }, page: Page) {
     const where: string[] = [];
     const params: Record<string, unknown> = { limit: page.limit + 1 };
     if (filter.subjectId !== undefined) {
@@ -79,20 +78,22 @@ export class Trusts {
       params.after = page.after[0];
     }
     const sql = `${SELECT} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY t.name LIMIT @limit`;
-    const rows = this.db.prepare<[Record<string, unknown>], TrustWithAccount>(sql).all(params);
+    const rows = await this.sql.all<TrustWithAccount>(sql, params);
     return pageOf(rows, page.limit, (r) => [r.name], toTrust);
   }
 
-  /** Remembers an exchanged JWT until it expires; false when it was seen before (a replay). */
-  rememberExchange(key: string, expiresAt: number, now: number): boolean {
-    const seen = this.db.prepare<[string], { expires_at: number }>('SELECT expires_at FROM oidc_seen WHERE key = ?').get(key);
-    if (seen && seen.expires_at >= now) return false;
-    this.db.prepare('INSERT INTO oidc_seen (key, expires_at) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at').run(key, expiresAt);
-    return true;
+  /** Remembers an exchanged JWT until it expires; false when it was seen before (a replay). Call it in a transaction. */
+  async rememberExchange(key: string, expiresAt: number, now: number): Promise<boolean> {
+    // One statement decides: a concurrent exchange of the same JWT (another replica) cannot also win.
+    const won = await this.sql.run(
+      'INSERT INTO oidc_seen (key, expires_at) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at WHERE oidc_seen.expires_at < ?',
+      [key, expiresAt, now],
+    );
+    return won.changes > 0;
   }
 
   /** Forgets exchanged JWTs that expired before `before`: they can no longer verify anyway. */
-  purgeSeen(before: number): number {
-    return this.db.prepare('DELETE FROM oidc_seen WHERE expires_at < ?').run(before).changes;
+  async purgeSeen(before: number): Promise<number> {
+    return (await this.sql.run('DELETE FROM oidc_seen WHERE expires_at < ?', [before])).changes;
   }
 }

@@ -1,0 +1,23 @@
+import type { Sql } from './sql.js';
+
+/** Small named values: the bootstrap mark, the KEK id, the audit head. */
+export class Meta {
+  constructor(private readonly sql: Sql) {}
+
+  async get(key: string): Promise<string | undefined> {
+    return (await this.sql.get<{ value: string }>('SELECT value FROM meta WHERE key = ?', [key]))?.value;
+  }
+
+  async set(key: string, value: string): Promise<void> {
+    await this.sql.run('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.sql.run('DELETE FROM meta WHERE key = ?', [key]);
+  }
+
+  /** PostgreSQL: serialises, across replicas, the transactions that take this key (released at their end). */
+  async lockKey(key: string): Promise<void> {
+    await this.sql.run('SELECT pg_advisory_xact_lock(hashtext(?))', [`meta:${key}`]);
+  }
+}
