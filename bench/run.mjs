@@ -28,9 +28,9 @@ const record = (section, name, value, unit, goal, ok) => {
 const round = (n, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
 
 /** A real runed on a free port; ready once its address file is written and /healthz answers. */
-async function startRuned(dataDir, logLevel = 'warn') {
+async function startRuned(dataDir, logLevel = 'warn', runed = RUNED) {
   rmSync(join(dataDir, 'runed.addr'), { force: true });
-  const proc = spawn(process.execPath, [RUNED, '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--log-level', logLevel], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(process.execPath, [runed, '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--log-level', logLevel], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   proc.stderr.on('data', (d) => (err += d));
   const started = Date.now();
@@ -173,6 +173,40 @@ async function apiThroughput() {
   record('api', 'POST /v1/tokens (validated, audited, fsync per commit)', round(create.requests.average, 0), 'req/s');
   if (create.non2xx) record('api', 'non-2xx answers to token creation', create.non2xx, '', '0', false);
   await stop(proc);
+}
+
+/**
+ * Validation cost: whoami and a token create against this build and, with BENCH_BEFORE=<a built
+ * checkout of an older commit>, against that one too, interleaved, medians of 3 rounds each.
+ */
+async function validationCost() {
+  const before = process.env.BENCH_BEFORE;
+  const builds = [['now', RUNED], ...(before ? [['before', join(before, 'bin/runed')]] : [])];
+  const servers = [];
+  for (const [tag, runed] of builds) {
+    const dir = tmp(`validation-${tag}`);
+    dirs.push(dir);
+    const { proc, url } = await startRuned(dir, 'warn', runed);
+    const token = await bootstrap(url);
+    servers.push({ tag, proc, url, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, whoami: [], create: [] });
+  }
+  const whoami = (s, duration) => load(`${s.url}/v1/whoami`, { authorization: s.headers.authorization }, { duration });
+  const create = (s, duration) => load(`${s.url}/v1/tokens`, s.headers, { method: 'POST', body: JSON.stringify({ name: 'bench', ttl: '1h' }), duration, connections: 4 });
+  for (const s of servers) await whoami(s, 1);
+  for (let i = 0; i < 3; i++) {
+    for (const s of servers) s.whoami.push((await whoami(s, Math.max(2, DURATION / 2))).requests.average);
+    for (const s of servers) s.create.push((await create(s, Math.max(2, DURATION / 2))).requests.average);
+  }
+  for (const s of servers) {
+    record('valid', `GET /v1/whoami, ${s.tag} (20 connections)`, round(median(s.whoami), 0), 'req/s');
+    record('valid', `POST /v1/tokens, ${s.tag} (4 connections, fsync per commit)`, round(median(s.create), 0), 'req/s');
+    await stop(s.proc);
+  }
+  if (servers.length === 2) {
+    const [now, old] = servers;
+    record('valid', 'whoami now/before (median of per-round ratios)', round(median(now.whoami.map((v, i) => v / old.whoami[i]))), '×');
+    record('valid', 'token create now/before (median of per-round ratios)', round(median(now.create.map((v, i) => v / old.create[i]))), '×');
+  }
 }
 
 async function scale() {
@@ -459,6 +493,8 @@ try {
   if (process.env.BENCH_ONLY === 'input') await tuiInput();
   else if (process.env.BENCH_ONLY === 'api') await apiThroughput();
   else if (process.env.BENCH_ONLY === 'search') await searchLatency();
+  // BENCH_ONLY=validation [BENCH_BEFORE=<built older checkout>]: whoami and token create, now vs before.
+  else if (process.env.BENCH_ONLY === 'validation') await validationCost();
   else await everything();
 } finally {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });

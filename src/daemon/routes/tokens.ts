@@ -8,7 +8,8 @@ import { authorize, can, commit, isAdminFor, missingGrant, principalOf, refuseGr
 import { checkMaxTtl, issueToken, resolveTtl } from '../issue.js';
 import { readPage, readSearch, readSort } from '../paging.js';
 import type { SubjectRow } from '../store/subjects.js';
-import { TOKEN_SORTS, toToken, type TokenRow } from '../store/tokens.js';
+import { TOKEN_SORTS, toToken, type TokenFilter, type TokenRow } from '../store/tokens.js';
+import { nextExpiry, PageCache } from '../pageCache.js';
 import { checkAttach } from './users.js';
 
 const tags = ['tokens'];
@@ -40,7 +41,9 @@ export function tokenRoutes(app: App, ctx: Ctx): void {
   };
 
   const list = { tags, summary: 'List tokens: one\'s own, or everyone\'s as an admin of tokens', querystring: TokenListQuery, response: { 200: List(Token), ...Errors } };
-  app.get('/v1/tokens', { schema: list }, async (req) => {
+  // Pages are cached per caller token and effective filter (pageCache.ts): a client polling a list costs no SQLite.
+  const pages = new PageCache(store);
+  app.get('/v1/tokens', { schema: list }, async (req, reply) => {
     const query = req.query;
     // ?search= (name, subject, description, id) and ?sort= (TOKEN_SORTS, "-" for descending); the cursor carries the sort.
     const page = readPage(query, 3);
@@ -50,12 +53,16 @@ export function tokenRoutes(app: App, ctx: Ctx): void {
     const caller = principalOf(req);
     const self = caller.subject;
     const subject = query.subject === undefined || query.subject === '' ? undefined : String(query.subject);
-    const now = Date.now();
 
+    /** What the caller may see, decided above; the cache key holds it whole, beside the caller's token id. */
+    const send = (visible: TokenFilter) => {
+      const key = JSON.stringify([caller.token.id, visible, page.limit, page.after ?? null, listing.search ?? null, listing.sort.token]);
+      return pages.send(reply, key, () => store.tokens.list(visible, page, Date.now(), listing), (p, now) => nextExpiry(p.items, now));
+    };
     if (isAdminFor(ctx, req, { verb: 'list', resource: 'tokens' })) {
-      if (subject === undefined) return store.tokens.list(filter, page, now, listing);
+      if (subject === undefined) return send(filter);
       const row = await store.subjects.getByName(subject);
-      return row ? store.tokens.list({ ...filter, subjectId: row.id }, page, now, listing) : { items: [], total: 0 };
+      return row ? send({ ...filter, subjectId: row.id }) : { items: [], total: 0 };
     }
     if (subject !== undefined && subject !== self.name) {
       if (can(req, { verb: 'list', resource: 'tokens' })) requireAdminPeer(ctx, req, { verb: 'list', resource: 'tokens' });
@@ -63,9 +70,9 @@ export function tokenRoutes(app: App, ctx: Ctx): void {
     }
     if (caller.tokenPolicies && !can(req, { verb: 'list', resource: 'tokens' })) {
       // A narrowed token without the tokens right sees itself only, not its siblings.
-      return store.tokens.list({ ...filter, subjectId: self.id, id: caller.token.id }, page, now, listing);
+      return send({ ...filter, subjectId: self.id, id: caller.token.id });
     }
-    return store.tokens.list({ ...filter, subjectId: self.id }, page, now, listing);
+    return send({ ...filter, subjectId: self.id });
   });
 
   const one = { tags, params: Params.id, response: { 200: Token, ...Errors } };

@@ -27,14 +27,17 @@ export interface TokenRow {
   prev_secret_until: number | null;
 }
 
-export function tokenStatus(row: TokenRow, now: number): TokenStatus {
+/** The columns a token answer is made of (LIST_COLUMNS): what a list reads. */
+export type ListedTokenRow = Pick<TokenRow, 'id' | 'name' | 'subject_id' | 'subject_name' | 'subject_type' | 'policies' | 'description' | 'kind' | 'created_at' | 'expires_at' | 'enabled' | 'revoked_at' | 'last_used_at'>;
+
+export function tokenStatus(row: Pick<TokenRow, 'revoked_at' | 'expires_at' | 'enabled'>, now: number): TokenStatus {
   if (row.revoked_at !== null) return 'revoked';
   if (row.expires_at !== null && row.expires_at <= now) return 'expired';
   if (row.enabled !== 1) return 'disabled';
   return 'active';
 }
 
-export function toToken(row: TokenRow, now = Date.now()): Token {
+export function toToken(row: ListedTokenRow, now = Date.now()): Token {
   const token: Token = {
     id: row.id,
     name: row.name,
@@ -143,17 +146,17 @@ export class Tokens {
     const base = [...where];
     if (paging.after) where.push(paging.after);
     const and = (conds: string[]) => (conds.length ? `WHERE ${conds.join(' AND ')}` : '');
-    const select = (conds: string[]) => `SELECT *, ${sort.expr} AS sort_key FROM tokens ${and(conds)} ${paging.order}`;
-    const toPage = (rows: (TokenRow & { sort_key: number | string })[]) => pageOf(rows, page.limit, paging.key, (r) => toToken(r, now));
+    const select = (conds: string[]) => `SELECT ${LIST_COLUMNS}, ${sort.expr} AS sort_key FROM tokens ${and(conds)} ${paging.order}`;
+    const toPage = (rows: (ListedTokenRow & { sort_key: number | string })[]) => pageOf(rows, page.limit, paging.key, (r) => toToken(r, now));
     let result: ReturnType<typeof toPage> & { total?: number; totalCapped?: boolean };
     let sparse = false;
     if (opts.search === undefined) {
-      result = toPage(await this.sql.all<TokenRow & { sort_key: number }>(`${select(where)} LIMIT @limit`, params));
+      result = toPage(await this.sql.all<ListedTokenRow & { sort_key: number }>(`${select(where)} LIMIT @limit`, params));
     } else {
       params.like = likePattern(opts.search);
       params.window = SEARCH_WINDOW;
       const inWindow = `SELECT * FROM (${select(where)} LIMIT @window) AS walked WHERE ${match} LIMIT @limit`;
-      const rows = await this.sql.all<TokenRow & { sort_key: number }>(inWindow, params);
+      const rows = await this.sql.all<ListedTokenRow & { sort_key: number }>(inWindow, params);
       const windowEnd = await this.sql.get(`SELECT id FROM tokens ${and(where)} ${paging.order} LIMIT 1 OFFSET @window - 1`, params);
       if (rows.length > page.limit || !windowEnd) result = toPage(rows);
       else {
@@ -163,7 +166,7 @@ export class Tokens {
           conds.unshift(TRIGRAM_SQL);
           params.phrase = `"${opts.search.replaceAll('"', '""')}"`;
         }
-        result = toPage(await this.sql.all<TokenRow & { sort_key: number }>(`${select(conds)} LIMIT @limit`, params));
+        result = toPage(await this.sql.all<ListedTokenRow & { sort_key: number }>(`${select(conds)} LIMIT @limit`, params));
       }
     }
     if (!page.after) Object.assign(result, await this.count(base, params, opts.search, sparse));
@@ -202,6 +205,8 @@ export const TOKEN_SORTS: SortColumns = {
 };
 export const DEFAULT_TOKEN_SORT: Sorted = { token: 'created', expr: 'created_at', desc: false, numeric: true };
 
+/** What a token answer needs (toToken), and nothing secret: a list reads a third fewer columns than SELECT *. */
+const LIST_COLUMNS = 'id, name, subject_id, subject_name, subject_type, policies, description, kind, created_at, expires_at, enabled, revoked_at, last_used_at';
 const tokenMatch = (dialect: Dialect) => `(${['name', 'subject_name', 'description', 'id'].map((c) => `${c} ${likeOp(dialect)} @like ESCAPE '\\'`).join(' OR ')})`;
 /** Rows of the sort index walked before a search counts as rare and goes to the trigram index. */
 const SEARCH_WINDOW = 4096;
