@@ -137,6 +137,19 @@ async function authHotPath(logLevel) {
   return { idleRss: idle, loadedRss: loaded };
 }
 
+/**
+ * A bare node:http server sending `body` to every request, in its own process like runed: in the
+ * bench's process it would share one thread with the load generator.
+ */
+async function startBare(dir, body) {
+  const file = join(dir, 'bare-body');
+  writeFileSync(file, body);
+  const script = `const b = require('fs').readFileSync(${JSON.stringify(file)}); const s = require('http').createServer((q, r) => { r.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }); r.end(b); }); s.listen(0, '127.0.0.1', () => console.log(s.address().port));`;
+  const proc = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise((resolve) => proc.stdout.once('data', (d) => resolve(String(d).trim())));
+  return { proc, url: `http://127.0.0.1:${port}/` };
+}
+
 /** A page of 100 tokens from runed against a bare node:http server sending the same bytes; then the cost of a validated write. */
 async function apiThroughput() {
   const dir = tmp('list');
@@ -147,12 +160,8 @@ async function apiThroughput() {
   for (let i = 0; i < 99; i++) await fetch(`${url}/v1/tokens`, { method: 'POST', headers, body: JSON.stringify({ name: `t${i}`, description: 'a token for the list benchmark' }) });
   const listUrl = `${url}/v1/tokens?limit=100`;
   const body = await (await fetch(listUrl, { headers })).text();
-  const bare = createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
-    res.end(body);
-  });
-  await new Promise((r) => bare.listen(0, '127.0.0.1', r));
-  const bareUrl = `http://127.0.0.1:${bare.address().port}/`;
+  const bare = await startBare(dir, body);
+  const bareUrl = bare.url;
   // Every request a cache miss: ?limit=100…1000 over 100 tokens is the same bytes under 901 keys, more than the cache holds.
   let limit = 99;
   const uncached = [{ setupRequest: (req) => ({ ...req, path: `/v1/tokens?limit=${(limit = limit >= 1000 ? 100 : limit + 1)}` }) }];
@@ -160,12 +169,12 @@ async function apiThroughput() {
   await load(bareUrl, {}, { duration: 1 });
   await load(listUrl, headers, { duration: 1, requests: uncached });
   const rounds = { r: [], b: [], u: [] };
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 5; i++) {
     rounds.r.push(await load(listUrl, headers, { duration: Math.max(2, DURATION / 2) }));
     rounds.b.push(await load(bareUrl, {}, { duration: Math.max(2, DURATION / 2) }));
     rounds.u.push(await load(listUrl, headers, { duration: Math.max(2, DURATION / 2), requests: uncached }));
   }
-  bare.close();
+  await stop(bare.proc);
   // Each round's ratio to the bare server of the same round, then the median: the machine's speed drifts between rounds.
   const ratios = (xs) => xs.map((x, i) => x.requests.average / rounds.b[i].requests.average);
   const rps = (xs) => median(xs.map((x) => x.requests.average));
