@@ -253,6 +253,19 @@ describe('token rotation and expiry warnings against one daemon', () => {
       expect(calm.stderr).not.toContain('warning');
     });
 
+    it('a command run with a replaced secret warns on stderr that it stops working soon', async () => {
+      const t = await create(alice, { name: 'cli-old-secret' });
+      const rotated = await rotate(alice, t.token.id, { grace: '1h' });
+      const r = cliAs(t.secret).run(['whoami', '-o', 'json']);
+      expect(r.status, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).token.id).toBe(t.token.id);
+      const warnings = r.stderr.split('\n').filter((l) => l.startsWith('warning:'));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toContain(`warning: the token ${t.token.id} is a secret that a rotation replaced; it stops working at ${rotated.body.graceUntil} (in `);
+      expect(warnings[0]).toMatch(/\(in \d+m\): switch to the new secret$/);
+      expect(cliAs(rotated.body.secret).run(['whoami']).stderr).not.toContain('warning');
+    });
+
     it('token expiring exits 0 when none expire within the window and 3 when some do; -o json too', async () => {
       const carol = await runed.userWithToken(root, 'carol', ['readonly']);
       const none = cliAs(carol).run(['admin', 'token', 'expiring', '--within', '7d']);
