@@ -5,9 +5,9 @@ import type { ErrorCode } from '../core/errors.js';
 import { ApiError } from './errors.js';
 
 export { ApiError };
-import type { AuditRecord, CheckAnswer, CreatedServiceAccount, CreatedToken, RotatedToken, ExchangedToken, LintResponse, List, Namespace, Policy, Registry, ServiceAccount, Token, Trust, TrustInput, User, Whoami } from '../core/wire.js';
+import type { AuditRecord, CheckAnswer, CreatedServiceAccount, CreatedToken, RotatedToken, ExchangedToken, LintResponse, List, Namespace, Policy, PolicyImpact, Registry, ServiceAccount, Token, Trust, TrustInput, User, Whoami, WhoCanAnswer } from '../core/wire.js';
 
-export type { AuditRecord as AuditEvent, CheckAnswer, CreatedServiceAccount, Registry, Trust, TrustInput };
+export type { AuditRecord as AuditEvent, CheckAnswer, CreatedServiceAccount, PolicyImpact, Registry, Trust, TrustInput, WhoCanAnswer };
 
 export interface ClientOptions {
   server: string;
@@ -171,6 +171,8 @@ export class RuneClient {
   replacePolicy = (name: string, yaml: string) => this.request<Policy & { warnings?: LintResponse['warnings'] }>('PUT', `/v1/policies/${enc(name)}`, { yaml });
   deletePolicy = (name: string) => this.request<{ policy: Policy; detachedFrom: { name: string; type: string }[] }>('DELETE', `/v1/policies/${enc(name)}`);
   lintPolicy = (yaml: string) => this.request<LintResponse>('POST', '/v1/policies/lint', { yaml });
+  /** What saving `yaml` as policy `name` would change, without saving it. */
+  policyImpact = (name: string, yaml: string) => this.request<PolicyImpact>('POST', `/v1/policies/${enc(name)}/impact`, { yaml });
 
   listTokens = (filter: ListQuery & { subject?: string; status?: string; expiresWithin?: string } = {}) => this.all<Token>('/v1/tokens', filter);
   listTokensPage = (query: Query) => this.request<List<Token>>('GET', '/v1/tokens', { query });
@@ -196,4 +198,5 @@ export class RuneClient {
     this.request<List<AuditRecord>>('GET', '/v1/audit', { query });
   check = (body: { subject?: string; token?: string; verb: string; resource: string; namespace?: string; policy?: string }) =>
     this.request<CheckAnswer>('POST', '/v1/authz/check', { json: body });
+  whoCan = (query: { verb: string; resource: string; namespace?: string }) => this.request<WhoCanAnswer>('GET', '/v1/authz/who-can', { query });
 }

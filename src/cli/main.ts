@@ -3,7 +3,7 @@ import type { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { bashCompletion, zshCompletion } from './completion.js';
 import { bootstrapCommand, serviceCommands, tokenCommands, userCommands } from './commands/identities.js';
-import { auditCommand, canICommand, registryCommands } from './commands/operations.js';
+import { auditCommand, canICommand, registryCommands, whoCanCommand } from './commands/operations.js';
 import { policyCommands } from './commands/policies.js';
 import { sessionCommands } from './commands/session.js';
 import { trustCommands } from './commands/trusts.js';
@@ -71,6 +71,7 @@ export function buildProgram(): Command {
   tokenCommands(admin);
   registryCommands(admin);
   canICommand(admin);
+  whoCanCommand(admin);
   auditCommand(admin);
 
 

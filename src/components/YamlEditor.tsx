@@ -17,6 +17,8 @@ export interface YamlEditorProps {
   onClose: () => void;
   /** Hands the current text to $VISUAL/$EDITOR and returns what came back. */
   onExternal?: (text: string) => string | undefined;
+  /** Who gains and loses which rights if the text were saved (the daemon's impact summary), asked before saving. */
+  impact?: (text: string) => Promise<string[]>;
   /** Called with every valid draft, for the Can-I what-if. */
   onDraft?: (text: string) => void;
   /** The daemon's lint (POST /v1/policies/lint), asked once typing pauses. */
@@ -34,12 +36,14 @@ export interface YamlEditorProps {
  * locally so typing stays instant), a diff before ctrl-s saves, and a question before Esc drops
  * unsaved changes. ctrl-o opens the text in $VISUAL/$EDITOR.
  */
-export function YamlEditor({ title, initial, saved, height, width, onSave, onClose, onExternal, onDraft, remoteLint, readOnly = false, onRefused, theme }: YamlEditorProps) {
+export function YamlEditor({ title, initial, saved, height, width, onSave, onClose, onExternal, impact, onDraft, remoteLint, readOnly = false, onRefused, theme }: YamlEditorProps) {
   const [state, dispatch] = useReducer(editorReducer, initial, fromText);
   const topRef = useRef(0);
   const [mode, setMode] = useState<'edit' | 'diff' | 'discard'>('edit');
   const [message, setMessage] = useState<{ text: string; error?: boolean } | undefined>();
   const [busy, setBusy] = useState(false);
+  // The impact of the text being confirmed: asked on ctrl-s, shown with the diff; for that text only.
+  const [effect, setEffect] = useState<{ text: string; lines?: string[]; failed?: string }>();
   // After ctrl-x: the whole text is selected; a paste or a typed key replaces it, a movement or Esc keeps it.
   const [allSelected, setAllSelected] = useState(false);
   const textHeight = Math.max(3, height - 6);
@@ -47,6 +51,7 @@ export function YamlEditor({ title, initial, saved, height, width, onSave, onClo
   const top = (topRef.current = windowTop(topRef.current, state.row, textHeight));
   const text = toText(state);
   const local: LintResult = useMemo(() => lintPolicyText(text), [text]);
+  const effectReady = !impact || (effect?.text === text && (effect.lines !== undefined || effect.failed !== undefined));
   // The daemon has the last word: once typing pauses its answer replaces the local one for that text.
   const [remote, setRemote] = useState<{ text: string; result?: Pick<LintResult, 'valid' | 'errors' | 'warnings'>; failed?: string }>();
   useEffect(() => {
@@ -104,7 +109,12 @@ export function YamlEditor({ title, initial, saved, height, width, onSave, onClo
     : mode === 'discard'
       ? { 'editor-discard-yes': () => onClose(), 'editor-discard-no': () => setMode('edit') }
       : mode === 'diff'
-        ? { 'confirm-yes': () => void save(), 'editor-save': () => void save(), 'confirm-no': () => setMode('edit') }
+        ? {
+            // Saving waits for the impact: the operator confirms having seen who gains and loses what.
+            'confirm-yes': () => void (effectReady && save()),
+            'editor-save': () => void (effectReady && save()),
+            'confirm-no': () => setMode('edit'),
+          }
         : {
             'editor-close': () => (allSelected ? setAllSelected(false) : dirty ? setMode('discard') : onClose()),
             'editor-select-all': () => {
@@ -118,6 +128,13 @@ export function YamlEditor({ title, initial, saved, height, width, onSave, onClo
               else {
                 onDraft?.(text);
                 setMode('diff');
+                if (impact && effect?.text !== text) {
+                  setEffect({ text });
+                  impact(text).then(
+                    (lines) => setEffect((e) => (e?.text === text ? { text, lines } : e)),
+                    (e: Error) => setEffect((cur) => (cur?.text === text ? { text, failed: e.message } : cur)),
+                  );
+                }
               }
             },
             ...(onExternal
@@ -153,15 +170,37 @@ export function YamlEditor({ title, initial, saved, height, width, onSave, onClo
   if (mode === 'diff') {
     const diff = lineDiff(saved, text);
     const changed = diff.filter((d) => d.op !== ' ').length;
+    const rowsOf = (line: string) => Math.max(1, Math.ceil(line.length / Math.max(1, width)));
+    // The impact first and whole where it fits (it wraps); the diff gets the rows that are left.
+    const effectLines = !impact ? [] : !effectReady ? ['Impact: working out who gains and loses which rights…'] : effect?.failed !== undefined ? [`Impact: not available (${effect.failed})`] : ['Impact:', ...(effect?.lines ?? []).map((l) => `\u2022 ${l}`)];
+    const budget = Math.max(2, Math.floor((height - 3) / 2));
+    const shown: string[] = [];
+    let used = 0;
+    for (const [i, line] of effectLines.entries()) {
+      const rest = effectLines.length - i - 1;
+      if (used + rowsOf(line) > budget - (rest > 0 ? 1 : 0)) {
+        shown.push(`\u2022 … ${effectLines.length - i} more line(s): rune admin policy apply --dry-run shows them all`);
+        used++;
+        break;
+      }
+      shown.push(line);
+      used += rowsOf(line);
+    }
     return (
       <Box flexDirection="column">
-        <Text bold>{title}: changes to save ({changed} line{changed === 1 ? '' : 's'})</Text>
-        {diff.slice(0, Math.max(1, height - 3)).map((d, i) => (
+        {/* "changes to save" only once the impact is there: what the operator confirms is complete. */}
+        <Text bold>{title}: {effectReady ? 'changes to save' : 'checking the impact of'} ({changed} line{changed === 1 ? '' : 's'})</Text>
+        {shown.map((line, i) => (
+          <Text key={`i${i}`} wrap="wrap" color={line.includes('\u2212 ') ? theme.warn : line.includes(': + ') ? theme.ok : undefined} bold={i === 0}>
+            {line}
+          </Text>
+        ))}
+        {diff.slice(0, Math.max(1, height - 3 - used)).map((d, i) => (
           <Text key={i} color={d.op === '+' ? theme.ok : d.op === '-' ? theme.danger : undefined} dimColor={d.op === ' ' && theme.dim} wrap="truncate">
             {d.op} {d.text}
           </Text>
         ))}
-        <Text bold>{busy ? 'saving…' : 'Save these changes? y save · n keep editing'}</Text>
+        <Text bold>{busy ? 'saving…' : effectReady ? 'Save these changes? y save · n keep editing' : 'n keep editing'}</Text>
       </Box>
     );
   }

@@ -181,3 +181,40 @@ export function explain(subjectPolicies: NamedRules[], requested: Access, tokenP
   }
   return { allowed: true, decidedBy, reason: `allowed by ${allowedBy}` };
 }
+
+/** A subject as "who can?" weighs it: its policies, and its live tokens grouped by narrowing. */
+export interface WhoCanCandidate<S> {
+  subject: S;
+  policies: NamedRules[];
+  /** `narrowing` undefined: the token carries its subject's rights; else the token's own policies. */
+  tokens: { narrowing?: NamedRules[]; count: number }[];
+}
+
+export interface WhoCanGrant<S> {
+  subject: S;
+  via: RuleRef;
+  /** Live tokens that carry the right: a narrowed one only if its narrowing allows it too. */
+  tokens: number;
+  liveTokens: number;
+}
+
+/**
+ * "Who can do this?": every candidate whose policies allow `access`, with the deciding rule. The
+ * same decisions explain() makes: the subject's policies, then each token's narrowing.
+ */
+export function whoCan<S>(candidates: Iterable<WhoCanCandidate<S>>, requested: Access): WhoCanGrant<S>[] {
+  const access = normalizeAccess(requested);
+  const out: WhoCanGrant<S>[] = [];
+  for (const c of candidates) {
+    const bySubject = decide(c.policies, access);
+    if (!bySubject.allowed) continue;
+    let tokens = 0;
+    let liveTokens = 0;
+    for (const t of c.tokens) {
+      liveTokens += t.count;
+      if (t.narrowing === undefined || decide(t.narrowing, access).allowed) tokens += t.count;
+    }
+    out.push({ subject: c.subject, via: bySubject.decidedBy!, tokens, liveTokens });
+  }
+  return out;
+}

@@ -172,6 +172,44 @@ export const CheckAnswer = Type.Object({
   draft: Type.Optional(Type.String()),
 });
 
+const WhoCanSubject = Type.Object({
+  name: Type.String(),
+  type: SubjectType,
+  via: Type.Object({ ...RuleRef.properties }, { description: 'the policy and rule that grant it (the first that allows, as can-i decides)' }),
+  tokens: Type.Optional(Type.Integer({ description: 'live tokens that carry the right (a narrowed token only if its narrowing grants it too)' })),
+  liveTokens: Type.Optional(Type.Integer({ description: 'all of the subject\'s live tokens' })),
+});
+export const WhoCanAnswer = Type.Object({
+  verb: Type.String(),
+  resource: Type.String(),
+  namespace: Type.Optional(Type.String({ description: 'absent for a cluster-scoped resource' })),
+  subjects: Type.Array(WhoCanSubject),
+  tokensCounted: Type.Boolean({ description: 'false when the caller may not list tokens: the counts are left out' }),
+});
+
+const RightsChange = {
+  gains: Type.Array(Rule, { description: 'rights held after the change and not before' }),
+  loses: Type.Array(Rule, { description: 'rights held before the change and not after' }),
+};
+export const PolicyImpact = Type.Object({
+  policy: Type.String(),
+  exists: Type.Boolean({ description: 'false: the document would create the policy' }),
+  added: Type.Array(Rule, { description: 'rules in the document and not in the stored policy' }),
+  removed: Type.Array(Rule, { description: 'rules in the stored policy and not in the document' }),
+  subjects: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      type: SubjectType,
+      holds: Type.Boolean({ description: 'the policy is attached to it (false: only tokens narrowed to it)' }),
+      ...RightsChange,
+      tokens: Type.Integer({ description: 'live tokens whose rights change' }),
+      narrowedTokens: Type.Array(Type.Object({ narrowedTo: Type.Array(Type.String()), count: Type.Integer(), ...RightsChange }), { description: 'narrowed tokens whose change differs from their subject\'s' }),
+    }),
+  ),
+  summary: Type.Array(Type.String(), { description: 'the same, in lines for people' }),
+  missingRules: Type.Optional(Type.Array(Rule, { description: 'present when saving would be refused: the rules the caller does not hold (and it lacks "escalate" on policies)' })),
+});
+
 export const CreatedServiceAccount = Type.Object({
   serviceAccount: ServiceAccount,
   policy: Type.Optional(Policy),
@@ -340,6 +378,15 @@ export const CheckBody = Type.Object(
     resource: Type.String({ maxLength: 64, pattern: TEXT_PATTERN }),
     namespace: Type.Optional(Nullable(Type.String({ maxLength: 63, pattern: TEXT_PATTERN }))),
     policy: Type.Optional(Type.Unknown({ description: 'a draft policy (YAML text or an object) to ask as if it were attached' })),
+  },
+  { additionalProperties: false },
+);
+
+export const WhoCanQuery = Type.Object(
+  {
+    verb: Type.String({ maxLength: 64, pattern: TEXT_PATTERN }),
+    resource: Type.String({ maxLength: 64, pattern: TEXT_PATTERN }),
+    namespace: Type.Optional(Type.String({ maxLength: 63, pattern: TEXT_PATTERN })),
   },
   { additionalProperties: false },
 );

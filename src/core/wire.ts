@@ -26,6 +26,10 @@ export type RotatedToken = Static<typeof S.RotatedToken>;
 export type Whoami = Static<typeof S.Whoami>;
 export type LintResponse = Static<typeof S.LintResponse>;
 export type CheckAnswer = Static<typeof S.CheckAnswer>;
+/** Who may do VERB on RESOURCE in NAMESPACE, with the rule that grants it. */
+export type WhoCanAnswer = Static<typeof S.WhoCanAnswer>;
+/** What saving a policy document would change: who gains and who loses which rights. */
+export type PolicyImpact = Static<typeof S.PolicyImpact>;
 export type CreatedServiceAccount = Static<typeof S.CreatedServiceAccount>;
 export type ErrorBody = Static<typeof S.ErrorBody>;
 /** Binds an OIDC issuer, an exact audience and claim values to a service account (CI without stored secrets). */

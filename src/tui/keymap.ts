@@ -118,7 +118,8 @@ export const KEYMAP: readonly Binding[] = [
   { id: 'audit-detail', keys: ['enter'], description: 'show the event', scope: 'audit', hint: true },
   { id: 'audit-detail-close', keys: ['esc', 'enter'], description: 'close the event', scope: 'audit' },
 
-  { id: 'cani-check', keys: ['enter'], description: 'check', scope: 'can-i', hint: true },
+  { id: 'cani-check', keys: ['enter'], description: 'ask', scope: 'can-i', hint: true },
+  { id: 'cani-mode', keys: ['tab'], description: 'switch between "can X do this?" and "who can do this?"', scope: 'can-i', hint: true },
 
   { id: 'secret-reveal', keys: ['r'], description: 'reveal / hide the secret', scope: 'secret', hint: true },
   { id: 'secret-copy', keys: ['c'], description: 'copy to the terminal clipboard (OSC 52)', scope: 'secret', hint: true },

@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { CUSTOM_POLICIES, IDENTITIES, type IdentityName, type Rule } from '../helpers/escalationIdentities.js';
 import { Runed } from '../helpers/runed.js';
 
 /**
@@ -8,64 +9,6 @@ import { Runed } from '../helpers/runed.js';
  * move gave it) are probed and must stay within what it had at the start, except where the table
  * names a legitimate growth (`bind` or `escalate` on policies allow exactly that).
  */
-
-type Rule = { resource: string; verbs: string[]; namespace?: string };
-
-const CUSTOM_POLICIES: Record<string, Rule[]> = {
-  'p-tokens-all': [{ resource: 'tokens', verbs: ['*'] }],
-  'p-pol-cu': [{ resource: 'policies', verbs: ['create', 'update', 'get', 'list'] }],
-  'p-pol-bind': [{ resource: 'policies', verbs: ['bind', 'get', 'list'] }],
-  'p-pol-bind-users': [
-    { resource: 'policies', verbs: ['bind', 'get', 'list'] },
-    { resource: 'users', verbs: ['create', 'update', 'get', 'list'] },
-  ],
-  'p-pol-esc': [{ resource: 'policies', verbs: ['escalate', 'create', 'update', 'get', 'list'] }],
-  'p-users-cu': [{ resource: 'users', verbs: ['create', 'update', 'get', 'list'] }],
-  'p-sa-create': [{ resource: 'serviceaccounts', verbs: ['create', 'get', 'list'] }],
-  'p-custom': [{ resource: 'services', verbs: ['get', 'list'], namespace: 'dev' }],
-};
-
-type IdentityName =
-  | 'tokensStar'
-  | 'tokensStarNarrowed'
-  | 'policiesCreateUpdate'
-  | 'policiesBind'
-  | 'policiesBindAndUsers'
-  | 'policiesEscalate'
-  | 'usersCreateUpdate'
-  | 'serviceaccountsCreate'
-  | 'readwrite'
-  | 'readonly'
-  | 'rootNarrowedReadonly'
-  | 'saAdminInDev'
-  | 'saAdmin'
-  | 'narrowedToCustom';
-
-interface IdentitySpec {
-  /** A user (created with these policies), a service account, or root itself. */
-  kind: 'user' | 'sa' | 'root';
-  policies?: string[];
-  sa?: { permissions: string[]; namespace?: string };
-  /** The identity's token is narrowed to these policies. */
-  narrowing?: string[];
-}
-
-const IDENTITIES: Record<IdentityName, IdentitySpec> = {
-  tokensStar: { kind: 'user', policies: ['p-tokens-all'] },
-  tokensStarNarrowed: { kind: 'user', policies: ['p-tokens-all', 'readwrite'], narrowing: ['readonly'] },
-  policiesCreateUpdate: { kind: 'user', policies: ['p-pol-cu'] },
-  policiesBind: { kind: 'user', policies: ['p-pol-bind'] },
-  policiesBindAndUsers: { kind: 'user', policies: ['p-pol-bind-users'] },
-  policiesEscalate: { kind: 'user', policies: ['p-pol-esc'] },
-  usersCreateUpdate: { kind: 'user', policies: ['p-users-cu'] },
-  serviceaccountsCreate: { kind: 'user', policies: ['p-sa-create'] },
-  readwrite: { kind: 'user', policies: ['readwrite'] },
-  readonly: { kind: 'user', policies: ['readonly'] },
-  rootNarrowedReadonly: { kind: 'root', narrowing: ['readonly'] },
-  saAdminInDev: { kind: 'sa', sa: { permissions: ['admin'], namespace: 'dev' } },
-  saAdmin: { kind: 'sa', sa: { permissions: ['admin'] } },
-  narrowedToCustom: { kind: 'user', policies: ['readwrite', 'p-tokens-all'], narrowing: ['p-custom'] },
-};
 
 /** What a move needs: the daemon, root, the identity under test and a bystander. */
 interface World {

@@ -64,6 +64,7 @@ const ROUTES: Route[] = [
   { method: 'GET', path: '/v1/policies/:name' },
   { method: 'PUT', path: '/v1/policies/:name', body: 'policy' },
   { method: 'DELETE', path: '/v1/policies/:name' },
+  { method: 'POST', path: '/v1/policies/:name/impact', body: 'policy' },
   { method: 'GET', path: '/v1/tokens' },
   { method: 'POST', path: '/v1/tokens', body: 'token' },
   { method: 'GET', path: '/v1/tokens/:id' },
@@ -81,6 +82,7 @@ const ROUTES: Route[] = [
   { method: 'DELETE', path: '/v1/registries/:name' },
   { method: 'GET', path: '/v1/audit' },
   { method: 'POST', path: '/v1/authz/check', body: 'authz' },
+  { method: 'GET', path: '/v1/authz/who-can' },
   { method: 'GET', path: '/v1/trusts' },
   { method: 'POST', path: '/v1/trusts', body: 'trust' },
   { method: 'GET', path: '/v1/trusts/:name' },
@@ -410,7 +412,7 @@ const respell = (segment: string): fc.Arbitrary<string> =>
     { weight: 1, arbitrary: fc.constant(segment.charAt(0).toUpperCase() + segment.slice(1)) },
   );
 
-const QUERY_KEYS = ['limit', 'cursor', 'status', 'subject', 'actor', 'action', 'resource', 'outcome', 'since', '__proto__', 'constructor', 'limit[]', 'a[b]'];
+const QUERY_KEYS = ['limit', 'cursor', 'status', 'subject', 'actor', 'action', 'verb', 'resource', 'namespace', 'outcome', 'since', '__proto__', 'constructor', 'limit[]', 'a[b]'];
 const query = fc.oneof(
   { weight: 4, arbitrary: fc.constant('') },
   {

@@ -2,7 +2,7 @@ import { Box, Text, useStdin, useStdout } from 'ink';
 import React, { useCallback, useEffect, useMemo, useState } from 'react';
 import { editInEditor } from '../../terminal/editor.js';
 import { describeError } from '../../format/errors.js';
-import { policyToYaml } from '../../core/policy.js';
+import { lintPolicyText, policyToYaml } from '../../core/policy.js';
 import type { Policy } from '../../core/wire.js';
 import { ErrorLine } from '../../components/Chrome.js';
 import { Confirm } from '../../components/Confirm.js';
@@ -125,6 +125,7 @@ export function PoliciesScreen() {
         readOnly={readOnly}
         onRefused={(text) => note(text, true)}
         onDraft={setDraft}
+        impact={(text) => conn.client.policyImpact(existing?.name ?? lintPolicyText(text).policy?.name ?? '', text).then((r) => r.summary)}
         remoteLint={remoteLint}
         onExternal={(text: string) => external(text, existing?.name ?? 'policy')}
         onSave={async (text) => {

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiError } from '../../api/errors.js';
+import type { RuneClient } from '../../api/client.js';
 import type { LintResponse, Policy } from '../../core/wire.js';
 import { editInEditor } from '../../terminal/editor.js';
 import { render, table, type Columns } from '../output.js';
@@ -64,12 +65,23 @@ export function policyCommands(admin: Command): void {
     });
   policy
     .command('apply')
-    .description('create the policy in a YAML file, or replace it if it exists')
+    .description('create the policy in a YAML file, or replace it if it exists; says who gains and who loses which rights')
     .requiredOption('-f, --file <file>', 'policy YAML ("-" for stdin)')
-    .action(async (opts: { file: string }, cmd: Command) => {
+    .option('--dry-run', 'print who would gain and lose which rights, and save nothing')
+    .addHelpText('after', '\nExamples:\n  rune admin policy apply -f policy.yaml --dry-run   # the impact, nothing saved\n  rune admin policy apply -f policy.yaml             # the impact on stderr, then saved\n')
+    .action(async (opts: { file: string; dryRun?: boolean }, cmd: Command) => {
       const text = readPolicyFile(opts.file);
       const name = await checkLocally(text, opts.file);
+      if (opts.dryRun) {
+        const { client } = await session(cmd);
+        const impact = await client.policyImpact(name, text);
+        const format = formatOf(cmd);
+        if (format === 'json' || format === 'yaml') process.stdout.write(render(impact, format, { headers: [], row: () => [] }));
+        else process.stdout.write(`${impact.summary.join('\n')}\ndry run: policy/${name} not ${impact.exists ? 'changed' : 'created'}\n`);
+        return;
+      }
       const { client } = writable(await session(cmd));
+      await printImpact(client, name, text);
       let exists = true;
       try {
         await client.getPolicy(name);
@@ -171,6 +183,7 @@ export function policyCommands(admin: Command): void {
           continue;
         }
         try {
+          await printImpact(client, name, body);
           const saved = await client.replacePolicy(name, body);
           printWarnings(saved.warnings, `${name}.yaml`);
           process.stdout.write(`policy/${name} edited\n`);
@@ -181,6 +194,18 @@ export function policyCommands(admin: Command): void {
         }
       }
     });
+}
+
+/** Who gains and loses what, on stderr before a save (stdout keeps the result scripts read). */
+async function printImpact(client: RuneClient, name: string, text: string): Promise<void> {
+  try {
+    const impact = await client.policyImpact(name, text);
+    process.stderr.write(impact.summary.map((line) => `impact: ${line}\n`).join(''));
+  } catch (e) {
+    // The save is authorised on its own: an impact the caller may not see does not stop it.
+    if (!(e instanceof ApiError) || e.status >= 500 || e.status === 0 || e.code === 'invalid_argument' || e.code === 'failed_precondition') throw e;
+    process.stderr.write(`impact: not shown (${e.message})\n`);
+  }
 }
 
 function keepCopy(name: string, body: string): string {

@@ -4,8 +4,12 @@ import { alreadyExists, conflict, invalid, notFound } from '../../core/errors.js
 import { BUILTIN_NAMES } from '../../core/builtins.js';
 import { checkPolicy, lintPolicyText, type LintResult, type PolicyDocument, type PolicyLimits } from '../../core/policy.js';
 import { YamlText } from '../body.js';
-import { Errors, LintResponse, List, PageQuery, Params, Policy, PolicyDocument as PolicyBody, SubjectType } from '../../core/schemas.js';
-import { commit, guardGrant, policyLimits, requireAdmin, type App, type Ctx } from '../context.js';
+import { Errors, LintResponse, List, PageQuery, Params, Policy, PolicyDocument as PolicyBody, PolicyImpact, SubjectType } from '../../core/schemas.js';
+import { policyImpact, summarizeImpact, type ImpactCandidate } from '../../core/impact.js';
+import type { Rule } from '../../core/policy.js';
+import { describeRule } from '../../core/rbac.js';
+import type { SubjectPolicies } from '../store/reach.js';
+import { commit, guardGrant, missingGrant, policyLimits, requireAdmin, type App, type Ctx } from '../context.js';
 import { readPage } from '../paging.js';
 
 const tags = ['policies'];
@@ -89,6 +93,31 @@ export function policyRoutes(app: App, ctx: Ctx): void {
     return withWarnings((await store.policies.get(name))!, warnings);
   });
 
+  // A dry run of PUT (or POST, for a new name): nothing is written. It names holders and what else
+  // they hold, so it takes reading the policy and the right to write it.
+  app.post('/v1/policies/:name/impact', { schema: { tags, summary: 'What saving this document as the policy would change: who gains and who loses which rights (nothing is saved)', params: Params.name, ...policyBody, response: { 200: PolicyImpact, ...Errors } }, config: yaml }, async (req) => {
+    const name = req.params.name;
+    admin(req, 'get', name);
+    const stored = await store.policies.get(name);
+    admin(req, stored ? 'update' : 'create', name);
+    if (BUILTIN_NAMES.has(name)) throw conflict(`policy "${name}" is built in and cannot be modified: create a copy under another name`);
+    const { policy } = policyFromBody(req.body, limits);
+    if (policy.name !== name) throw invalid(`the body names policy "${policy.name}" but the URL names "${name}": a policy cannot be renamed`, { field: 'name' });
+    const impact = policyImpact(stored?.rules, policy.rules, await impactCandidates(ctx, name));
+    // The save would pass the same escalation guard: say now if it would not.
+    const missing = missingGrant(req, policy.rules, 'escalate');
+    const refusal = missing.length ? [`saving would be refused: it grants rules you do not hold: ${missing.map(describeRule).join('; ')}`] : [];
+    return {
+      policy: name,
+      exists: stored !== undefined,
+      added: impact.added,
+      removed: impact.removed,
+      subjects: impact.subjects.map(({ subject, ...change }) => ({ name: subject.name, type: subject.type, ...change })),
+      summary: [...summarizeImpact(name, stored !== undefined, impact), ...refusal],
+      ...(missing.length ? { missingRules: missing } : {}),
+    };
+  });
+
   // Deleting detaches the policy from everyone who holds it; tokens narrowed to it lose those rights.
   const deleted = Type.Object({ policy: Policy, detachedFrom: Type.Array(Type.Object({ name: Type.String(), type: SubjectType })) });
   app.delete('/v1/policies/:name', { schema: { tags, summary: 'Delete a policy, detaching it from its holders', params: Params.name, response: { 200: deleted, ...Errors } } }, async (req) => {
@@ -105,4 +134,32 @@ export function policyRoutes(app: App, ctx: Ctx): void {
     });
     return { policy, detachedFrom };
   });
+}
+
+/** Those `policy` reaches: its holders and the subjects of live tokens narrowed to it, the policy itself left out of their rules. */
+async function impactCandidates(ctx: Ctx, policy: string): Promise<ImpactCandidate<SubjectPolicies>[]> {
+  const { store } = ctx;
+  const groups = new Map<string, { names: string[]; count: number }[]>();
+  for (const g of await store.reach.liveTokenGroups(Date.now())) {
+    const group = { names: JSON.parse(g.policies) as string[], count: g.count };
+    const list = groups.get(g.subjectId);
+    if (list) list.push(group);
+    else groups.set(g.subjectId, [group]);
+  }
+  const reached = (await store.reach.subjects()).flatMap((subject) => {
+    const holds = subject.policies.includes(policy);
+    const tokens = groups.get(subject.id) ?? [];
+    return holds || tokens.some((t) => t.names.includes(policy)) ? [{ subject, holds, tokens }] : [];
+  });
+  // Each other policy is read once, however many of them hold it.
+  const names = new Set(reached.flatMap(({ subject, tokens }) => [...subject.policies, ...tokens.flatMap((t) => t.names)]));
+  names.delete(policy);
+  const known = new Map((await store.policies.rulesOf([...names])).map((p) => [p.name, p.rules]));
+  const rulesOf = (list: string[]): Rule[] => list.flatMap((n) => (n === policy ? [] : (known.get(n) ?? [])));
+  return reached.map(({ subject, holds, tokens }) => ({
+    subject,
+    holds,
+    otherRules: rulesOf(subject.policies),
+    tokens: tokens.map((t) => (t.names.length === 0 ? { count: t.count } : { count: t.count, narrowedTo: t.names, otherRules: rulesOf(t.names), narrowedToThis: t.names.includes(policy) })),
+  }));
 }

@@ -10,6 +10,7 @@ import { SqliteEngine } from './sqlite.js';
 import { Subjects } from './subjects.js';
 import { Tokens } from './tokens.js';
 import { Trusts } from './trusts.js';
+import { Reach } from './reach.js';
 
 export type { Engine, Sql } from './sql.js';
 
@@ -43,6 +44,7 @@ export class Store {
   readonly registries: Registries;
   readonly trusts: Trusts;
   readonly meta: Meta;
+  readonly reach: Reach;
   private readonly shared: Shared;
 
   /** `sql`: the engine itself, or (for a transaction's view) the transaction. */
@@ -60,6 +62,7 @@ export class Store {
     this.registries = new Registries(sql);
     this.trusts = new Trusts(sql);
     this.meta = new Meta(sql);
+    this.reach = new Reach(sql);
   }
 
   /** True for a transaction's view. */

@@ -55,7 +55,7 @@ export function toToken(row: TokenRow, now = Date.now()): Token {
 }
 
 /** SQL for each status, with `@now` bound; kept beside tokenStatus so the two agree. */
-const STATUS_SQL: Record<TokenStatus, string> = {
+export const STATUS_SQL: Record<TokenStatus, string> = {
   revoked: 'revoked_at IS NOT NULL',
   expired: 'revoked_at IS NULL AND expires_at IS NOT NULL AND expires_at <= @now',
   disabled: 'revoked_at IS NULL AND (expires_at IS NULL OR expires_at > @now) AND enabled = 0',
