@@ -5,7 +5,7 @@ import type { ErrorCode } from '../core/errors.js';
 import { ApiError } from './errors.js';
 
 export { ApiError };
-import type { AuditRecord, CheckAnswer, CreatedServiceAccount, CreatedToken, ExchangedToken, LintResponse, List, Namespace, Policy, PolicyImpact, Registry, ServiceAccount, Token, Trust, TrustInput, User, Whoami, WhoCanAnswer } from '../core/wire.js';
+import type { AuditRecord, CheckAnswer, CreatedServiceAccount, CreatedToken, RotatedToken, ExchangedToken, LintResponse, List, Namespace, Policy, PolicyImpact, Registry, ServiceAccount, Token, Trust, TrustInput, User, Whoami, WhoCanAnswer } from '../core/wire.js';
 
 export type { AuditRecord as AuditEvent, CheckAnswer, CreatedServiceAccount, PolicyImpact, Registry, Trust, TrustInput, WhoCanAnswer };
 
@@ -14,6 +14,15 @@ export interface ClientOptions {
   token?: string;
   caFile?: string;
   timeoutMs?: number;
+  /** Told about the token headers of each answer (Rune-Token-Expires, Rune-Token-Rotated), as RFC 3339 times. */
+  onTokenNotice?: (notice: TokenNotice) => void;
+}
+
+export interface TokenNotice {
+  /** The token expires soon (within 7 days): when. */
+  expiresAt?: string;
+  /** The request used a secret a rotation replaced: when that secret stops working. */
+  rotatedUntil?: string;
 }
 
 /** `localhost:7863` → `http://localhost:7863`; a URL with a scheme is kept. */
@@ -51,6 +60,7 @@ export class RuneClient {
   private readonly headers: Record<string, string>;
   private readonly ca: Buffer | undefined;
   private readonly timeoutMs: number;
+  private readonly onTokenNotice: ((notice: TokenNotice) => void) | undefined;
 
   constructor(options: ClientOptions) {
     this.baseUrl = serverUrl(options.server);
@@ -58,6 +68,7 @@ export class RuneClient {
     this.headers = { 'user-agent': 'rune-cli', accept: 'application/json', ...(options.token ? { authorization: `Bearer ${options.token}` } : {}) };
     this.ca = options.caFile ? readFileSync(options.caFile) : undefined;
     this.timeoutMs = options.timeoutMs ?? 15_000;
+    this.onTokenNotice = options.onTokenNotice;
   }
 
   private send(method: Method, path: string, body: { type: string; data: string } | undefined): Promise<RawReply> {
@@ -94,6 +105,11 @@ export class RuneClient {
         if (attempt < attempts && code !== undefined && RETRY_CODES.has(code)) continue;
         throw new ApiError('unavailable', `cannot reach runed at ${this.baseUrl} (${code ?? (e as Error).message})`, 0, { cause: code, server: this.baseUrl });
       }
+    }
+    const expiresAt = res.headers['rune-token-expires'];
+    const rotatedUntil = res.headers['rune-token-rotated'];
+    if (this.onTokenNotice && (typeof expiresAt === 'string' || typeof rotatedUntil === 'string')) {
+      this.onTokenNotice({ ...(typeof expiresAt === 'string' ? { expiresAt } : {}), ...(typeof rotatedUntil === 'string' ? { rotatedUntil } : {}) });
     }
     let parsed: unknown;
     try {
@@ -158,12 +174,14 @@ export class RuneClient {
   /** What saving `yaml` as policy `name` would change, without saving it. */
   policyImpact = (name: string, yaml: string) => this.request<PolicyImpact>('POST', `/v1/policies/${enc(name)}/impact`, { yaml });
 
-  listTokens = (filter: ListQuery & { subject?: string; status?: string } = {}) => this.all<Token>('/v1/tokens', filter);
+  listTokens = (filter: ListQuery & { subject?: string; status?: string; expiresWithin?: string } = {}) => this.all<Token>('/v1/tokens', filter);
   listTokensPage = (query: Query) => this.request<List<Token>>('GET', '/v1/tokens', { query });
   getToken = (id: string) => this.request<Token>('GET', `/v1/tokens/${enc(id)}`);
   createToken = (body: { name?: string; subjectName?: string; subjectId?: string; policies?: string[]; ttl?: string; description?: string }) =>
     this.request<CreatedToken>('POST', '/v1/tokens', { json: body });
   updateToken = (id: string, body: { description?: string; ttl?: string | null; enabled?: boolean }) => this.request<Token>('PATCH', `/v1/tokens/${enc(id)}`, { json: body });
+  /** A new secret for the token; the old one works for `grace` ("0": stops at once; omitted: the daemon's default, 1h). */
+  rotateToken = (id: string, body: { grace?: string } = {}) => this.request<RotatedToken>('POST', `/v1/tokens/${enc(id)}/rotate`, { json: body });
   revokeToken = (id: string) => this.request<Token>('DELETE', `/v1/tokens/${enc(id)}`);
 
   listNamespaces = () => this.all<Namespace>('/v1/namespaces');

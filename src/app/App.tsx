@@ -4,7 +4,9 @@ import type { RuneClient } from '../api/client.js';
 import type { ContextStore } from '../config/contexts.js';
 import { ErrorLine, Header, HelpView, KeyHints } from '../components/Chrome.js';
 import { CommandPrompt } from '../components/CommandPrompt.js';
+import { expiresSoon } from '../core/expiry.js';
 import { describeError } from '../format/errors.js';
+import { timeUntil } from '../format/time.js';
 import { useResource } from '../hooks/useResource.js';
 import { useTerminalSize } from '../hooks/useTerminalSize.js';
 import { InputProvider, PRIORITY, useActions, useKeys } from '../tui/input.js';
@@ -206,6 +208,7 @@ function Shell({ store, readOnly: forceReadOnly = false, env = process.env, init
     readOnly,
     health: health.state,
     screen: `${order.indexOf(screen) + 1}:${current.title}`,
+    tokenExpiresIn: whoami.data?.token.expiresAt && expiresSoon(whoami.data.token.expiresAt) ? timeUntil(whoami.data.token.expiresAt) : undefined,
   };
   const session: Session | undefined = conn && { conn, store, whoami: whoami.data, theme, readOnly, production, width: columns, height: bodyHeight };
   // Each mode shows its own hints: the prompt's keys while typing a command, not the list's.

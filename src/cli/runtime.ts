@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { reserveSecretFile, SecretFileError, type SecretFile } from '../config/secretFile.js';
-import type { RuneClient } from '../api/client.js';
+import type { RuneClient, TokenNotice } from '../api/client.js';
 import type { Target } from '../config/target.js';
-import { parseDuration } from '../core/duration.js';
+import { formatDuration, parseDuration } from '../core/duration.js';
 import { checkFormat, UsageError, type Format } from './output.js';
 
 export { UsageError };
@@ -49,8 +49,30 @@ export async function session(cmd: Command, opts: { needsToken?: boolean; server
         : `not logged in: run "rune login NAME --server HOST:PORT --token-file FILE" (or set RUNE_TOKEN)`,
     );
   }
-  const client = new RuneClient({ server: target.server, ...(target.token ? { token: target.token } : {}), ...(target.caFile ? { caFile: target.caFile } : {}) });
+  const client = new RuneClient({
+    server: target.server,
+    ...(target.token ? { token: target.token } : {}),
+    ...(target.caFile ? { caFile: target.caFile } : {}),
+    onTokenNotice: (notice) => warnAboutToken(target, notice),
+  });
   return { target, client };
+}
+
+const warned = new Set<keyof TokenNotice>();
+
+/** One line on stderr per command and kind, never on stdout: scripts parsing the output are unaffected. */
+function warnAboutToken(target: Target, notice: TokenNotice, now = Date.now()): void {
+  const id = /^rune_(tok_[0-9A-Za-z]+)_/.exec(target.token ?? '')?.[1] ?? 'the token';
+  const whose = target.context ? `the token of context "${target.context}" (${id})` : `the token ${id}`;
+  const left = (at: string) => formatDuration(Math.max(0, Math.floor((Date.parse(at) - now) / 60_000) * 60_000));
+  if (notice.rotatedUntil && !warned.has('rotatedUntil')) {
+    warned.add('rotatedUntil');
+    process.stderr.write(`warning: ${whose} is a secret that a rotation replaced; it stops working at ${notice.rotatedUntil} (in ${left(notice.rotatedUntil)}): switch to the new secret\n`);
+  }
+  if (notice.expiresAt && !warned.has('expiresAt')) {
+    warned.add('expiresAt');
+    process.stderr.write(`warning: ${whose} expires at ${notice.expiresAt} (in ${left(notice.expiresAt)}): mint a new one before then (rune admin token create), or have an administrator extend it\n`);
+  }
 }
 
 /** Refuses mutating commands on a read-only context before anything is sent. */
@@ -59,11 +81,11 @@ export function writable(s: Session): Session {
   return s;
 }
 
-export function checkTtl(ttl: string | undefined): string | undefined {
+export function checkTtl(ttl: string | undefined, flag = '--ttl'): string | undefined {
   if (ttl === undefined) return undefined;
   const ms = parseDuration(ttl);
-  if (ms === undefined) throw new UsageError(`--ttl "${ttl}" is not a duration: use e.g. 720h, 90d or 1h30m`);
-  if (ms <= 0) throw new UsageError('--ttl must be greater than zero');
+  if (ms === undefined) throw new UsageError(`${flag} "${ttl}" is not a duration: use e.g. 720h, 90d or 1h30m`);
+  if (ms <= 0) throw new UsageError(`${flag} must be greater than zero`);
   return ttl;
 }
 

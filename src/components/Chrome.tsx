@@ -13,6 +13,8 @@ export interface HeaderInfo {
   /** The daemon's connection: "up", "down" (shown as OFFLINE) or not known yet. */
   health?: 'up' | 'down' | 'unknown';
   screen: string;
+  /** The current context's own token expires soon: how long it has left ("3d"), shown as a badge. */
+  tokenExpiresIn?: string | undefined;
 }
 
 /**
@@ -24,7 +26,8 @@ export function Header({ info, theme, width }: { info: HeaderInfo; theme: Theme;
   const server = info.server.replace(/^https?:\/\//, '');
   const offline = info.health === 'down';
   const right = `${offline ? ' OFFLINE' : info.health === 'up' ? ' ●' : ' ○'} ${info.screen}`;
-  const badges = `${prod ? ' PRODUCTION ' : ''}${prod && info.readOnly ? ' ' : ''}${info.readOnly ? ' READ-ONLY ' : ''}`;
+  const expiry = info.tokenExpiresIn ? ` TOKEN EXPIRES IN ${info.tokenExpiresIn} ` : '';
+  const badges = `${prod ? ' PRODUCTION ' : ''}${prod && info.readOnly ? ' ' : ''}${info.readOnly ? ' READ-ONLY ' : ''}${(prod || info.readOnly) && expiry ? ' ' : ''}${expiry}`;
   const fixed = `rune ${badges}${badges ? ' ' : ''}ctx:${info.context ?? '(none)'}  as:${info.subject ?? '?'}  ns:${info.namespace}  srv:`;
   const room = Math.max(0, width - fixed.length - right.length);
   const srv = server.length > room ? server.slice(0, Math.max(0, room - 1)) + (room > 0 ? '…' : '') : server;
@@ -41,6 +44,8 @@ export function Header({ info, theme, width }: { info: HeaderInfo; theme: Theme;
         ) : null}
         {prod && info.readOnly ? ' ' : ''}
         {info.readOnly ? <Text inverse bold color={theme.warn}>{' READ-ONLY '}</Text> : null}
+        {(prod || info.readOnly) && expiry ? ' ' : ''}
+        {expiry ? <Text bold inverse={!theme.color} color={theme.warn}>{expiry}</Text> : null}
         {badges ? ' ' : ''}
         <Text color={prod ? theme.danger : undefined} bold={prod}>ctx:{info.context ?? '(none)'}</Text>
         {`  as:${info.subject ?? '?'}  ns:${info.namespace}  srv:${srv}${' '.repeat(gap)}`}

@@ -303,10 +303,26 @@ export const TokenPatchBody = Type.Object(
   { additionalProperties: false },
 );
 
+export const TokenRotateBody = Type.Object(
+  {
+    grace: Type.Optional(
+      Nullable(Type.String({ maxLength: 32, description: 'how long the old secret keeps working, e.g. "1h" (the default) or "0" to cut over at once; at most 30d' })),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const RotatedToken = Type.Object({
+  token: Token,
+  secret: Type.String({ description: 'the new bearer string, shown exactly once' }),
+  graceUntil: Type.Optional(Type.String({ format: 'date-time', description: 'when the old secret stops working; absent when it stopped at once' })),
+});
+
 export const TokenListQuery = Type.Object(
   {
     ...PageQuery,
     subject: Type.Optional(Type.String({ description: 'only this subject\'s tokens' })),
+    expiresWithin: Type.Optional(Type.String({ maxLength: 32, description: 'only tokens that expire within this duration from now, e.g. "7d" (expired ones included unless status says otherwise)' })),
     status: Type.Optional(Type.Union([TokenStatus, Type.Literal('')])),
     ...SearchQuery('the name, subject, description or id', 'created (default), name, subject, expires or lastUsed'),
   },

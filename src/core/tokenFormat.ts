@@ -68,8 +68,8 @@ export interface MintedToken {
   bearer: string;
 }
 
-export function mintToken(): MintedToken {
-  const id = newId('tok');
+/** A new secret for token `id` (a fresh token by default; a rotation keeps its id). */
+export function mintToken(id = newId('tok')): MintedToken {
   const secret = randomBase62(SECRET_LENGTH);
   const body = `${TOKEN_PREFIX}${id}_${secret}`;
   return { id, secret, bearer: body + checksumOf(body) };

@@ -21,6 +21,8 @@ export type Namespace = Static<typeof S.Namespace>;
 export type Registry = Static<typeof S.Registry>;
 export type AuditRecord = Static<typeof S.AuditRecord>;
 export type CreatedToken = Static<typeof S.CreatedToken>;
+/** What POST /v1/tokens/{id}/rotate answers: the new secret once, and when the old one stops working. */
+export type RotatedToken = Static<typeof S.RotatedToken>;
 export type Whoami = Static<typeof S.Whoami>;
 export type LintResponse = Static<typeof S.LintResponse>;
 export type CheckAnswer = Static<typeof S.CheckAnswer>;

@@ -17,9 +17,15 @@ export interface Principal {
   holdings: Holdings;
 }
 
-export type AuthFailure = 'missing' | 'malformed' | 'bad_checksum' | 'unknown' | 'bad_secret' | 'expired' | 'disabled' | 'revoked' | 'no_subject';
+/** `rotated`: the secret a rotation replaced, after its grace period ended. */
+export type AuthFailure = 'missing' | 'malformed' | 'bad_checksum' | 'unknown' | 'bad_secret' | 'rotated' | 'expired' | 'disabled' | 'revoked' | 'no_subject';
 
-export type AuthResult = { ok: true; principal: Principal } | { ok: false; reason: AuthFailure; tokenId?: string };
+/** `previousSecret`: authenticated with the secret a rotation replaced, inside its grace period. */
+export type AuthResult = { ok: true; principal: Principal; previousSecret?: { until: number } } | { ok: false; reason: AuthFailure; tokenId?: string };
+
+type Refusal = Extract<AuthResult, { ok: false }>;
+/** How a presented secret checked out: refused, or valid (through the replaced secret, with its grace end). */
+type Checked = Refusal | { ok: true; previousSecret?: { until: number } };
 
 const LAST_USED_INTERVAL_MS = 1000;
 const CACHE_LIMIT = 50_000;
@@ -61,22 +67,29 @@ export class Authenticator {
     }
     const cached = this.cache.get(parsed.id);
     if (!cached) return this.resolve(parsed.id, parsed.secret, now);
-    return this.check(cached.token, parsed.secret, now) ?? this.accept(cached, now);
+    const checked = this.check(cached.token, parsed.secret, now);
+    return checked.ok ? this.accept(cached, now, checked) : checked;
   }
 
-  /** The refusal for `token` presented with `secret`, or undefined when it is valid now. */
-  private check(token: TokenRow, secret: string, now: number): AuthResult | undefined {
+  /** Whether `token` presented with `secret` is valid now: its secret, or the one a rotation replaced within its grace. */
+  private check(token: TokenRow, secret: string, now: number): Checked {
+    let previousSecret: { until: number } | undefined;
     if (!verifySecret(this.serverKey, token.id, secret, token.secret_hash)) {
-      return { ok: false, reason: 'bad_secret', tokenId: token.id };
+      if (token.prev_secret_hash === null || !verifySecret(this.serverKey, token.id, secret, token.prev_secret_hash)) {
+        return { ok: false, reason: 'bad_secret', tokenId: token.id };
+      }
+      // The grace period is a time, checked on every request: no cache can stretch it.
+      if (token.prev_secret_until === null || token.prev_secret_until <= now) return { ok: false, reason: 'rotated', tokenId: token.id };
+      previousSecret = { until: token.prev_secret_until };
     }
     const status = tokenStatus(token, now);
     if (status !== 'active') return { ok: false, reason: status, tokenId: token.id };
-    return undefined;
+    return previousSecret ? { ok: true, previousSecret } : { ok: true };
   }
 
-  private accept(cached: Cached, now: number): AuthResult {
+  private accept(cached: Cached, now: number, checked: { previousSecret?: { until: number } }): AuthResult {
     this.touch(cached.token.id, now);
-    return { ok: true, principal: cached.principal };
+    return checked.previousSecret ? { ok: true, principal: cached.principal, previousSecret: checked.previousSecret } : { ok: true, principal: cached.principal };
   }
 
   private async resolve(id: string, secret: string, now: number): Promise<AuthResult> {
@@ -84,8 +97,8 @@ export class Authenticator {
     const generation = this.store.generation;
     const token = await this.store.tokens.get(id);
     if (!token) return { ok: false, reason: 'unknown', tokenId: id };
-    const refused = this.check(token, secret, now);
-    if (refused) return refused;
+    const checked = this.check(token, secret, now);
+    if (!checked.ok) return checked;
     const subject = await this.store.subjects.getById(token.subject_id);
     if (!subject) return { ok: false, reason: 'no_subject', tokenId: token.id };
     const cached: Cached = { token, subject, principal: await this.principalFor(subject, token) };
@@ -93,7 +106,7 @@ export class Authenticator {
       if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
       this.cache.set(token.id, cached);
     }
-    return this.accept(cached, now);
+    return this.accept(cached, now, checked);
   }
 
   async principalFor(subject: SubjectRow, token: TokenRow): Promise<Principal> {

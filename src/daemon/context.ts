@@ -25,6 +25,8 @@ export interface Ctx {
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
+    /** When the request authenticated with a secret a rotation replaced: the end of its grace (ms). */
+    previousSecretUntil: number | null;
   }
 }
 
@@ -48,7 +50,7 @@ export const wasAudited = (req: FastifyRequest) => audited.has(req);
 type EventInput = Omit<AuditEvent, 'actor' | 'remoteAddr'>;
 
 /** The event as stored: who, from where, and nothing shaped like a secret in its text. */
-function fullEvent(req: FastifyRequest, event: EventInput): AuditEvent {
+export function fullEvent(req: FastifyRequest, event: EventInput): AuditEvent {
   const p = req.principal;
   const full: AuditEvent = { ...event };
   if (full.ref !== undefined) full.ref = redactSecrets(full.ref);

@@ -34,6 +34,17 @@ export class Metrics {
         for (const [status, n] of Object.entries(await store.tokens.countByStatus(Date.now()))) this.set({ status }, n);
       },
     });
+    const horizons = { '1d': 86_400_000, '7d': 7 * 86_400_000 };
+    new Gauge({
+      name: 'rune_tokens_expiring',
+      help: 'Active tokens that expire within 1 day and within 7 days (the 7d count includes the 1d one).',
+      labelNames: ['within'],
+      registers,
+      async collect() {
+        const counts = await store.tokens.countExpiring(Date.now(), Object.values(horizons));
+        Object.keys(horizons).forEach((within, i) => this.set({ within }, counts[i]!));
+      },
+    });
     new Gauge({
       name: 'rune_audit_chain_length',
       help: 'Events in the audit chain (the id of its newest event: events are never deleted).',

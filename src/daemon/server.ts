@@ -10,13 +10,15 @@ import { StoreAuditSink, type AuditSink } from './audit.js';
 import { Authenticator } from './authn.js';
 import { YamlText } from './body.js';
 import type { DaemonConfig } from './config.js';
-import { audit, peerOf, wasAudited, type App, type Ctx } from './context.js';
+import { EXPIRES_HEADER, expiresSoon, ROTATED_HEADER } from '../core/expiry.js';
+import { audit, fullEvent, peerOf, wasAudited, type App, type Ctx } from './context.js';
 import { Keyring } from './kek.js';
 import { FailureAudit } from './failureAudit.js';
 import { FailureLimiter } from './limiter.js';
 import { IssuerKeyCache } from './oidc.js';
 import { Metrics } from './metrics.js';
-import { OPENAPI } from './openapi.js';
+import { OldSecretAudit } from './oldSecretAudit.js';
+import { OPENAPI, withTokenHeaders } from './openapi.js';
 import { schemaError, type SchemaError } from './validation.js';
 import { auditRoutes } from './routes/audit.js';
 import { authzRoutes } from './routes/authz.js';
@@ -139,6 +141,7 @@ export async function buildDaemon(config: DaemonConfig, store: Store, serverKey:
   const ctx: Ctx = { config, store, serverKey, authn, audit: options.audit ?? new StoreAuditSink(store.audit, app.log), keyring };
 
   app.decorateRequest('principal', null);
+  app.decorateRequest('previousSecretUntil', null);
 
   // YAML is accepted where a route says so (policies); elsewhere it is a 415, before any validation.
   app.addHook('preValidation', async (req) => {
@@ -212,7 +215,7 @@ export async function buildDaemon(config: DaemonConfig, store: Store, serverKey:
 
   // The OpenAPI document is generated from the routes' schemas; routes are declared in plugins
   // registered after it, so that it sees every one of them.
-  void app.register(swagger, { openapi: OPENAPI });
+  void app.register(swagger, { openapi: OPENAPI, transformObject: (doc) => withTokenHeaders(('openapiObject' in doc ? doc.openapiObject : doc.swaggerObject) as Parameters<typeof withTokenHeaders>[0]) });
   void app.register(async (open: App) => {
     healthRoutes(open, ctx, state);
     const text = { tags: ['health'], security: [], response: { 200: Type.String() } };
@@ -238,7 +241,8 @@ export async function buildDaemon(config: DaemonConfig, store: Store, serverKey:
     app.addHook('onRequest', async (req, reply) => {
       const origin = req.headers.origin;
       if (!origin || !origins.has(origin)) return;
-      reply.header('Access-Control-Allow-Origin', origin).header('Vary', 'Origin');
+      // A browser client may read the token warnings only if they are exposed to it.
+      reply.header('Access-Control-Allow-Origin', origin).header('Vary', 'Origin').header('Access-Control-Expose-Headers', `${EXPIRES_HEADER}, ${ROTATED_HEADER}`);
       if (req.method === 'OPTIONS' && req.headers['access-control-request-method']) {
         reply
           .header('Access-Control-Allow-Methods', 'GET, POST, PUT, PATCH, DELETE')
@@ -260,11 +264,25 @@ export async function buildDaemon(config: DaemonConfig, store: Store, serverKey:
     return { retryAfter, first: failures.note(peer, retryAfter > 0 ? 'rate_limited' : reason) };
   };
 
+  const oldSecretUses = new OldSecretAudit((event) => ctx.audit.record(event));
+
   const authenticate = async (req: FastifyRequest, reply: FastifyReply) => {
-    const pending = authn.authenticate(req.headers.authorization);
+    const now = Date.now();
+    const pending = authn.authenticate(req.headers.authorization, now);
     const result = pending instanceof Promise ? await pending : pending;
     if (result.ok) {
       req.principal = result.principal;
+      const expiresAt = result.principal.token.expires_at;
+      if (expiresSoon(expiresAt, now)) reply.header(EXPIRES_HEADER, new Date(expiresAt!).toISOString());
+      if (result.previousSecret) {
+        const until = new Date(result.previousSecret.until).toISOString();
+        req.previousSecretUntil = result.previousSecret.until;
+        reply.header(ROTATED_HEADER, until);
+        const tokenId = result.principal.token.id;
+        // Not audit(): that would mark the request as recorded, and its own failure would go unrecorded.
+        const event = fullEvent(req, { action: 'old-secret', resource: 'tokens', ref: tokenId, outcome: 'success', message: `used the secret a rotation replaced; it works until ${until}` });
+        oldSecretUses.note(tokenId, event, now);
+      }
       return;
     }
     const { retryAfter, first } = countFailure(req, result.reason);
@@ -313,6 +331,7 @@ export async function buildDaemon(config: DaemonConfig, store: Store, serverKey:
   };
 
   const flush = async (final = false) => {
+    oldSecretUses.flush(Date.now(), final);
     failures.flush(Date.now(), final);
     await authn.flushLastUsed();
     await ctx.audit.idle();

@@ -7,3 +7,8 @@ export function age(iso: string | undefined, now = Date.now()): string {
   if (s < 172_800) return `${Math.floor(s / 3600)}h`;
   return `${Math.floor(s / 86_400)}d`;
 }
+
+/** "3d", "5h", "12m" until `iso`, in age()'s units ("0s" once it has passed). */
+export function timeUntil(iso: string, now = Date.now()): string {
+  return age(new Date(now - Math.max(0, Date.parse(iso) - now)).toISOString(), now);
+}

@@ -69,6 +69,7 @@ export const KEYMAP: readonly Binding[] = [
   { id: 'token-toggle', keys: ['e'], description: 'enable / disable', scope: 'tokens', mutating: true, hint: true },
   { id: 'token-edit', keys: ['u'], description: 'edit description and TTL', scope: 'tokens', mutating: true },
   { id: 'token-revoke', keys: ['x'], description: 'revoke', scope: 'tokens', mutating: true, hint: true },
+  { id: 'token-rotate', keys: ['R'], description: 'rotate the secret (the old one works for a grace period)', scope: 'tokens', mutating: true, hint: true },
 
   { id: 'policy-open', keys: ['enter'], description: 'edit in the YAML editor (built-ins: a clone)', scope: 'policies', hint: true },
   { id: 'policy-new', keys: ['n'], description: 'new policy', scope: 'policies', mutating: true, hint: true },

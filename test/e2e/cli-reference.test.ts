@@ -194,7 +194,7 @@ if (!existsSync(process.env.EDITOR_LOG + '.first')) {
   it('completion scripts for bash and zsh name the commands and flags', () => {
     const bash = cli.ok(['completion', 'bash']);
     expect(bash).toContain('complete -o default -F _rune_complete rune');
-    expect(bash).toContain('"admin token") echo "create list get update revoke"');
+    expect(bash).toContain('"admin token") echo "create list get update revoke rotate expiring"');
     expect(bash).toMatch(/"admin service create"\) echo "[^"]*--namespace[^"]*--permissions/);
     expect(cli.ok(['completion', 'zsh'])).toMatch(/^# rune completion for zsh[\s\S]*bashcompinit/);
     expect(cli.run(['completion', 'fish']).stderr).toBe('error: completion is available for bash and zsh, not "fish"\n');

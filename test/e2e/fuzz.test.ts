@@ -30,7 +30,7 @@ const PENDING_FIX = new Set<string>(
 const enabled = (generator: 'deepYaml' | 'yamlAliases' | 'hugeYaml' | 'loneSurrogates') => !PENDING_FIX.has(generator);
 
 type Identity = 'none' | 'root' | 'limited' | 'narrowed';
-type BodyKind = 'user' | 'serviceaccount' | 'policy' | 'token' | 'tokenPatch' | 'namespace' | 'registry' | 'authz' | 'trust' | 'exchange';
+type BodyKind = 'user' | 'serviceaccount' | 'policy' | 'token' | 'tokenPatch' | 'tokenRotate' | 'namespace' | 'registry' | 'authz' | 'trust' | 'exchange';
 
 interface Route {
   method: string;
@@ -70,6 +70,7 @@ const ROUTES: Route[] = [
   { method: 'GET', path: '/v1/tokens/:id' },
   { method: 'PATCH', path: '/v1/tokens/:id', body: 'tokenPatch' },
   { method: 'DELETE', path: '/v1/tokens/:id' },
+  { method: 'POST', path: '/v1/tokens/:id/rotate', body: 'tokenRotate' },
   { method: 'GET', path: '/v1/namespaces' },
   { method: 'POST', path: '/v1/namespaces', body: 'namespace' },
   { method: 'GET', path: '/v1/namespaces/:name' },
@@ -209,6 +210,7 @@ const FIELDS: Record<BodyKind, Record<string, fc.Arbitrary<unknown>>> = {
     kind: fc.constantFrom('session', 'derived', 'root'),
   },
   tokenPatch: { description: fc.string({ maxLength: 20 }), ttl, enabled: fc.boolean() },
+  tokenRotate: { grace: fc.oneof(fc.constantFrom('0', '1h', '30m', '31d', '-1h', '', '0s'), fc.string({ maxLength: 12 })) },
   namespace: { name: dnsName },
   registry: {
     name: fc.constantFrom(FIXTURE.registry, 'r1', 'other'),

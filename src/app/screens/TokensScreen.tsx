@@ -1,8 +1,9 @@
 import { Box, Text } from 'ink';
 import React, { useEffect, useMemo, useState } from 'react';
 import { describeError } from '../../format/errors.js';
-import { age } from '../../format/time.js';
+import { age, timeUntil } from '../../format/time.js';
 import { parseDuration } from '../../core/duration.js';
+import { DEFAULT_ROTATION_GRACE, EXPIRY_WARNING_MS } from '../../core/expiry.js';
 import type { Token } from '../../core/wire.js';
 import { ErrorLine } from '../../components/Chrome.js';
 import { Confirm } from '../../components/Confirm.js';
@@ -15,14 +16,13 @@ import { PRIORITY, useActions } from '../../tui/input.js';
 import type { Theme } from '../../tui/theme.js';
 import { useScreen } from './types.js';
 
-const WEEK = 7 * 86_400_000;
 const TTL_PRESETS = ['24h', '30d', '90d', 'never', 'custom'];
 
 export function expiresText(t: Token, now = Date.now()): string {
   if (!t.expiresAt) return 'never';
   const ms = Date.parse(t.expiresAt) - now;
   if (ms <= 0) return 'expired';
-  return `${ms < WEEK ? '!' : ''}in ${age(new Date(now - ms).toISOString(), now)}`;
+  return `${ms <= EXPIRY_WARNING_MS ? '!' : ''}in ${timeUntil(t.expiresAt, now)}`;
 }
 
 export function tokenColumns(theme: Theme, wide: boolean): Column<Token>[] {
@@ -57,6 +57,8 @@ type Mode =
   | { kind: 'create' }
   | { kind: 'edit'; token: Token }
   | { kind: 'revoke'; token: Token }
+  | { kind: 'rotate'; token: Token }
+  | { kind: 'rotate-grace'; token: Token }
   | { kind: 'secret'; title: string; secret: string; file: string };
 
 const FIRST_PAGE = 300;
@@ -89,7 +91,7 @@ export function TokensScreen() {
   const selected = table.selectedRow;
 
   useEffect(
-    () => setScopes(mode.kind === 'list' ? ['global', 'list', 'tokens'] : mode.kind === 'secret' ? ['secret'] : mode.kind === 'revoke' ? ['confirm'] : ['form']),
+    () => setScopes(mode.kind === 'list' ? ['global', 'list', 'tokens'] : mode.kind === 'secret' ? ['secret'] : mode.kind === 'revoke' || mode.kind === 'rotate' ? ['confirm'] : ['form']),
     [mode.kind],
   );
 
@@ -108,6 +110,11 @@ export function TokensScreen() {
           },
           'token-edit': () => (selected ? setMode({ kind: 'edit', token: selected }) : false),
           'token-revoke': () => (selected ? setMode({ kind: 'revoke', token: selected }) : false),
+          'token-rotate': () => {
+            if (!selected) return false;
+            if (selected.status === 'revoked' || selected.status === 'expired') note(`a ${selected.status} token cannot be rotated`, true);
+            else setMode({ kind: 'rotate', token: selected });
+          },
         },
     { active: mode.kind === 'list', readOnly, onRefused: (text) => note(text, true), fallback: table.onKey },
   );
@@ -183,6 +190,43 @@ export function TokensScreen() {
         message={`Revoke token ${t.name} (${t.id}) of ${t.subjectType} ${t.subjectName}? Its next request is refused.`}
         action="Revoke"
         onConfirm={() => conn.client.revokeToken(t.id).then(() => done(`token ${t.name} revoked`), fail)}
+        onCancel={() => setMode({ kind: 'list' })}
+        theme={theme}
+      />
+    );
+  }
+  if (mode.kind === 'rotate') {
+    const t = mode.token;
+    return (
+      <Confirm
+        message={`Rotate token ${t.name} (${t.id}) of ${t.subjectType} ${t.subjectName}? It gets a new secret (same id, policies and expiry); next, choose how long the old one keeps working.`}
+        action="Rotate"
+        onConfirm={() => setMode({ kind: 'rotate-grace', token: t })}
+        onCancel={() => setMode({ kind: 'list' })}
+        theme={theme}
+      />
+    );
+  }
+  if (mode.kind === 'rotate-grace') {
+    const t = mode.token;
+    return (
+      <Form
+        title={`Rotate token ${t.name}: grace period of the old secret`}
+        fields={[{ name: 'grace', label: 'Grace', kind: 'text', hint: 'e.g. 1h or 30m; 0 cuts over at once' }]}
+        initial={{ grace: DEFAULT_ROTATION_GRACE }}
+        onSubmit={async (v: Values) => {
+          const grace = v.grace!.trim() || DEFAULT_ROTATION_GRACE;
+          if (grace !== '0' && parseDuration(grace) === undefined) return `grace "${grace}" is not a duration: use e.g. 1h, 30m or 0`;
+          try {
+            const rotated = await conn.client.rotateToken(t.id, { grace });
+            const old = rotated.graceUntil ? `the old secret works until ${rotated.graceUntil.replace(/\.\d+Z$/, 'Z')}` : 'the old secret no longer works';
+            // This context keeps sending the old secret: say so, or it fails when the grace ends.
+            const own = whoami?.token.id === t.id ? '. It is the token of this context: log in again with the new secret (rune login)' : '';
+            setMode({ kind: 'secret', title: `New secret of token ${rotated.token.name} (${rotated.token.id}); ${old}${own}`, secret: rotated.secret, file: `${rotated.token.name}.token` });
+          } catch (e) {
+            return describeError(e);
+          }
+        }}
         onCancel={() => setMode({ kind: 'list' })}
         theme={theme}
       />

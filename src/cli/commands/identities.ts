@@ -2,6 +2,7 @@ import { PERMISSION_NAMES } from '../../core/serviceAccounts.js';
 import type { Command } from 'commander';
 import type { ServiceAccount, Token, User } from '../../core/wire.js';
 import { age, render, type Columns } from '../output.js';
+import { parseDuration } from '../../core/duration.js';
 import { checkTtl, formatOf, session, splitList, UsageError, withSecretSink, writable, type SecretSink } from '../runtime.js';
 
 export const userColumns: Columns<User> = {
@@ -225,6 +226,40 @@ export function tokenCommands(admin: Command): void {
     .action(async (id: string, _o: unknown, cmd: Command) => {
       const { client } = writable(await session(cmd));
       printOne(cmd, await client.revokeToken(id), tokenColumns, `token/${id} revoked`);
+    });
+  token
+    .command('rotate')
+    .description('issue a new secret for a token (same id, policies and expiry); the old secret keeps working for --grace')
+    .argument('<token-id>')
+    .option('--grace <duration>', 'how long the old secret keeps working; 0 cuts over at once', '1h')
+    .option('--out-file <file>', 'write the new secret to this file (0600) instead of stdout')
+    .option('--force', 'overwrite --out-file if it exists')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  rune admin token rotate tok_4f8Kq2mZ9xR1sT0vWb3Y --grace 1h --out-file ci.token\n' +
+        '  rune admin audit --action old-secret --since 1h    # who still uses the old secret\n',
+    )
+    .action(async (id: string, opts: { grace: string; outFile?: string; force?: boolean }, cmd: Command) => {
+      const grace = opts.grace.trim();
+      if (grace !== '0' && parseDuration(grace) === undefined) throw new UsageError(`--grace "${opts.grace}" is not a duration: use e.g. 1h, 30m or 0 to cut over at once`);
+      const { client } = writable(await session(cmd));
+      const { result: res, sink } = await withSecretSink(opts, () => client.rotateToken(id, { grace }));
+      const old = res.graceUntil ? `the old secret works until ${res.graceUntil} (see who still uses it: rune admin audit --action old-secret)` : 'the old secret no longer works';
+      finishSecret(cmd, opts, sink, res, res.secret, `token/${res.token.name} ${res.token.id} rotated; ${old}`);
+    });
+  token
+    .command('expiring')
+    .description('list the tokens that expire within --within; exits 3 when there are some, 0 when none (for cron and monitoring)')
+    .option('--within <duration>', 'how far ahead to look', '7d')
+    .option('--subject <name>', 'only this subject\'s tokens')
+    .addHelpText('after', '\nExample:\n  rune admin token expiring --within 7d -o json || notify-ops\n')
+    .action(async (opts: { within: string; subject?: string }, cmd: Command) => {
+      const within = checkTtl(opts.within, '--within')!;
+      const items = await (await session(cmd)).client.listTokens({ status: 'active', expiresWithin: within, sort: 'expires', ...(opts.subject ? { subject: opts.subject } : {}) });
+      const format = formatOf(cmd);
+      process.stdout.write(render(items, format, tokenColumns));
+      if (items.length === 0 && (format === 'table' || format === 'wide')) process.stderr.write(`no active token expires within ${within}\n`);
+      process.exitCode = items.length > 0 ? 3 : 0;
     });
 }
 

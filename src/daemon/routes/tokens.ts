@@ -1,10 +1,12 @@
 import type { FastifyRequest } from 'fastify';
 import { conflict, forbidden, invalid, notFound } from '../../core/errors.js';
-import { parseTtl } from '../../core/duration.js';
-import { randomBase62, redactSecrets, TOKEN_PREFIX } from '../../core/tokenFormat.js';
-import { CreatedToken, Errors, List, Params, Token, TokenCreateBody, TokenListQuery, TokenPatchBody } from '../../core/schemas.js';
-import type { CreatedToken as CreatedTokenT, TokenStatus } from '../../core/wire.js';
-import { authorize, can, commit, isAdminFor, missingGrant, principalOf, refuseGrant, requireAdmin, requireAdminPeer, type App, type Ctx } from '../context.js';
+import { formatDuration, parseDuration, parseTtl } from '../../core/duration.js';
+import { DEFAULT_ROTATION_GRACE } from '../../core/expiry.js';
+import { mintToken, randomBase62, redactSecrets, TOKEN_PREFIX } from '../../core/tokenFormat.js';
+import { CreatedToken, Errors, List, Params, RotatedToken, Token, TokenCreateBody, TokenListQuery, TokenPatchBody, TokenRotateBody } from '../../core/schemas.js';
+import type { CreatedToken as CreatedTokenT, RotatedToken as RotatedTokenT, TokenStatus } from '../../core/wire.js';
+import { audit, authorize, can, commit, isAdminFor, missingGrant, principalOf, refuseGrant, requireAdmin, requireAdminPeer, type App, type Ctx } from '../context.js';
+import { hashSecret } from '../crypto.js';
 import { checkMaxTtl, issueToken, resolveTtl } from '../issue.js';
 import { readPage, readSearch, readSort } from '../paging.js';
 import type { SubjectRow } from '../store/subjects.js';
@@ -14,6 +16,8 @@ import { checkAttach } from './users.js';
 
 const tags = ['tokens'];
 const PATCH_FIELDS = Object.keys(TokenPatchBody.properties);
+/** The longest grace a rotation may give the old secret: a rotation is a cut-over, not a second secret. */
+const MAX_ROTATION_GRACE_MS = 30 * 86_400_000;
 const READ_ONLY_FIELDS = ['id', 'name', 'subjectId', 'subjectName', 'subjectType', 'policies', 'kind', 'createdAt', 'expiresAt', 'revokedAt', 'lastUsedAt', 'status'];
 
 export function tokenRoutes(app: App, ctx: Ctx): void {
@@ -49,7 +53,9 @@ export function tokenRoutes(app: App, ctx: Ctx): void {
     const page = readPage(query, 3);
     const listing = { search: readSearch(query), sort: readSort(query, TOKEN_SORTS, 'created') };
     const status: TokenStatus | undefined = query.status || undefined;
-    const filter = status === undefined ? {} : { status };
+    const now = Date.now();
+    const within = query.expiresWithin === undefined || query.expiresWithin === '' ? undefined : parseTtl(query.expiresWithin, 'expiresWithin');
+    const filter = { ...(status === undefined ? {} : { status }), ...(within === undefined ? {} : { expiresBy: now + within }) };
     const caller = principalOf(req);
     const self = caller.subject;
     const subject = query.subject === undefined || query.subject === '' ? undefined : String(query.subject);
@@ -193,9 +199,52 @@ export function tokenRoutes(app: App, ctx: Ctx): void {
     return toToken((await store.tokens.get(row.id))!);
   });
 
+  const rotate = {
+    tags,
+    params: Params.id,
+    summary: 'Issue a new secret for a token (same id, policies and expiry); the old secret keeps working for the grace period, each use of it audited (action old-secret)',
+    body: TokenRotateBody,
+    response: { 200: RotatedToken, ...Errors },
+  };
+  // Every field has a default, so no body at all is a rotation with the defaults.
+  const noBodyIsEmpty = async (req: FastifyRequest) => {
+    if (req.body === undefined) req.body = {};
+  };
+  app.post('/v1/tokens/:id/rotate', { schema: rotate, preValidation: noBodyIsEmpty }, async (req) => {
+    const row = await tokenFor(req, req.params.id, 'update');
+    // Whoever holds only the replaced secret must not win the token back by rotating it again.
+    if (req.previousSecretUntil !== null) {
+      const message = 'this request was made with a secret that a rotation replaced: rotate with the current secret';
+      audit(ctx, req, { action: 'rotate', resource: 'tokens', ref: row.id, outcome: 'denied', message });
+      throw forbidden(message, { reason: 'replaced_secret' });
+    }
+    const now = Date.now();
+    if (row.revoked_at !== null) throw conflict(`token "${row.id}" is revoked and cannot be rotated`);
+    if (row.expires_at !== null && row.expires_at <= now) throw conflict(`token "${row.id}" has expired and cannot be rotated: create a new one`);
+    const graceMs = parseGrace(req.body.grace ?? DEFAULT_ROTATION_GRACE);
+    // The old secret never outlives the token itself.
+    const until = graceMs === 0 ? null : Math.min(now + graceMs, row.expires_at ?? Number.MAX_SAFE_INTEGER);
+    const minted = mintToken(row.id);
+    const message = until === null ? 'grace 0: the old secret stopped working at once' : `grace ${formatDuration(graceMs)}: the old secret works until ${new Date(until).toISOString()}`;
+    await commit(ctx, req, { action: 'rotate', resource: 'tokens', ref: row.id, outcome: 'success', message }, (tx) =>
+      tx.tokens.rotateSecret(row.id, hashSecret(ctx.serverKey, row.id, minted.secret), until),
+    );
+    const rotated: RotatedTokenT = { token: toToken((await store.tokens.get(row.id))!, now), secret: minted.bearer };
+    if (until !== null) rotated.graceUntil = new Date(until).toISOString();
+    return rotated;
+  });
+
   app.delete('/v1/tokens/:id', { schema: { ...one, summary: 'Revoke a token: the next request with it answers 401' } }, async (req) => {
     const row = await tokenFor(req, req.params.id, 'delete');
     await commit(ctx, req, { action: 'revoke', resource: 'tokens', ref: row.id, outcome: 'success' }, (tx) => tx.tokens.revoke(row.id, Date.now()));
     return toToken((await store.tokens.get(row.id))!);
   });
+}
+
+/** A rotation's grace: a duration, or "0" for none; at most MAX_ROTATION_GRACE_MS. */
+function parseGrace(text: string): number {
+  const ms = /^\s*0\s*$/.test(text) ? 0 : parseDuration(text);
+  if (ms === undefined) throw invalid(`grace "${text}" is not a duration: use e.g. "1h", "30m" or "0" to cut over at once`, { field: 'grace' });
+  if (ms > MAX_ROTATION_GRACE_MS) throw invalid(`grace ${formatDuration(ms)} is longer than the maximum of ${formatDuration(MAX_ROTATION_GRACE_MS)}`, { field: 'grace', max: formatDuration(MAX_ROTATION_GRACE_MS) });
+  return ms;
 }

@@ -70,6 +70,8 @@ export interface TokenFilter {
   /** One token only (a narrowed token listing what it may see: itself). */
   id?: string;
   status?: TokenStatus;
+  /** Only tokens with an expiry at or before this time (ms). */
+  expiresBy?: number;
 }
 
 export class Tokens {
@@ -97,6 +99,32 @@ export class Tokens {
 
   async revoke(id: string, now: number): Promise<void> {
     await this.sql.run('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', [now, id]);
+  }
+
+  /**
+   * Replaces the secret's hash; the one it replaces is honoured until `prevUntil` (null: at once
+   * no more). A rotation inside a grace period drops the older secret: only one old secret lives.
+   */
+  async rotateSecret(id: string, secretHash: string, prevUntil: number | null): Promise<void> {
+    // The right-hand sides read the row as it was: prev_secret_hash gets the hash being replaced.
+    if (prevUntil === null) {
+      await this.sql.run('UPDATE tokens SET secret_hash = @hash, prev_secret_hash = NULL, prev_secret_until = NULL WHERE id = @id', { id, hash: secretHash });
+    } else {
+      await this.sql.run('UPDATE tokens SET prev_secret_hash = secret_hash, prev_secret_until = @until, secret_hash = @hash WHERE id = @id', { id, hash: secretHash, until: prevUntil });
+    }
+  }
+
+  /** Active tokens expiring within each horizon (ms from now): one walk of the expiry index. */
+  async countExpiring(now: number, horizons: number[]): Promise<number[]> {
+    const last = Math.max(...horizons);
+    const sums = horizons.map((_, i) => `COALESCE(SUM(CASE WHEN expires_at <= @h${i} THEN 1 ELSE 0 END), 0) AS n${i}`).join(', ');
+    const params: Record<string, number> = { now, last: now + last };
+    horizons.forEach((h, i) => (params[`h${i}`] = now + h));
+    const row = await this.sql.get<Record<string, number>>(
+      `SELECT ${sums} FROM tokens WHERE COALESCE(expires_at, 9007199254740991) > @now AND COALESCE(expires_at, 9007199254740991) <= @last AND ${STATUS_SQL.active}`,
+      params,
+    );
+    return horizons.map((_, i) => Number(row?.[`n${i}`] ?? 0));
   }
 
   async revokeAllOf(subjectId: string, now: number): Promise<number> {
@@ -142,6 +170,10 @@ export class Tokens {
       params.id = filter.id;
     }
     if (filter.status !== undefined) where.push(STATUS_SQL[filter.status]);
+    if (filter.expiresBy !== undefined) {
+      where.push('COALESCE(expires_at, 9007199254740991) <= @expiresBy');
+      params.expiresBy = filter.expiresBy;
+    }
     const paging = sortedPaging(sort, page, params);
     const base = [...where];
     if (paging.after) where.push(paging.after);
