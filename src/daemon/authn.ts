@@ -65,7 +65,8 @@ export class Authenticator {
       this.cache.clear();
       this.cacheGeneration = this.store.generation;
     }
-    const cached = this.cache.get(parsed.id);
+    // A replica that may have missed another's revocation answers from the database or not at all.
+    const cached = this.store.cacheable ? this.cache.get(parsed.id) : undefined;
     if (!cached) return this.resolve(parsed.id, parsed.secret, now);
     const checked = this.check(cached.token, parsed.secret, now);
     return checked.ok ? this.accept(cached, now, checked) : checked;
@@ -102,7 +103,7 @@ export class Authenticator {
     const subject = await this.store.subjects.getById(token.subject_id);
     if (!subject) return { ok: false, reason: 'no_subject', tokenId: token.id };
     const cached: Cached = { token, subject, principal: await this.principalFor(subject, token) };
-    if (generation === this.store.generation && this.cacheGeneration === generation) {
+    if (generation === this.store.generation && this.cacheGeneration === generation && this.store.cacheable) {
       if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
       this.cache.set(token.id, cached);
     }

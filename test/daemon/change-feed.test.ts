@@ -26,8 +26,8 @@ async function commitChange(origin: string, notify = true): Promise<void> {
   try {
     await client.query('BEGIN');
     const now = Date.now();
-    const { rows } = await client.query<{ counter: string }>(BUMP_CHANGES_SQL, [now]);
-    if (notify) await client.query(NOTIFY_CHANGES_SQL, [`${rows[0]!.counter}:${origin}:${now}`]);
+    const { rows } = await client.query<{ counter: string }>(BUMP_CHANGES_SQL.replace('?', '$1'), [now]);
+    if (notify) await client.query(NOTIFY_CHANGES_SQL.replace('?', '$1'), [`${rows[0]!.counter}:${origin}:${now}`]);
     await client.query('COMMIT');
   } finally {
     await client.end();

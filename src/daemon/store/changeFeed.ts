@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import type { ChangeSource, Sql } from './sql.js';
 
 /** The channel every write transaction on PostgreSQL notifies, with "counter:replica:ms" as payload. */
 export const CHANGES_CHANNEL = 'rune_changes';
 
 /** Inside a write transaction: move the cluster's change counter and tell the other replicas at commit. */
-export const BUMP_CHANGES_SQL = 'UPDATE rune_changes SET counter = counter + 1, changed_at = $1 WHERE id = 1 RETURNING counter';
-export const NOTIFY_CHANGES_SQL = `SELECT pg_notify('${CHANGES_CHANNEL}', $1)`;
+export const BUMP_CHANGES_SQL = 'UPDATE rune_changes SET counter = counter + 1, changed_at = ? WHERE id = 1 RETURNING counter';
+export const NOTIFY_CHANGES_SQL = `SELECT pg_notify('${CHANGES_CHANNEL}', ?)`;
 
 export interface ChangeFeedOptions {
   /** A new, unconnected client for the listening connection (the same settings as the pool's). */
@@ -40,7 +41,7 @@ function parsePayload(text: string | undefined): Payload | undefined {
  * database cannot be seen, `trusted` is false and the caches keyed by `generation` must not be used:
  * a replica that may have missed a revocation answers from the database or not at all.
  */
-export class ChangeFeed {
+export class ChangeFeed implements ChangeSource {
   /** Moves whenever anything shared may have changed; caches compare it. */
   generation = 0;
   /** This replica's id in notification payloads, so its own changes are not counted as propagation. */
@@ -88,6 +89,14 @@ export class ChangeFeed {
     this.client = this.current = null;
     this.connected = false;
     if (client) await client.end().catch(() => undefined);
+  }
+
+  /** Last in every write transaction: the counter row (a lock held to the commit) and the notification sent at commit. */
+  async record(tx: Sql): Promise<void> {
+    const now = Date.now();
+    const row = await tx.get<{ counter: number }>(BUMP_CHANGES_SQL, [now]);
+    if (!row) throw new Error('the rune_changes row is missing: the PostgreSQL schema is not migrated');
+    await tx.run(NOTIFY_CHANGES_SQL, [`${Number(row.counter)}:${this.origin}:${now}`]);
   }
 
   /** A commit on this replica: its own caches drop at once, before the notification comes back. */

@@ -104,9 +104,17 @@ export class Store {
     });
   }
 
-  /** Bumped by every write transaction; caches of stored state compare it to know they are stale. */
+  /**
+   * Moves with every write transaction, here or (on a shared engine) on another replica; caches of
+   * stored state compare it to know they are stale.
+   */
   get generation(): number {
-    return this.shared.generation;
+    return this.shared.generation + (this.engine.changes?.generation ?? 0);
+  }
+
+  /** False while another replica's change could go unseen: caches must not answer then. */
+  get cacheable(): boolean {
+    return this.engine.changes?.trusted ?? true;
   }
 
   /**
@@ -117,13 +125,19 @@ export class Store {
     if (this.inTransaction) return fn(this);
     let view: Store | undefined;
     try {
-      const result = await this.engine.transaction((sql) => fn((view = this.viewOn(sql))));
+      const changes = this.engine.changes;
+      const result = await this.engine.transaction(async (sql) => {
+        const done = await fn((view = this.viewOn(sql)));
+        await changes?.record(sql);
+        return done;
+      });
       // After the commit only: the checkpoint file names committed events alone.
       const appended = view?.audit.appended;
       if (appended) this.shared.chain.checkpoint(appended);
       return result;
     } finally {
       this.shared.generation++;
+      this.engine.changes?.localChange();
     }
   }
 

@@ -8,7 +8,24 @@ export interface Sql {
   all<T>(text: string, params?: Params): Promise<T[]>;
   run(text: string, params?: Params): Promise<{ changes: number }>;
 }
+/**
+ * How a replica learns of other replicas' writes (PostgreSQL: a change counter row, NOTIFY and a
+ * poll). SQLite has a single writer process and needs none.
+ */
+export interface ChangeSource {
+  /** Moves whenever another replica may have written; caches add it to the local generation. */
+  readonly generation: number;
+  /** False while changes elsewhere could go unseen (the database is out of reach): caches must not answer. */
+  readonly trusted: boolean;
+  /** Inside a write transaction, last: moves the shared counter and tells the others at commit. */
+  record(tx: Sql): Promise<void>;
+  /** After this replica's own commit. */
+  localChange(): void;
+}
+
 export interface Engine extends Sql {
+  /** Set for engines shared by several replicas. */
+  changes?: ChangeSource;
   /** One transaction: fn's statements (through `tx`) commit together or not at all. */
   transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T>;
   close(): Promise<void>;
