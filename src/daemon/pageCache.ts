@@ -3,6 +3,8 @@ import type { FastifyReply } from 'fastify';
 /** Where the cache reads the store's write generation (bumped by every write, here or, later, by another replica). */
 export interface Generational {
   readonly generation: number;
+  /** False while another replica's write could go unseen: nothing is served from memory then. */
+  readonly cacheable?: boolean;
 }
 
 export interface PageCacheLimits {
@@ -50,6 +52,10 @@ export class PageCache {
   async send<T>(reply: FastifyReply, key: string, compute: () => T | Promise<T>, nextChange: (page: T, now: number) => number): Promise<FastifyReply> {
     const now = Date.now();
     this.dropIfWritten();
+    if (this.store.cacheable === false) {
+      this.clear();
+      return reply.type(JSON_TYPE).send(Buffer.from(reply.serialize(await compute()) as string));
+    }
     const hit = this.entries.get(key);
     if (hit && now < hit.until) {
       // Re-inserted: the Map's order is the recency order.
