@@ -54,6 +54,33 @@ describe('daemon configuration', () => {
     expect(() => loadConfig([...args], env)).toThrow(message);
   });
 
+  it('names the store in the file, RUNE_STORE or --store; SQLite without any', () => {
+    const url = 'postgres://rune@db.example:5432/runed';
+    expect(loadConfig([], {}).store).toBeUndefined();
+    expect(loadConfig(['--store', 'sqlite'], {}).store).toBeUndefined();
+    expect(loadConfig(['--config', file(`store: ${url}\n`)], {}).store).toBe(url);
+    expect(loadConfig([], { RUNE_STORE: url }).store).toBe(url);
+    expect(loadConfig(['--store', url], { RUNE_STORE: 'postgres://other@h/db' }).store).toBe(url);
+    const withFile = loadConfig(['--store', url, '--store-password-file', 'pw.txt'], {});
+    expect(withFile.storePasswordFile).toMatch(/^\/.*\/pw\.txt$/);
+  });
+
+  it.each([
+    [['--store', 'postgres://rune:hunter2@db:5432/runed'], 'store: must not carry a password'],
+    [['--store', 'mysql://rune@db/runed'], 'store: must start with postgres://'],
+    [['--store', 'postgres://rune@db:5432/'], 'store: must name one database'],
+    [['--store-password-file', '/pw'], 'storePasswordFile is for a PostgreSQL store'],
+  ] as const)('refuses the store %j', (args, message) => {
+    expect(() => loadConfig([...args], {})).toThrow(message);
+  });
+
+  it('runed names the password sources when a store URL carries a password, without echoing it', () => {
+    const r = runRuned(['--store', 'postgres://rune:hunter2@127.0.0.1:1/runed']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^runed: store: must not carry a password .*PGPASSWORD/);
+    expect(r.stderr).not.toContain('hunter2');
+  });
+
   it('refuses unknown keys and bad YAML in the file', () => {
     expect(() => loadConfig(['--config', file('auth:\n  alowRemoteAdmin: true\n')], {})).toThrow(/unknown setting "auth.alowRemoteAdmin" \(did you mean "auth.allowRemoteAdmin"\?\)/);
     expect(() => loadConfig(['--config', file('listen: [\n')], {})).toThrow(/not valid YAML/);
