@@ -1,7 +1,9 @@
 import Database from 'better-sqlite3';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { auditFilesIn, Store, type AuditFiles } from '../../src/daemon/store/index.js';
 import { PostgresEngine } from '../../src/daemon/store/postgres.js';
+import { SqliteEngine } from '../../src/daemon/store/sqlite.js';
 import type { StoreTarget } from './runed.js';
 
 /**
@@ -62,4 +64,13 @@ export async function withTestDb<T>(runed: { dataDir: string; store: StoreTarget
   } finally {
     await db.close();
   }
+}
+
+/**
+ * The store of a (stopped) runed, opened in the test process as runed opens it: on its data dir's
+ * SQLite file or its PostgreSQL database. `audit` as in Store.openOn (default: the data dir's files).
+ */
+export async function openStoreOf(runed: { dataDir: string; store: StoreTarget }, audit: AuditFiles | false = auditFilesIn(runed.dataDir)): Promise<Store> {
+  const engine = runed.store.kind === 'postgres' ? await PostgresEngine.open(runed.store.url!, { env: runed.store.env }) : SqliteEngine.open(runed.dataDir);
+  return Store.openOn(engine, audit);
 }

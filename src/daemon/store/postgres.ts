@@ -98,6 +98,8 @@ export function toPostgresPlaceholders(sql: string): PostgresStatement {
 
 /** The values for a statement's `$n`, in order; a missing or undefined value is an error, as on SQLite. */
 export function bindParams(stmt: PostgresStatement, params: Params | undefined, sqlText: string): unknown[] {
+  // A statement without placeholders ignores whatever it is given, as better-sqlite3 does (a list builds one params object for all its queries).
+  if (stmt.count === 0 && (params === undefined || !Array.isArray(params) || params.length === 0)) return [];
   if (stmt.names) {
     if (params === undefined || Array.isArray(params)) throw new Error(`SQL takes named parameters (@${stmt.names[0]}), got ${params === undefined ? 'none' : 'a list'}: ${sqlText.slice(0, 80)}`);
     const named = params as Record<string, unknown>;
