@@ -1,11 +1,12 @@
 import Database from 'better-sqlite3';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditFilesIn, Store } from '../../src/daemon/store/index.js';
 import { MIGRATIONS } from '../../src/daemon/store/migrations.js';
 import { PostgresEngine, StoreUnavailableError, bindParams, parsePostgresUrl, toPostgresPlaceholders } from '../../src/daemon/store/postgres.js';
-import { POSTGRES_MIGRATIONS } from '../../src/daemon/store/postgresMigrations.js';
+import { POSTGRES_MIGRATIONS, TOKEN_SEARCH_TEXT } from '../../src/daemon/store/postgresMigrations.js';
 import { PostgresServer } from '../helpers/postgres.js';
 
 describe('placeholder rewriting', () => {
@@ -210,6 +211,70 @@ describe('the PostgreSQL engine on a real server', () => {
     await expect(PostgresEngine.open(url, { env: { PGPASSWORD: 'wrong' } })).rejects.toThrow(/password authentication failed for user "rune"/);
     await expect(PostgresEngine.open(url, { env: {}, passwordFile: join(dir, 'missing') })).rejects.toThrow(/cannot read the store password file .*ENOENT/);
     await expect(PostgresEngine.open(url.replace('rune@', `rune:${server.password}@`), { env: server.env })).rejects.toThrow(/must not carry a password/);
+  });
+
+  describe('the store on PostgreSQL', () => {
+    const stores: Store[] = [];
+    const storeOn = async (url: string, dir = mkdtempSync(join(tmpdir(), 'rune-pg-store-'))) => {
+      const store = await Store.openOn(await PostgresEngine.open(url, { env: server.env }), auditFilesIn(dir));
+      stores.push(store);
+      return { store, dir };
+    };
+    afterAll(async () => {
+      for (const s of stores.splice(0)) await s.close();
+    });
+
+    it('a read outside a transaction never sees its uncommitted write; a rollback leaves nothing', async () => {
+      const { store } = await storeOn(await server.createDatabase());
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let written!: () => void;
+      const inside = new Promise<void>((r) => (written = r));
+      const tx = store.transaction(async (t) => {
+        await t.namespaces.insert('pending', 1);
+        expect(await t.namespaces.get('pending')).toBeDefined();
+        written();
+        await held;
+        throw new Error('roll back');
+      });
+      await inside;
+      expect(await store.namespaces.get('pending')).toBeUndefined();
+      release();
+      await expect(tx).rejects.toThrow('roll back');
+      expect(await store.namespaces.get('pending')).toBeUndefined();
+    });
+
+    it('using the store itself inside a transaction throws, as on SQLite', async () => {
+      const { store } = await storeOn(await server.createDatabase());
+      await expect(store.transaction(async () => store.namespaces.get('default'))).rejects.toThrow(/store misuse/);
+      await expect(store.transaction(async () => store.audit.append({ action: 'a', resource: 'r', outcome: 'success' }))).rejects.toThrow(/store misuse/);
+      await store.transaction(async (tx) => tx.transaction(async (inner) => inner.namespaces.insert('nested', 1)));
+      expect(await store.namespaces.get('nested')).toBeDefined();
+    });
+
+    it('two stores on one database (two replicas) appending at once keep one linear audit chain', async () => {
+      const url = await server.createDatabase();
+      const a = await storeOn(url);
+      const bDir = mkdtempSync(join(tmpdir(), 'rune-pg-store-'));
+      copyFileSync(join(a.dir, 'audit.key'), join(bDir, 'audit.key')); // replicas share the audit key
+      const b = await storeOn(url, bDir);
+      const append = (store: Store, ref: string) => store.transaction((tx) => tx.audit.append({ action: 'create', resource: 'users', ref, outcome: 'success' }));
+      await Promise.all(Array.from({ length: 30 }, (_, i) => append(i % 2 ? a.store : b.store, `u${i}`)));
+      const report = await a.store.audit.verify({ key: undefined, keyFile: join(a.dir, 'audit.key'), headFile: join(a.dir, 'audit.head') });
+      expect(report.events).toBe(30);
+      expect(report.breaks.filter((x) => x.id !== undefined)).toEqual([]);
+      const rows = await (a.store.engine as PostgresEngine).all<{ id: number; prev_hash: string; hash: string }>('SELECT id, prev_hash, hash FROM audit_events ORDER BY id');
+      rows.forEach((row, i) => i > 0 && expect(row.prev_hash).toBe(rows[i - 1]!.hash));
+    });
+
+    it('a token search can use the pg_trgm index (the expression the store queries is the indexed one)', async () => {
+      const { store } = await storeOn(await server.createDatabase());
+      const plan = await store.engine.transaction(async (tx) => {
+        await tx.run('SET LOCAL enable_seqscan = off'); // an empty table would be scanned otherwise
+        return tx.all<{ 'QUERY PLAN': string }>(`EXPLAIN SELECT id FROM tokens WHERE (${TOKEN_SEARCH_TEXT}) ILIKE ? ESCAPE '\\'`, ['%needle%']);
+      });
+      expect(plan.map((r) => r['QUERY PLAN']).join('\n')).toMatch(/tokens_search_trgm/);
+    });
   });
 
   it('reports a stopped server as unavailable, and works again once it is back', async () => {

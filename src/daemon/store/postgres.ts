@@ -205,7 +205,7 @@ class PostgresSql implements Sql {
     if (this.state && !this.state.open) throw new Error(`a statement ran on a transaction that has already ended: ${text.slice(0, 80)}`);
     // On PostgreSQL a pool statement inside a transaction runs on another connection, and can wait on the transaction's locks forever.
     if (!this.state && this.engine.currentTransaction()) {
-      throw new Error(`a statement ran on the store while a transaction is open in the same task: use the transaction's store (tx), not ctx.store: ${text.slice(0, 80)}`);
+      throw new Error(`store misuse: a statement ran on the store while a transaction is open in the same task: use the transaction's store (tx), not ctx.store: ${text.slice(0, 80)}`);
     }
     const stmt = this.engine.statement(text);
     const values = bindParams(stmt, params, text);
@@ -314,7 +314,7 @@ export class PostgresEngine implements Engine, EngineParts {
   }
 
   async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
-    if (this.currentTransaction()) throw new Error("a transaction was started on the store inside another one: use the transaction's store (tx)");
+    if (this.currentTransaction()) throw new Error("store misuse: a transaction was started on the store inside another one: use the transaction's store (tx)");
     const client = await this.checkout('BEGIN');
     const state: TxState = { open: true };
     let broken: Error | undefined;
