@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -79,6 +79,17 @@ describe('daemon configuration', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^runed: store: must not carry a password .*PGPASSWORD/);
     expect(r.stderr).not.toContain('hunter2');
+  });
+
+  it('runed says in one line which store it cannot reach, exits 1 and leaves its data dir unlocked', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'runed-nostore-'));
+    for (const args of [['--listen', '127.0.0.1:0'], ['audit', 'verify']]) {
+      const r = runRuned([...args, '--data-dir', dataDir, '--store', 'postgres://rune@127.0.0.1:1/runed']);
+      expect(r.status, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/^runed: cannot open the store \(postgres 127\.0\.0\.1:1\/runed\): PostgreSQL at 127\.0\.0\.1:1\/runed is unreachable: .*ECONNREFUSED.*\n$/);
+    }
+    expect(existsSync(join(dataDir, 'runed.lock'))).toBe(false);
+    expect(existsSync(join(dataDir, 'runed.db'))).toBe(false);
   });
 
   it('refuses unknown keys and bad YAML in the file', () => {
