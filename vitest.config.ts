@@ -16,6 +16,13 @@ export const POSTGRES_SUITES = [
   'test/e2e/oidc.test.ts',
   'test/e2e/list-search.test.ts',
   'test/e2e/explain.test.ts',
+  'test/e2e/escalation.test.ts',
+  'test/e2e/attacks.test.ts',
+  'test/e2e/durability.test.ts',
+  'test/e2e/input.test.ts',
+  'test/e2e/hardening.test.ts',
+  'test/e2e/metrics.test.ts',
+  'test/e2e/audit-follow.test.ts',
 ];
 
 export default defineConfig({
