@@ -107,6 +107,8 @@ export class PostgresServer {
   /** Runs one statement as the superuser on `database`. */
   async query<T extends pg.QueryResultRow = any>(text: string, params: unknown[] = [], database = 'postgres'): Promise<T[]> {
     const client = new pg.Client(this.clientConfig(database));
+    // The server may be stopped under an open client (fail-closed tests); that is not the test's failure.
+    client.on('error', () => undefined);
     await client.connect();
     try {
       return (await client.query<T>(text, params)).rows;
