@@ -10,6 +10,7 @@ import { buildDaemon } from './server.js';
 import { AuditKeyError, type AuditHead } from './store/audit.js';
 import { auditFilesIn, Store, type AuditFiles } from './store/index.js';
 import { describeStore, openEngine, StoreOpenError } from './store/open.js';
+import { ChangeFeed } from './store/changeFeed.js';
 
 export const ADDR_FILE = 'runed.addr';
 const LOCK_FILE = 'runed.lock';
@@ -170,6 +171,16 @@ async function serve(config: DaemonConfig): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
 
+  if (store.engine.changes instanceof ChangeFeed) {
+    // Listening for the other replicas' changes before serving: no request is answered blind.
+    try {
+      await store.engine.changes.start();
+    } catch (e) {
+      await store.close();
+      releaseLock();
+      fail(`cannot listen for changes on the store (${describeStore(config)}): ${(e as Error).message}`, 1);
+    }
+  }
   try {
     await app.listen({ host, port });
   } catch (e) {

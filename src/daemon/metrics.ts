@@ -10,6 +10,7 @@ export class Metrics {
   private readonly requests: Counter<'method' | 'route' | 'status'>;
   private readonly duration: Histogram<'method' | 'route' | 'status_class'>;
   private readonly authFailures: Counter<'reason'>;
+  private readonly propagation: Histogram;
 
   constructor(store: Store) {
     const registers = [this.registry];
@@ -22,6 +23,12 @@ export class Metrics {
       help: 'Time to answer an HTTP request, by method, route template and status class.',
       labelNames: ['method', 'route', 'status_class'],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    this.propagation = new Histogram({
+      name: 'rune_change_propagation_seconds',
+      help: 'From a write committed on another replica to this replica dropping its caches (PostgreSQL store).',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     });
     this.authFailures = new Counter({ name: 'rune_auth_failures_total', help: 'Failed authentications by reason.', labelNames: ['reason'], registers });
@@ -58,6 +65,10 @@ export class Metrics {
   countRequest(method: string, route: string, status: number, seconds: number): void {
     this.requests.inc({ method, route, status: String(status) });
     this.duration.observe({ method, route, status_class: `${Math.floor(status / 100)}xx` }, seconds);
+  }
+
+  observePropagation(seconds: number): void {
+    this.propagation.observe(seconds);
   }
 
   countAuthFailure(reason: string): void {

@@ -17,6 +17,7 @@ import { FailureAudit } from './failureAudit.js';
 import { FailureLimiter } from './limiter.js';
 import { IssuerKeyCache } from './oidc.js';
 import { Metrics } from './metrics.js';
+import { ChangeFeed } from './store/changeFeed.js';
 import { OldSecretAudit } from './oldSecretAudit.js';
 import { OPENAPI, withTokenHeaders } from './openapi.js';
 import { schemaError, type SchemaError } from './validation.js';
@@ -93,6 +94,10 @@ const redactBody = (error: RuneError) => {
 };
 
 /** Builds the HTTP server; listening is the caller's business, so tests can also use `inject`. */
+/** 503 while the store's database is out of reach. */
+const storeUnreachable = () =>
+  new RuneError('unavailable', 'the database is unreachable: runed will not answer from what it saw before; retry shortly', { reason: 'store_unreachable' });
+
 export async function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffer, options: ServerOptions = {}): Promise<Daemon> {
   const logger: FastifyServerOptions['logger'] = {
     level: config.log.level,
@@ -136,6 +141,12 @@ export async function buildDaemon(config: DaemonConfig, store: Store, serverKey:
   const keyring = options.keyring ?? (await Keyring.open(config.dataDir, store));
   const state = { closing: false };
   const metrics = new Metrics(store);
+  const feed = store.engine.changes;
+  if (feed instanceof ChangeFeed) {
+    feed.events.onPropagated = (seconds) => metrics.observePropagation(seconds);
+    feed.events.onLost = (err) => app.log.error({ err }, 'lost the database: authenticated requests get 503 until it is back');
+    feed.events.onRegained = () => app.log.info('the database is reachable again: caches start empty, requests are served');
+  }
   const limiter = new FailureLimiter(config.auth.failedAuthLimit, config.auth.failedAuthWindow, config.auth.failedAuthPerSecond);
   const authn = new Authenticator(store, serverKey, (err) => app.log.warn({ err }, 'could not record lastUsedAt'));
   const ctx: Ctx = { config, store, serverKey, authn, audit: options.audit ?? new StoreAuditSink(store.audit, app.log), keyring };
@@ -189,6 +200,11 @@ export async function buildDaemon(config: DaemonConfig, store: Store, serverKey:
       return reply.code(err.status).send(redactBody(err));
     }
     const e = err as FastifyError;
+    if ((e as { unavailable?: unknown }).unavailable === true) {
+      // Nothing can be recorded either: the trail is in the same database. The loss itself is logged once.
+      req.log.debug({ err: e }, 'store unreachable');
+      return reply.code(503).send(redactBody(storeUnreachable()));
+    }
     let mapped: RuneError;
     if (e.validation) {
       const schema = (req.routeOptions.schema as Record<string, unknown> | undefined)?.[e.validationContext === 'querystring' ? 'querystring' : e.validationContext ?? 'body'];
@@ -267,6 +283,8 @@ export async function buildDaemon(config: DaemonConfig, store: Store, serverKey:
   const oldSecretUses = new OldSecretAudit((event) => ctx.audit.record(event));
 
   const authenticate = async (req: FastifyRequest, reply: FastifyReply) => {
+    // Fail closed: a replica that cannot see the database cannot know what was revoked meanwhile.
+    if (!store.available) throw storeUnreachable();
     const now = Date.now();
     const pending = authn.authenticate(req.headers.authorization, now);
     const result = pending instanceof Promise ? await pending : pending;
@@ -324,6 +342,8 @@ export async function buildDaemon(config: DaemonConfig, store: Store, serverKey:
     failures.flush(now);
     authn.sweep(now);
     const purged = await store.transaction(async (tx) => {
+      // One replica at a time sweeps; the others find the lock taken and leave it to that one.
+      if (store.engine.dialect === 'postgres' && !(await tx.meta.tryLock('sweep'))) return 0;
       await tx.trusts.purgeSeen(now);
       return tx.tokens.purge(now - config.auth.tokenRetention);
     });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import type { ChangeSource, Sql } from './sql.js';
 
 /** The channel every write transaction on PostgreSQL notifies, with "counter:replica:ms" as payload. */
@@ -9,7 +9,14 @@ export const CHANGES_CHANNEL = 'rune_changes';
 export const BUMP_CHANGES_SQL = 'UPDATE rune_changes SET counter = counter + 1, changed_at = ? WHERE id = 1 RETURNING counter';
 export const NOTIFY_CHANGES_SQL = `SELECT pg_notify('${CHANGES_CHANNEL}', ?)`;
 
-export interface ChangeFeedOptions {
+export interface ChangeFeedEvents {
+  onLost?: (err: unknown) => void;
+  onRegained?: () => void;
+  /** Seconds from another replica's commit to this replica dropping its caches. */
+  onPropagated?: (seconds: number) => void;
+}
+
+export interface ChangeFeedOptions extends ChangeFeedEvents {
   /** A new, unconnected client for the listening connection (the same settings as the pool's). */
   client: () => pg.Client;
   /** How often the counter row is read as well, in case a notification was missed. */
@@ -18,10 +25,6 @@ export interface ChangeFeedOptions {
   staleAfterMs?: number;
   /** Delay between reconnection attempts while the database cannot be reached. */
   retryMs?: number;
-  onLost?: (err: unknown) => void;
-  onRegained?: () => void;
-  /** Seconds from another replica's commit to this replica dropping its caches. */
-  onPropagated?: (seconds: number) => void;
 }
 
 interface Payload {
@@ -55,6 +58,7 @@ export class ChangeFeed implements ChangeSource {
   private lastGoodPoll = 0;
   private polling = false;
   private stopped = false;
+  private started = false;
   private everConnected = false;
   private reported = false;
   private pollTimer: NodeJS.Timeout | undefined;
@@ -63,7 +67,11 @@ export class ChangeFeed implements ChangeSource {
   private readonly staleAfterMs: number;
   private readonly retryMs: number;
 
+  /** Who hears of a lost or regained database and of propagation delays (set by the daemon). */
+  readonly events: ChangeFeedEvents;
+
   constructor(private readonly options: ChangeFeedOptions) {
+    this.events = { ...options };
     this.pollMs = options.pollMs ?? 100;
     this.staleAfterMs = options.staleAfterMs ?? Math.max(1000, this.pollMs * 10);
     this.retryMs = options.retryMs ?? 250;
@@ -74,8 +82,14 @@ export class ChangeFeed implements ChangeSource {
     return this.connected && Date.now() - this.lastGoodPoll < this.staleAfterMs;
   }
 
+  /** True unless the listening connection is known to be down (before start, nothing is known). */
+  get reachable(): boolean {
+    return this.connected || !this.started;
+  }
+
   /** Connects once; resolves when listening (or rejects when the first attempt fails: runed does not start blind). */
   async start(): Promise<void> {
+    this.started = true;
     await this.connect();
     this.pollTimer = setInterval(() => void this.poll(), this.pollMs);
     this.pollTimer.unref();
@@ -132,7 +146,7 @@ export class ChangeFeed implements ChangeSource {
     // Whatever happened while this replica could not listen, its caches start again from the database.
     this.seen = counter;
     this.generation++;
-    if (this.everConnected && this.reported) this.options.onRegained?.();
+    if (this.everConnected && this.reported) this.events.onRegained?.();
     this.everConnected = true;
     this.reported = false;
   }
@@ -147,7 +161,7 @@ export class ChangeFeed implements ChangeSource {
     this.generation++;
     if (!payload) return;
     if (this.seen === undefined || payload.counter > this.seen) this.seen = payload.counter;
-    if (payload.origin !== this.origin) this.options.onPropagated?.(Math.max(0, Date.now() - payload.at) / 1000);
+    if (payload.origin !== this.origin) this.events.onPropagated?.(Math.max(0, Date.now() - payload.at) / 1000);
   }
 
   private async poll(): Promise<void> {
@@ -161,7 +175,7 @@ export class ChangeFeed implements ChangeSource {
         // A change the notification did not bring (or has not yet): drop the caches now.
         this.seen = counter;
         this.generation++;
-        this.options.onPropagated?.(Math.max(0, Date.now() - Number(rows[0]?.changed_at ?? Date.now())) / 1000);
+        this.events.onPropagated?.(Math.max(0, Date.now() - Number(rows[0]?.changed_at ?? Date.now())) / 1000);
       }
       this.lastGoodPoll = Date.now();
     } catch (err) {
@@ -181,7 +195,7 @@ export class ChangeFeed implements ChangeSource {
     client.end().catch(() => undefined);
     if (wasConnected && !this.reported) {
       this.reported = true;
-      this.options.onLost?.(err);
+      this.events.onLost?.(err);
     }
     this.scheduleReconnect();
   }
@@ -193,7 +207,7 @@ export class ChangeFeed implements ChangeSource {
       this.connect().catch((err) => {
         if (!this.reported) {
           this.reported = true;
-          this.options.onLost?.(err);
+          this.events.onLost?.(err);
         }
         this.scheduleReconnect();
       });

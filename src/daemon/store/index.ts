@@ -117,6 +117,11 @@ export class Store {
     return this.engine.changes?.trusted ?? true;
   }
 
+  /** False while the shared database is known to be out of reach: answer 503, never from memory. */
+  get available(): boolean {
+    return this.engine.changes?.reachable ?? true;
+  }
+
   /**
    * Runs `fn` in one transaction: all of its writes land together or not at all. Inside a
    * transaction it just runs in it. Appended audit events are checkpointed after the commit.

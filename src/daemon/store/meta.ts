@@ -16,6 +16,11 @@ export class Meta {
     await this.sql.run('DELETE FROM meta WHERE key = ?', [key]);
   }
 
+  /** PostgreSQL: true when this transaction got the key's lock (held to its end), false when another holds it. */
+  async tryLock(key: string): Promise<boolean> {
+    return (await this.sql.get<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock(hashtext(?)) AS ok', [`meta:${key}`]))?.ok === true;
+  }
+
   /** PostgreSQL: serialises, across replicas, the transactions that take this key (released at their end). */
   async lockKey(key: string): Promise<void> {
     await this.sql.run('SELECT pg_advisory_xact_lock(hashtext(?))', [`meta:${key}`]);

@@ -157,6 +157,12 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ALTER TABLE tokens ADD COLUMN prev_secret_until INTEGER;
   CREATE INDEX tokens_by_creator ON tokens (created_by) WHERE created_by IS NOT NULL;
   `,
+  `
+  -- The cluster's change counter. Only PostgreSQL replicas move it (one writer here needs none);
+  -- it exists in both so that the two schemas stay the same version for version.
+  CREATE TABLE rune_changes (id INTEGER PRIMARY KEY CHECK (id = 1), counter INTEGER NOT NULL, changed_at INTEGER NOT NULL);
+  INSERT INTO rune_changes (id, counter, changed_at) VALUES (1, 0, 0);
+  `,
 ];
 
 /** The SQLite list under its former name. */

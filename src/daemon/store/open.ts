@@ -1,4 +1,5 @@
 import { isPostgresUrl, parsePostgresUrl } from './postgresUrl.js';
+import type pg from 'pg';
 import type { Engine } from './sql.js';
 import { SqliteEngine } from './sqlite.js';
 
@@ -21,10 +22,16 @@ export const describeStore = (choice: StoreChoice) => (isPostgresUrl(choice.stor
  */
 export async function openEngine(choice: StoreChoice, onConnectionLost?: (e: Error) => void): Promise<Engine> {
   if (!isPostgresUrl(choice.store)) return SqliteEngine.open(choice.dataDir);
-  const { PostgresEngine } = await import('./postgres.js');
+  const [{ PostgresEngine }, { ChangeFeed }, { default: Pg }] = await Promise.all([import('./postgres.js'), import('./changeFeed.js'), import('pg')]);
+  let engine;
   try {
-    return await PostgresEngine.open(choice.store, { passwordFile: choice.storePasswordFile, onIdleError: onConnectionLost });
+    engine = await PostgresEngine.open(choice.store, { passwordFile: choice.storePasswordFile, onIdleError: onConnectionLost });
   } catch (e) {
     throw new StoreOpenError(`cannot open the store (${describeStore(choice)}): ${(e as Error).message}`, { cause: e });
   }
+  // Every write records a change for the other replicas; `runed serve` also starts listening.
+  const settings = engine.pool.options as pg.ClientConfig;
+  // A listening connection that stops answering is treated as lost, not waited on.
+  engine.changes = new ChangeFeed({ client: () => new Pg.Client({ ...settings, query_timeout: 5000, keepAlive: true }) });
+  return engine;
 }

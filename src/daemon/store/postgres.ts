@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
 import { POSTGRES_MIGRATIONS, type PostgresMigration } from './postgresMigrations.js';
 import { parsePostgresUrl, readPasswordFile, type PostgresTarget } from './postgresUrl.js';
-import type { Engine, Params, Sql } from './sql.js';
+import type { ChangeSource, Engine, Params, Sql } from './sql.js';
 
 export { parsePostgresUrl, readPasswordFile, type PostgresTarget } from './postgresUrl.js';
 
@@ -239,6 +239,8 @@ class PostgresSql implements Sql {
 export class PostgresEngine implements Engine, EngineParts {
   readonly dialect = 'postgres' as const;
   readonly pool: pg.Pool;
+  /** How this replica learns of the others' writes (set by openEngine). */
+  changes?: ChangeSource;
   private readonly statements = new Map<string, PostgresStatement & { name: string }>();
   private readonly transactions = new AsyncLocalStorage<TxState>();
   private readonly direct: PostgresSql;
@@ -403,6 +405,7 @@ export class PostgresEngine implements Engine, EngineParts {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.changes?.stop();
     await this.pool.end();
   }
 }

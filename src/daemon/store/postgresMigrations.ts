@@ -149,6 +149,12 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
   ALTER TABLE tokens ADD COLUMN prev_secret_until BIGINT;
   CREATE INDEX tokens_by_creator ON tokens (created_by) WHERE created_by IS NOT NULL;
   `,
+  `
+  -- The cluster's change counter: every write transaction moves it and NOTIFYs rune_changes, each
+  -- replica LISTENs and polls it (changeFeed.ts). Its row lock also orders the writes' commits.
+  CREATE TABLE rune_changes (id SMALLINT PRIMARY KEY CHECK (id = 1), counter BIGINT NOT NULL, changed_at BIGINT NOT NULL);
+  INSERT INTO rune_changes (id, counter, changed_at) VALUES (1, 0, 0);
+  `,
 ];
 
 /**

@@ -15,12 +15,16 @@ export interface Sql {
 export interface ChangeSource {
   /** Moves whenever another replica may have written; caches add it to the local generation. */
   readonly generation: number;
-  /** False while changes elsewhere could go unseen (the database is out of reach): caches must not answer. */
+  /** False while changes elsewhere could go unseen: caches must not answer. */
   readonly trusted: boolean;
+  /** False while the database is known to be out of reach: authenticated requests get 503 at once. */
+  readonly reachable: boolean;
   /** Inside a write transaction, last: moves the shared counter and tells the others at commit. */
   record(tx: Sql): Promise<void>;
   /** After this replica's own commit. */
   localChange(): void;
+  /** Stops listening (the engine closes). */
+  stop(): Promise<void>;
 }
 
 export interface Engine extends Sql {
