@@ -27,6 +27,7 @@ export const POSTGRES_SUITES = [
   'test/e2e/who-can.test.ts',
   'test/e2e/policy-impact.test.ts',
   'test/e2e/list-cache.test.ts',
+  'test/e2e/fuzz.test.ts',
 ];
 
 export default defineConfig({
