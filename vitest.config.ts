@@ -23,6 +23,11 @@ export const POSTGRES_SUITES = [
   'test/e2e/hardening.test.ts',
   'test/e2e/metrics.test.ts',
   'test/e2e/audit-follow.test.ts',
+  'test/e2e/rotation.test.ts',
+  'test/e2e/who-can.test.ts',
+  'test/e2e/policy-impact.test.ts',
+  'test/e2e/list-cache.test.ts',
+  'test/e2e/fuzz.test.ts',
 ];
 
 export default defineConfig({

@@ -242,6 +242,7 @@ export class PostgresEngine implements Engine, EngineParts {
   /** How this replica learns of the others' writes (set by openEngine). */
   changes?: ChangeSource;
   private readonly statements = new Map<string, PostgresStatement & { name: string }>();
+  private prepared = 0;
   private readonly transactions = new AsyncLocalStorage<TxState>();
   private readonly direct: PostgresSql;
   private closed = false;
@@ -303,7 +304,9 @@ export class PostgresEngine implements Engine, EngineParts {
   statement(text: string): PostgresStatement & { name: string } {
     let stmt = this.statements.get(text);
     if (!stmt) {
-      stmt = { ...toPostgresPlaceholders(text), name: `rune_${this.statements.size + 1}` };
+      // Bounded: list queries vary with their filters, but not without limit. Names never repeat (a connection keeps what it prepared).
+      if (this.statements.size >= 1000) this.statements.clear();
+      stmt = { ...toPostgresPlaceholders(text), name: `rune_${++this.prepared}` };
       this.statements.set(text, stmt);
     }
     return stmt;
