@@ -4,10 +4,15 @@ import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { parseDuration } from '../core/duration.js';
 import { suggest } from '../core/names.js';
+import { parsePostgresUrl } from './store/postgresUrl.js';
 
 export interface DaemonConfig {
   listen: string;
   dataDir: string;
+  /** postgres://USER@HOST:PORT/DB runs on PostgreSQL; unset (or `sqlite`) = SQLite in the data dir. */
+  store?: string;
+  /** A file holding the PostgreSQL password (else PGPASSWORD); never the URL, never a flag value. */
+  storePasswordFile?: string;
   auth: {
     allowRemoteAdmin: boolean;
     /** Milliseconds; undefined = no expiry unless tokenMaxTtl is set. */
@@ -57,6 +62,8 @@ interface Setting {
 const SETTINGS: Setting[] = [
   { key: 'listen', kind: 'string', flag: '--listen' },
   { key: 'dataDir', kind: 'string', flag: '--data-dir' },
+  { key: 'store', kind: 'string', flag: '--store' },
+  { key: 'storePasswordFile', kind: 'string', flag: '--store-password-file' },
   { key: 'auth.allowRemoteAdmin', kind: 'bool', flag: '--allow-remote-admin' },
   { key: 'auth.tokenDefaultTtl', kind: 'duration', flag: '--token-default-ttl' },
   { key: 'auth.tokenMaxTtl', kind: 'duration', flag: '--token-max-ttl' },
@@ -252,6 +259,18 @@ export function loadConfig(args: string[], env: NodeJS.ProcessEnv = process.env)
     assign(config, key, convert(setting, value, setting.flag ?? `--set ${key}`));
   }
   config.dataDir = resolve(config.dataDir);
+  if (config.store === 'sqlite') delete config.store;
+  if (config.store !== undefined) {
+    try {
+      parsePostgresUrl(config.store);
+    } catch (e) {
+      throw new ConfigError(`store: ${(e as Error).message.replace(/^store URL /, '')} (or "sqlite", the default)`);
+    }
+  }
+  if (config.storePasswordFile) {
+    if (config.store === undefined) throw new ConfigError('storePasswordFile is for a PostgreSQL store: set store to postgres://USER@HOST:PORT/DB too');
+    config.storePasswordFile = resolve(config.storePasswordFile);
+  }
   for (const k of ['kekFile', 'serverKeyFile', 'auditKeyFile'] as const) if (config.keys[k]) config.keys[k] = resolve(config.keys[k]);
   if (config.audit.headFile) config.audit.headFile = resolve(config.audit.headFile);
   parseListen(config.listen);

@@ -9,6 +9,7 @@ import { BOOTSTRAPPED_KEY } from './routes/bootstrap.js';
 import { buildDaemon } from './server.js';
 import { AuditKeyError, type AuditHead } from './store/audit.js';
 import { auditFilesIn, Store, type AuditFiles } from './store/index.js';
+import { describeStore, openEngine, StoreOpenError } from './store/open.js';
 
 export const ADDR_FILE = 'runed.addr';
 const LOCK_FILE = 'runed.lock';
@@ -31,7 +32,10 @@ Usage:
 Flags:
   --config FILE              YAML config file (or RUNE_CONFIG_FILE)
   --listen HOST:PORT         address to listen on
-  --data-dir DIR             where the store and keys live (0700)
+  --data-dir DIR             where the keys (and the SQLite store) live (0700)
+  --store postgres://USER@HOST:PORT/DB
+                             keep the store in PostgreSQL (or RUNE_STORE, store: in the file);
+                             the password from PGPASSWORD or --store-password-file, never the URL
   --allow-remote-admin       accept admin operations from non-loopback peers
   --token-default-ttl DUR    TTL of tokens created without one, e.g. 720h
   --token-max-ttl DUR        longest TTL a token may have, e.g. 90d
@@ -64,12 +68,18 @@ function auditFiles(config: DaemonConfig): AuditFiles {
   return { keyFile: config.keys.auditKeyFile ?? inDataDir.keyFile, headFile: config.audit.headFile ?? inDataDir.headFile };
 }
 
-/** Opens the keyed store, or stops with a clear message when a key file cannot be used. */
-async function openStore(config: DaemonConfig): Promise<Store> {
+/** Where a connection to the store that dropped while idle is reported; the log, once runed has one. */
+let reportLostConnection = (e: Error): void => void process.stderr.write(`runed: lost a connection to the store: ${e.message}\n`);
+
+/**
+ * Opens the configured store (SQLite in the data dir, or PostgreSQL) with the audit files
+ * (`false`: unkeyed, for reading only), or stops with a clear message when it cannot.
+ */
+async function openStore(config: DaemonConfig, audit: AuditFiles | false = auditFiles(config)): Promise<Store> {
   try {
-    return await Store.open(config.dataDir, auditFiles(config));
+    return await Store.openOn(await openEngine(config, (e) => reportLostConnection(e)), audit);
   } catch (e) {
-    if (e instanceof AuditKeyError || e instanceof KeyFileError) fail(e.message, 1);
+    if (e instanceof AuditKeyError || e instanceof KeyFileError || e instanceof StoreOpenError) fail(e.message, 1);
     throw e;
   }
 }
@@ -114,10 +124,10 @@ async function serve(config: DaemonConfig): Promise<void> {
   const releaseLock = lockDataDir(config.dataDir);
   let store: Store;
   try {
-    store = await Store.open(config.dataDir, auditFiles(config));
+    store = await Store.openOn(await openEngine(config, (e) => reportLostConnection(e)), auditFiles(config));
   } catch (e) {
     releaseLock();
-    if (e instanceof AuditKeyError || e instanceof KeyFileError) fail(e.message, 1);
+    if (e instanceof AuditKeyError || e instanceof KeyFileError || e instanceof StoreOpenError) fail(e.message, 1);
     throw e;
   }
   let daemon: Awaited<ReturnType<typeof buildDaemon>>;
@@ -136,6 +146,7 @@ async function serve(config: DaemonConfig): Promise<void> {
   // Each checkpointed audit head also goes to the log, a copy outside the data dir.
   store.audit.onCheckpoint = (head) => app.log.info({ auditHead: head }, 'audit head');
   store.audit.onCheckpointError = (err) => app.log.error({ err }, 'could not write the audit head checkpoint');
+  reportLostConnection = (err) => app.log.warn({ err }, 'lost an idle connection to the store');
   const { host, port } = parseListen(config.listen);
   const addrFile = join(config.dataDir, ADDR_FILE);
 
@@ -172,7 +183,7 @@ async function serve(config: DaemonConfig): Promise<void> {
   const url = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
   writeFileSync(addrFile, url + '\n', { mode: 0o600 });
   const bootstrapped = Boolean(await store.getMeta(BOOTSTRAPPED_KEY));
-  app.log.info({ url, dataDir: config.dataDir, bootstrapped }, `runed listening on ${url}`);
+  app.log.info({ url, dataDir: config.dataDir, store: describeStore(config), bootstrapped }, `runed listening on ${url}`);
   if (!bootstrapped) {
     app.log.info(`not bootstrapped yet: on this host run  curl -X POST ${url}/v1/bootstrap  (or rune admin bootstrap)`);
   }
@@ -232,7 +243,7 @@ function takeExpectedHeads(args: string[]): { rest: string[]; heads: AuditHead[]
 
 async function auditVerify(config: DaemonConfig, expectedHeads: AuditHead[]): Promise<void> {
   // Read-only: no key is created, and a missing one is reported, not replaced.
-  const store = await Store.open(config.dataDir, false);
+  const store = await openStore(config, false);
   try {
     const { keyFile, headFile } = auditFiles(config);
     let key: Buffer | undefined;
@@ -294,7 +305,7 @@ async function kekRotate(config: DaemonConfig): Promise<void> {
 }
 
 async function registryCredentials(config: DaemonConfig, name: string | undefined): Promise<void> {
-  if (!name) fail('usage: runed registry credentials NAME [--data-dir DIR]');
+  if (!name) fail('usage: runed registry credentials NAME [--data-dir DIR] [--store URL]');
   const store = await openStore(config);
   try {
     const row = await store.registries.get(name);
@@ -357,15 +368,15 @@ export async function main(argv: string[]): Promise<void> {
       await resetBootstrap(config);
       return;
     case 'audit':
-      if (sub !== 'verify') fail('usage: runed audit verify [--data-dir DIR] [--expect-head ID:HASH]');
+      if (sub !== 'verify') fail('usage: runed audit verify [--data-dir DIR] [--store URL] [--expect-head ID:HASH]');
       await auditVerify(config, expectedHeads);
       return;
     case 'kek':
-      if (sub !== 'rotate') fail('usage: runed kek rotate [--data-dir DIR]');
+      if (sub !== 'rotate') fail('usage: runed kek rotate [--data-dir DIR] [--store URL]');
       await kekRotate(config);
       return;
     case 'registry':
-      if (sub !== 'credentials') fail('usage: runed registry credentials NAME [--data-dir DIR]');
+      if (sub !== 'credentials') fail('usage: runed registry credentials NAME [--data-dir DIR] [--store URL]');
       await registryCredentials(config, operand);
       return;
     default:

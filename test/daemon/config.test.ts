@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -52,6 +52,44 @@ describe('daemon configuration', () => {
     [['--tls-cert-file', '/x.pem'], {}, 'tls.certFile and tls.keyFile must be set together'],
   ] as const)('refuses %j with a clear message', (args, env, message) => {
     expect(() => loadConfig([...args], env)).toThrow(message);
+  });
+
+  it('names the store in the file, RUNE_STORE or --store; SQLite without any', () => {
+    const url = 'postgres://rune@db.example:5432/runed';
+    expect(loadConfig([], {}).store).toBeUndefined();
+    expect(loadConfig(['--store', 'sqlite'], {}).store).toBeUndefined();
+    expect(loadConfig(['--config', file(`store: ${url}\n`)], {}).store).toBe(url);
+    expect(loadConfig([], { RUNE_STORE: url }).store).toBe(url);
+    expect(loadConfig(['--store', url], { RUNE_STORE: 'postgres://other@h/db' }).store).toBe(url);
+    const withFile = loadConfig(['--store', url, '--store-password-file', 'pw.txt'], {});
+    expect(withFile.storePasswordFile).toMatch(/^\/.*\/pw\.txt$/);
+  });
+
+  it.each([
+    [['--store', 'postgres://rune:hunter2@db:5432/runed'], 'store: must not carry a password'],
+    [['--store', 'mysql://rune@db/runed'], 'store: must start with postgres://'],
+    [['--store', 'postgres://rune@db:5432/'], 'store: must name one database'],
+    [['--store-password-file', '/pw'], 'storePasswordFile is for a PostgreSQL store'],
+  ] as const)('refuses the store %j', (args, message) => {
+    expect(() => loadConfig([...args], {})).toThrow(message);
+  });
+
+  it('runed names the password sources when a store URL carries a password, without echoing it', () => {
+    const r = runRuned(['--store', 'postgres://rune:hunter2@127.0.0.1:1/runed']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^runed: store: must not carry a password .*PGPASSWORD/);
+    expect(r.stderr).not.toContain('hunter2');
+  });
+
+  it('runed says in one line which store it cannot reach, exits 1 and leaves its data dir unlocked', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'runed-nostore-'));
+    for (const args of [['--listen', '127.0.0.1:0'], ['audit', 'verify']]) {
+      const r = runRuned([...args, '--data-dir', dataDir, '--store', 'postgres://rune@127.0.0.1:1/runed']);
+      expect(r.status, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/^runed: cannot open the store \(postgres 127\.0\.0\.1:1\/runed\): PostgreSQL at 127\.0\.0\.1:1\/runed is unreachable: .*ECONNREFUSED.*\n$/);
+    }
+    expect(existsSync(join(dataDir, 'runed.lock'))).toBe(false);
+    expect(existsSync(join(dataDir, 'runed.db'))).toBe(false);
   });
 
   it('refuses unknown keys and bad YAML in the file', () => {

@@ -1,8 +1,7 @@
-import Database from 'better-sqlite3';
 import { request as httpRequest } from 'node:http';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, Runed } from '../helpers/runed.js';
+import { withTestDb } from '../helpers/storeDb.js';
 
 /** A request whose path reaches the server byte for byte (fetch would normalise dot segments). */
 function rawRequest(base: string, method: string, path: string, opts: { token?: string; body?: string; localAddress?: string } = {}) {
@@ -334,10 +333,16 @@ describe('no action without its record (item 19)', () => {
     let runed = await Runed.start();
     const root = await runed.bootstrap();
     await runed.stop();
-    const db = new Database(join(runed.dataDir, 'runed.db'));
-    db.exec(`CREATE TRIGGER refuse_user_audit BEFORE INSERT ON audit_events WHEN NEW.resource = 'users' AND NEW.action = 'create'
-             BEGIN SELECT RAISE(ABORT, 'audit store refuses'); END`);
-    db.close();
+    await withTestDb(runed, async (db) => {
+      if (runed.store.kind === 'postgres') {
+        await db.run(`CREATE FUNCTION refuse_user_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+                      BEGIN IF NEW.resource = 'users' AND NEW.action = 'create' THEN RAISE EXCEPTION 'audit store refuses'; END IF; RETURN NEW; END $$`);
+        await db.run('CREATE TRIGGER refuse_user_audit BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION refuse_user_audit()');
+      } else {
+        await db.run(`CREATE TRIGGER refuse_user_audit BEFORE INSERT ON audit_events WHEN NEW.resource = 'users' AND NEW.action = 'create'
+                      BEGIN SELECT RAISE(ABORT, 'audit store refuses'); END`);
+      }
+    });
     runed = await Runed.start([], { dataDir: runed.dataDir });
     try {
       const res = await runed.request('POST', '/v1/users', { token: root, body: { name: 'ghost' } });
@@ -371,12 +376,10 @@ describe('no action without its record (item 19)', () => {
     await runed.stop('SIGKILL');
     stop = true;
     await Promise.all(workers);
-    const db = new Database(join(runed.dataDir, 'runed.db'), { readonly: true });
-    const orphans = db
-      .prepare(`SELECT id FROM tokens WHERE id NOT IN (SELECT ref FROM audit_events WHERE resource = 'tokens' AND action IN ('create', 'bootstrap') AND ref IS NOT NULL)`)
-      .all();
-    const tokens = (db.prepare('SELECT COUNT(*) AS n FROM tokens').get() as { n: number }).n;
-    db.close();
+    const { orphans, tokens } = await withTestDb(runed, async (db) => ({
+      orphans: await db.all(`SELECT id FROM tokens WHERE id NOT IN (SELECT ref FROM audit_events WHERE resource = 'tokens' AND action IN ('create', 'bootstrap') AND ref IS NOT NULL)`),
+      tokens: (await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM tokens'))!.n,
+    }));
     await runed.cleanup();
     expect(tokens).toBeGreaterThanOrEqual(60);
     expect(orphans).toEqual([]);

@@ -1,7 +1,6 @@
-import Database from 'better-sqlite3';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Runed, runRuned } from '../helpers/runed.js';
+import { Runed } from '../helpers/runed.js';
+import { withTestDb } from '../helpers/storeDb.js';
 
 let runed: Runed | undefined;
 afterEach(async () => {
@@ -75,15 +74,13 @@ describe('audit trail', () => {
     const { runed, root } = await busyDaemon();
     const events = (await runed.request('GET', '/v1/audit?limit=1000', { token: root })).body.items.reverse();
     for (let i = 1; i < events.length; i++) expect(events[i].prevHash).toBe(events[i - 1].hash);
-    const ok = runRuned(['audit', 'verify', '--data-dir', runed.dataDir]);
+    const ok = runed.host(['audit', 'verify']);
     expect(ok.status).toBe(0);
     expect(ok.stdout).toMatch(/^audit trail intact: \d+ event\(s\) verified\n$/);
 
     const victim = events[3].id as number;
-    const db = new Database(join(runed.dataDir, 'runed.db'));
-    db.prepare("UPDATE audit_events SET outcome = 'success', message = '' WHERE id = ?").run(victim);
-    db.close();
-    const broken = runRuned(['audit', 'verify', '--data-dir', runed.dataDir]);
+    await withTestDb(runed, (db) => db.run("UPDATE audit_events SET outcome = 'success', message = '' WHERE id = ?", [victim]));
+    const broken = runed.host(['audit', 'verify']);
     expect(broken.status).toBe(1);
     expect(broken.stdout).toBe(
       `audit trail BROKEN: 1 problem(s) in ${events.length} event(s)\n  event ${victim}: it was altered after it was written: its HMAC does not verify under the audit key\n`,
@@ -94,17 +91,13 @@ describe('audit trail', () => {
     const { runed, root } = await busyDaemon();
     const events = (await runed.request('GET', '/v1/audit?limit=1000', { token: root })).body.items.reverse();
     await runed.stop();
-    const db = new Database(join(runed.dataDir, 'runed.db'));
-    db.prepare('DELETE FROM audit_events WHERE id = ?').run(events[2].id);
-    db.close();
-    const middle = runRuned(['audit', 'verify', '--data-dir', runed.dataDir]);
+    await withTestDb(runed, (db) => db.run('DELETE FROM audit_events WHERE id = ?', [events[2].id]));
+    const middle = runed.host(['audit', 'verify']);
     expect(middle.status).toBe(1);
     expect(middle.stdout).toContain(`\n  event ${events[2].id}: the head checkpoint file records it (line `);
     expect(middle.stdout).toContain(`\n  event ${events[3].id}: it does not link to the event before it (event ${events[1].id}): an event was removed or altered\n`);
-    const db2 = new Database(join(runed.dataDir, 'runed.db'));
-    db2.prepare('DELETE FROM audit_events WHERE id >= ?').run(events[2].id);
-    db2.close();
-    const tail = runRuned(['audit', 'verify', '--data-dir', runed.dataDir]);
+    await withTestDb(runed, (db) => db.run('DELETE FROM audit_events WHERE id >= ?', [events[2].id]));
+    const tail = runed.host(['audit', 'verify']);
     expect(tail.status).toBe(1);
     expect(tail.stdout).toMatch(/the newest events were removed/);
     expect(tail.stdout).toContain(`records event ${events.at(-1).id} with hash ${events.at(-1).hash}, but the database ends at event ${events[1].id}`);

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { inProcessDaemon } from '../helpers/inProcess.js';
-import { Runed, runRuned } from '../helpers/runed.js';
+import { Runed } from '../helpers/runed.js';
 import { isLoopback } from '../../src/daemon/net.js';
 
 let runed: Runed | undefined;
@@ -50,7 +50,7 @@ describe('bootstrap over a real socket', () => {
   it('runed reset-bootstrap allows exactly one more, while runed runs, and old tokens stay valid', async () => {
     runed = await Runed.start();
     const first = await runed.bootstrap();
-    const reset = runRuned(['reset-bootstrap', '--data-dir', runed.dataDir]);
+    const reset = runed.host(['reset-bootstrap']);
     expect(reset.status).toBe(0);
     expect(reset.stdout).toMatch(/bootstrap re-enabled/);
     const second = await runed.request('POST', '/v1/bootstrap');

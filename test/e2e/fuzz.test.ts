@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { percentEncode, rawRequest, type RawReply, type RawRequest } from '../helpers/rawHttp.js';
-import { ROOT, Runed, runRuned } from '../helpers/runed.js';
+import { ROOT, Runed } from '../helpers/runed.js';
 
 /**
  * Fuzz suite of issue 11: malformed bodies, headers, paths and YAML to every route of one real
@@ -761,7 +761,7 @@ describe('fuzz: malformed requests to every route of a real runed', () => {
     expect(growthMb).toBeLessThan(150);
 
     expect(await runed.stop('SIGTERM')).toBe(0);
-    const verify = runRuned(['audit', 'verify', '--data-dir', runed.dataDir]);
+    const verify = runed.host(['audit', 'verify']);
     expect(verify.stdout + verify.stderr).toMatch(/audit trail intact/);
     expect(verify.status).toBe(0);
   });

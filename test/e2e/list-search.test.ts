@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadServerKey } from '../../src/daemon/crypto.js';
 import { issueToken } from '../../src/daemon/issue.js';
-import { Store } from '../../src/daemon/store/index.js';
 import { displayWidth } from '../../src/format/width.js';
 import { Cli } from '../helpers/rune.js';
 import { eventually, Runed } from '../helpers/runed.js';
+import { openStoreOf } from '../helpers/storeDb.js';
 
 // More tokens than the search window (4096), so a rare match takes the trigram index.
 const BULK = 5000;
@@ -35,7 +35,7 @@ describe('list search and sort', () => {
     runed = await Runed.start();
     root = await runed.bootstrap();
     await runed.stop();
-    const store = await Store.open(runed.dataDir);
+    const store = await openStoreOf(runed);
     const key = loadServerKey(runed.dataDir);
     const owner = (await store.subjects.getByName('root'))!;
     const now = Date.now();

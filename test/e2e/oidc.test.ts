@@ -1,9 +1,8 @@
-import Database from 'better-sqlite3';
-import { join } from 'node:path';
 import { SignJWT, UnsecuredJWT, exportSPKI, importJWK, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestIssuer, type IssuerKey } from '../helpers/oidcIssuer.js';
 import { Runed } from '../helpers/runed.js';
+import { withTestDb } from '../helpers/storeDb.js';
 
 const AUDIENCE = 'https://runed.example/stg';
 const REPO = 'acme/api';
@@ -126,9 +125,7 @@ describe('OIDC exchange: a CI job\'s token for a short-lived rune token', () => 
     runed = await Runed.start([], { dataDir: runed.dataDir });
     expect((await exchange(jwt)).body.error.details.reason).toBe('replay');
     // What is kept is a hash, never the token.
-    const db = new Database(join(runed.dataDir, 'runed.db'), { readonly: true });
-    const keys = db.prepare('SELECT key FROM oidc_seen').all() as { key: string }[];
-    db.close();
+    const keys = await withTestDb(runed, (db) => db.all<{ key: string }>('SELECT key FROM oidc_seen'));
     expect(keys.length).toBeGreaterThanOrEqual(2);
     for (const { key: k } of keys) expect(k).toMatch(/^[0-9a-f]{64}$/);
   });

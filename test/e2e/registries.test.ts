@@ -1,9 +1,9 @@
-import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Runed, runRuned } from '../helpers/runed.js';
+import { Runed } from '../helpers/runed.js';
+import { withTestDb } from '../helpers/storeDb.js';
 
 let runed: Runed | undefined;
 afterEach(async () => {
@@ -12,7 +12,6 @@ afterEach(async () => {
 });
 
 const PASSWORD = 'ghp_' + 'S3cr3tRegistryPassw0rd'.repeat(2);
-const dbBytes = (dir: string) => readdirSync(dir).map((f) => readFileSync(join(dir, f)).toString('latin1')).join('');
 
 async function withRegistry() {
   runed = await Runed.start();
@@ -60,23 +59,25 @@ describe('registry credentials', () => {
   it('the plaintext password never appears in the data dir files', async () => {
     const { runed } = await withRegistry();
     await runed.stop();
-    expect(dbBytes(runed.dataDir)).not.toContain(PASSWORD);
-    expect(dbBytes(runed.dataDir)).not.toContain(Buffer.from(`my-bot:${PASSWORD}`).toString('base64'));
+    const stored = await withTestDb(runed, (db) => db.contents());
+    expect(stored).toContain('ghcr-private'); // the registry is there, so its secret would be too
+    expect(stored).not.toContain(PASSWORD);
+    expect(stored).not.toContain(Buffer.from(`my-bot:${PASSWORD}`).toString('base64'));
   });
 
   it('runed registry credentials opens it on the host; a tampered ciphertext is refused, never garbage', async () => {
     const { runed } = await withRegistry();
-    const ok = runRuned(['registry', 'credentials', 'ghcr-private', '--data-dir', runed.dataDir]);
+    const ok = runed.host(['registry', 'credentials', 'ghcr-private']);
     expect(ok.status).toBe(0);
     expect(JSON.parse(ok.stdout)).toEqual({ auths: { 'ghcr.io': { auth: Buffer.from(`my-bot:${PASSWORD}`).toString('base64') } } });
 
-    const db = new Database(join(runed.dataDir, 'runed.db'));
-    const { sealed } = db.prepare('SELECT sealed FROM registries').get() as { sealed: string };
-    const bytes = Buffer.from(sealed, 'base64');
-    bytes[bytes.length - 1]! ^= 0x01;
-    db.prepare('UPDATE registries SET sealed = ?').run(bytes.toString('base64'));
-    db.close();
-    const bad = runRuned(['registry', 'credentials', 'ghcr-private', '--data-dir', runed.dataDir]);
+    await withTestDb(runed, async (db) => {
+      const { sealed } = (await db.get<{ sealed: string }>('SELECT sealed FROM registries'))!;
+      const bytes = Buffer.from(sealed, 'base64');
+      bytes[bytes.length - 1]! ^= 0x01;
+      await db.run('UPDATE registries SET sealed = ?', [bytes.toString('base64')]);
+    });
+    const bad = runed.host(['registry', 'credentials', 'ghcr-private']);
     expect(bad.status).toBe(1);
     expect(bad.stderr).toBe('runed: cannot open the password of registry "ghcr-private": authentication failed: the value was tampered with or sealed under another key\n');
     expect(bad.stdout).toBe('');
@@ -87,7 +88,7 @@ describe('registry credentials', () => {
     await runed.request('POST', '/v1/registries', { token: root, body: { name: 'second', server: 'registry.example.com:5000', username: 'bot', password: 'pw-two' } });
     const oldKek = readFileSync(join(runed.dataDir, 'kek'), 'utf8').trim();
 
-    const rotated = runRuned(['kek', 'rotate', '--data-dir', runed.dataDir]);
+    const rotated = runed.host(['kek', 'rotate']);
     expect(rotated.status).toBe(0);
     expect(rotated.stdout).toMatch(/re-wrapped 2 data key\(s\)/);
     const newKek = readFileSync(join(runed.dataDir, 'kek'), 'utf8').trim();
@@ -97,11 +98,11 @@ describe('registry credentials', () => {
     const third = await runed.request('POST', '/v1/registries', { token: root, body: { name: 'third', server: 'r3.example.com', username: 'u3', password: 'pw-three' } });
     expect(third.status).toBe(201);
     for (const [name, user, pw] of [['ghcr-private', 'my-bot', PASSWORD], ['second', 'bot', 'pw-two'], ['third', 'u3', 'pw-three']]) {
-      const r = runRuned(['registry', 'credentials', name!, '--data-dir', runed.dataDir]);
+      const r = runed.host(['registry', 'credentials', name!]);
       expect(r.status, r.stderr).toBe(0);
       expect(Object.values(JSON.parse(r.stdout).auths)[0]).toEqual({ auth: Buffer.from(`${user}:${pw}`).toString('base64') });
     }
-    const withOld = runRuned(['registry', 'credentials', 'second', '--data-dir', runed.dataDir], { RUNE_KEK: oldKek });
+    const withOld = runed.host(['registry', 'credentials', 'second'], { RUNE_KEK: oldKek });
     expect(withOld.status).toBe(1);
     expect(withOld.stderr).toMatch(/is not the one secrets in .* are sealed with/);
   });
@@ -110,13 +111,13 @@ describe('registry credentials', () => {
     const { runed: first } = await withRegistry();
     await first.stop();
     const dataDir = first.dataDir;
-    const wrong = runRuned(['--data-dir', dataDir, '--listen', '127.0.0.1:0'], { RUNE_KEK: randomBytes(32).toString('base64') });
+    const wrong = first.host(['--listen', '127.0.0.1:0'], { RUNE_KEK: randomBytes(32).toString('base64') });
     expect(wrong.status).toBe(1);
     expect(wrong.stderr).toMatch(/^runed: the key-encryption key \(RUNE_KEK, id \w+\) is not the one secrets in .* are sealed with \(id \w+\)\n$/);
-    const malformed = runRuned(['--data-dir', dataDir, '--listen', '127.0.0.1:0'], { RUNE_KEK: 'short' });
+    const malformed = first.host(['--listen', '127.0.0.1:0'], { RUNE_KEK: 'short' });
     expect(malformed.stderr).toMatch(/RUNE_KEK must hold a 32-byte key, base64-encoded/);
     rmSync(join(dataDir, 'kek'));
-    const missing = runRuned(['--data-dir', dataDir, '--listen', '127.0.0.1:0']);
+    const missing = first.host(['--listen', '127.0.0.1:0']);
     expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(/the key-encryption key .*kek is missing, but secrets in .* are sealed with key \w+: restore the file or set RUNE_KEK/);
   });
@@ -127,7 +128,7 @@ describe('registry credentials', () => {
     const root = await runed.bootstrap();
     await runed.request('POST', '/v1/registries', { token: root, body: { name: 'r', server: 'ghcr.io', username: 'u', password: 'p' } });
     expect(readdirSync(runed.dataDir)).not.toContain('kek');
-    const r = runRuned(['registry', 'credentials', 'r', '--data-dir', runed.dataDir], { RUNE_KEK: kek });
+    const r = runed.host(['registry', 'credentials', 'r'], { RUNE_KEK: kek });
     expect(r.status).toBe(0);
   });
 });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cli } from '../helpers/rune.js';
 import { eventually, Runed } from '../helpers/runed.js';
+import { withTestDb } from '../helpers/storeDb.js';
 
 /** Issue 16, items 4 and 5: rotating a token with a grace period, and warnings before a token expires. */
 
@@ -183,7 +184,8 @@ describe('token rotation and expiry warnings against one daemon', () => {
       const lists = JSON.stringify([(await runed.request('GET', '/v1/tokens', { token: root })).body, (await runed.request('GET', `/v1/tokens/${t.token.id}`, { token: alice })).body]);
       const audit = JSON.stringify(await auditOf(''));
       expect(audit).toContain('grace 1h');
-      for (const text of [lists, audit, runed.logs, readFileSync(join(runed.dataDir, 'runed.db')).toString('latin1')]) {
+      const stored = await withTestDb(runed, (db) => db.contents());
+      for (const text of [lists, audit, runed.logs, stored]) {
         expect(text).not.toContain(secretPart(res.body.secret));
         expect(text).not.toContain(secretPart(t.secret));
       }

@@ -2,9 +2,56 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { PostgresServer } from './postgres.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const RUNED_BIN = join(ROOT, 'bin', 'runed');
+
+export type TestStore = 'sqlite' | 'postgres';
+/** The store e2e runeds run on: PostgreSQL in the vitest project "postgres" (RUNE_TEST_STORE=postgres), else SQLite. */
+export const TEST_STORE: TestStore = process.env.RUNE_TEST_STORE === 'postgres' ? 'postgres' : 'sqlite';
+
+let sharedServer: Promise<PostgresServer> | undefined;
+
+/** One real PostgreSQL per test file (started on first use); each runed gets a fresh database on it. */
+export function sharedPostgres(): Promise<PostgresServer> {
+  sharedServer ??= import('./postgres.js').then((m) => m.PostgresServer.start());
+  return sharedServer;
+}
+
+/** Stops the file's PostgreSQL, if one was started (the postgres project's setup file calls it after all tests). */
+export async function stopSharedPostgres(): Promise<void> {
+  const server = sharedServer;
+  sharedServer = undefined;
+  if (server) await (await server).destroy();
+}
+
+/** The database of each data dir, so a runed restarted on a data dir finds its data again. */
+const databaseOfDataDir = new Map<string, string>();
+
+/** Where a runed keeps its state: the data dir always (keys), and a PostgreSQL database when it runs on one. */
+export interface StoreTarget {
+  kind: TestStore;
+  /** postgres://… (no password), when kind is postgres. */
+  url?: string;
+  /** What a process needs to reach it (PGPASSWORD). */
+  env: Record<string, string>;
+}
+
+/** The store for `dataDir`: its database on the shared PostgreSQL (made on first use), or SQLite in the dir. */
+export async function storeFor(dataDir: string, kind: TestStore = TEST_STORE): Promise<StoreTarget> {
+  if (kind === 'sqlite') return { kind, env: {} };
+  const server = await sharedPostgres();
+  let url = databaseOfDataDir.get(dataDir);
+  if (!url) {
+    url = await server.createDatabase();
+    databaseOfDataDir.set(dataDir, url);
+  }
+  return { kind, url, env: server.env };
+}
+
+/** The flags that point a runed command at a store. */
+export const storeArgs = (store: StoreTarget): string[] => (store.url ? ['--store', store.url] : []);
 
 export interface Reply<T = any> {
   status: number;
@@ -26,21 +73,36 @@ export class Runed {
   private output = '';
   private exited: Promise<number | null>;
 
-  private constructor(readonly proc: ChildProcess, readonly dataDir: string) {
+  private constructor(
+    readonly proc: ChildProcess,
+    readonly dataDir: string,
+    readonly store: StoreTarget,
+  ) {
     proc.stdout!.on('data', (d: Buffer) => (this.output += d.toString()));
     proc.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
     this.exited = new Promise((res) => proc.on('exit', (code) => res(code)));
   }
 
-  static async start(args: string[] = [], opts: { dataDir?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Runed> {
+  /**
+   * Starts runed on a free port. Its store is the test run's (TEST_STORE) unless `opts.store` says
+   * which; on PostgreSQL each new data dir gets a fresh database, and a restart on the same data dir
+   * finds the same database again.
+   */
+  static async start(args: string[] = [], opts: { dataDir?: string; env?: NodeJS.ProcessEnv; store?: TestStore } = {}): Promise<Runed> {
     const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'runed-test-'));
-    const proc = spawn(process.execPath, [RUNED_BIN, '--listen', '127.0.0.1:0', '--data-dir', dataDir, ...args], {
-      env: { ...process.env, ...opts.env },
+    const store = await storeFor(dataDir, opts.store);
+    const proc = spawn(process.execPath, [RUNED_BIN, '--listen', '127.0.0.1:0', '--data-dir', dataDir, ...storeArgs(store), ...args], {
+      env: { ...process.env, ...store.env, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const runed = new Runed(proc, dataDir);
+    const runed = new Runed(proc, dataDir, store);
     await runed.waitForLog(/runed listening on (\S+)"/, 15_000).then((m) => (runed.url = m[1]!));
     return runed;
+  }
+
+  /** Runs a host-side command (audit verify, kek rotate, …) on this runed's data dir and store. */
+  host(args: string[], env: NodeJS.ProcessEnv = {}) {
+    return runRuned([...args, '--data-dir', this.dataDir, ...storeArgs(this.store)], { ...this.store.env, ...env });
   }
 
   /** Everything the daemon wrote to stdout and stderr so far. */

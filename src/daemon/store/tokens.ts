@@ -1,5 +1,6 @@
 import type { SubjectType, Token, TokenKind, TokenStatus } from '../../core/wire.js';
 import type { Selector } from '../../core/selector.js';
+import { TOKEN_SEARCH_TEXT } from './postgresMigrations.js';
 import type { Dialect, Sql } from './sql.js';
 import { selectorWhere, tokenMatchSql } from './tokenSelect.js';
 import { likePattern, pageOf, sortedPaging, type Page, type SortColumns, type Sorted } from '../paging.js';
@@ -202,8 +203,9 @@ export class Tokens {
       else {
         sparse = true;
         const conds = [...where, match];
-        if (this.trigram(opts.search)) {
-          conds.unshift(TRIGRAM_SQL);
+        const trigram = this.trigram(opts.search);
+        if (trigram) {
+          conds.unshift(trigram);
           params.phrase = `"${opts.search.replaceAll('"', '""')}"`;
         }
         result = toPage(await this.sql.all<ListedTokenRow & { sort_key: number }>(`${select(conds)} LIMIT @limit`, params));
@@ -213,15 +215,20 @@ export class Tokens {
     return result;
   }
 
-  /** The SQLite trigram index (FTS5) serves a search of 3+ characters; PostgreSQL's ILIKE uses its own index. */
-  private trigram(search: string): boolean {
-    return this.sql.dialect === 'sqlite' && search.length >= 3;
+  /**
+   * The condition that lets a trigram index serve a search of 3+ characters: SQLite's FTS5 table,
+   * or PostgreSQL's pg_trgm index on TOKEN_SEARCH_TEXT (the per-column match still decides).
+   */
+  private trigram(search: string): string | undefined {
+    if (search.length < 3) return undefined;
+    return this.sql.dialect === 'sqlite' ? TRIGRAM_SQL : `(${TOKEN_SEARCH_TEXT}) ILIKE @like ESCAPE '\\'`;
   }
 
   /** The first page's total: exact, except a common search match, counted up to TOTAL_CAP. */
   private async count(where: string[], params: Record<string, unknown>, search: string | undefined, sparse: boolean): Promise<{ total: number; totalCapped?: boolean }> {
     const conds = search === undefined ? where : [...where, tokenMatch(this.sql.dialect)];
-    if (search !== undefined && sparse && this.trigram(search)) conds.unshift(TRIGRAM_SQL);
+    const trigram = search !== undefined && sparse ? this.trigram(search) : undefined;
+    if (trigram) conds.unshift(trigram);
     const capped = search !== undefined && !sparse;
     const sql = capped
       ? `SELECT COUNT(*) AS n FROM (SELECT 1 FROM tokens ${conds.length ? `WHERE ${conds.join(' AND ')}` : ''} LIMIT ${TOTAL_CAP + 1}) AS capped`
