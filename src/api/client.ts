@@ -5,9 +5,9 @@ import type { ErrorCode } from '../core/errors.js';
 import { ApiError } from './errors.js';
 
 export { ApiError };
-import type { AuditRecord, CheckAnswer, CreatedServiceAccount, CreatedToken, RotatedToken, ExchangedToken, LintResponse, List, Namespace, Policy, PolicyImpact, Registry, ServiceAccount, Token, Trust, TrustInput, User, Whoami, WhoCanAnswer } from '../core/wire.js';
+import type { AuditRecord, CheckAnswer, CreatedServiceAccount, CreatedToken, ExchangedToken, LintResponse, List, Namespace, Policy, PolicyImpact, Registry, RotatedToken, ServiceAccount, Token, TokenBulkAnswer, TokenBulkInput, Trust, TrustInput, User, WhoCanAnswer, Whoami } from '../core/wire.js';
 
-export type { AuditRecord as AuditEvent, CheckAnswer, CreatedServiceAccount, PolicyImpact, Registry, Trust, TrustInput, WhoCanAnswer };
+export type { AuditRecord as AuditEvent, CheckAnswer, CreatedServiceAccount, PolicyImpact, Registry, TokenBulkAnswer, TokenBulkInput, Trust, TrustInput, WhoCanAnswer };
 
 export interface ClientOptions {
   server: string;
@@ -174,7 +174,7 @@ export class RuneClient {
   /** What saving `yaml` as policy `name` would change, without saving it. */
   policyImpact = (name: string, yaml: string) => this.request<PolicyImpact>('POST', `/v1/policies/${enc(name)}/impact`, { yaml });
 
-  listTokens = (filter: ListQuery & { subject?: string; status?: string; expiresWithin?: string } = {}) => this.all<Token>('/v1/tokens', filter);
+  listTokens = (filter: ListQuery & { subject?: string; status?: string; expiresWithin?: string; selector?: string } = {}) => this.all<Token>('/v1/tokens', filter);
   listTokensPage = (query: Query) => this.request<List<Token>>('GET', '/v1/tokens', { query });
   getToken = (id: string) => this.request<Token>('GET', `/v1/tokens/${enc(id)}`);
   createToken = (body: { name?: string; subjectName?: string; subjectId?: string; policies?: string[]; ttl?: string; description?: string }) =>
@@ -183,6 +183,9 @@ export class RuneClient {
   /** A new secret for the token; the old one works for `grace` ("0": stops at once; omitted: the daemon's default, 1h). */
   rotateToken = (id: string, body: { grace?: string } = {}) => this.request<RotatedToken>('POST', `/v1/tokens/${enc(id)}/rotate`, { json: body });
   revokeToken = (id: string) => this.request<Token>('DELETE', `/v1/tokens/${enc(id)}`);
+  /** Every live token a selector matches, all or nothing (never the caller's own); dryRun only lists them. */
+  revokeTokens = (body: TokenBulkInput) => this.request<TokenBulkAnswer>('POST', '/v1/tokens/revoke', { json: body });
+  disableTokens = (body: TokenBulkInput) => this.request<TokenBulkAnswer>('POST', '/v1/tokens/disable', { json: body });
 
   listNamespaces = () => this.all<Namespace>('/v1/namespaces');
   createNamespace = (name: string) => this.request<Namespace>('POST', '/v1/namespaces', { json: { name } });

@@ -9,13 +9,15 @@ export interface ConfirmProps {
   action: string;
   /** When set (production contexts), the user must type this to confirm. */
   typeToConfirm?: string | undefined;
+  /** Why typing is asked (default: a production context). */
+  typeReason?: string | undefined;
   onConfirm: () => void;
   onCancel: () => void;
   theme: Theme;
 }
 
 /** A destructive action's confirmation: Cancel is focused; y/n answer at once (k9s style). */
-export function Confirm({ message, action, typeToConfirm, onConfirm, onCancel, theme }: ConfirmProps) {
+export function Confirm({ message, action, typeToConfirm, typeReason = 'This is a production context.', onConfirm, onCancel, theme }: ConfirmProps) {
   const [focus, setFocus] = useState<'cancel' | 'confirm'>('cancel');
   const typed = useTextField('');
   const [mismatch, setMismatch] = useState<string | undefined>();
@@ -53,7 +55,7 @@ export function Confirm({ message, action, typeToConfirm, onConfirm, onCancel, t
       {typeToConfirm ? (
         <Box flexDirection="column">
           <Text>
-            This is a production context. Type <Text bold>{typeToConfirm}</Text> and press Enter to {action}; Esc cancels.
+            {typeReason} Type <Text bold>{typeToConfirm}</Text> and press Enter to {action}; Esc cancels.
           </Text>
           <Box>
             <Text>&gt; </Text>

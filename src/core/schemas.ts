@@ -97,6 +97,19 @@ export const Token = Type.Object(
 
 export const Namespace = Type.Object({ name: Type.String(), createdAt: Time });
 
+const SELECTOR_HELP =
+  'terms joined by commas (AND): subject=NAME, policy=NAME, name-prefix=TEXT, created-by=TOKEN_ID, unused-for=DURATION, expires-within=DURATION, kind=user|service, search=TEXT; only live (not revoked) tokens match';
+
+/** What a bulk revoke or disable did (or, on a dry run, would do). */
+export const TokenBulkAnswer = Type.Object({
+  action: Type.Union([Type.Literal('revoke'), Type.Literal('disable')]),
+  selector: Type.String({ description: 'the selector as understood (canonical form)' }),
+  dryRun: Type.Boolean({ description: 'true: nothing was changed' }),
+  count: Type.Integer({ description: 'how many tokens were (dry run: would be) changed' }),
+  tokens: Type.Array(Token, { description: 'those tokens, oldest first, as they are after the call' }),
+  skipped: Type.Array(Type.Object({ token: Token, reason: Type.String() }), { description: 'tokens that match but are left as they are: the caller\'s own token, tokens already disabled' }),
+});
+
 export const Registry = Type.Object(
   {
     name: Type.String(),
@@ -312,6 +325,15 @@ export const TokenRotateBody = Type.Object(
   { additionalProperties: false },
 );
 
+export const TokenBulkBody = Type.Object(
+  {
+    selector: Type.String({ maxLength: 1024, pattern: TEXT_PATTERN, description: SELECTOR_HELP }),
+    dryRun: Type.Optional(Type.Boolean({ description: 'answer what would happen and change nothing (default false)' })),
+    expect: Type.Optional(Type.Integer({ minimum: 0, description: 'refuse (409, nothing changed) unless exactly this many tokens would change' })),
+  },
+  { additionalProperties: false },
+);
+
 export const RotatedToken = Type.Object({
   token: Token,
   secret: Type.String({ description: 'the new bearer string, shown exactly once' }),
@@ -321,6 +343,7 @@ export const RotatedToken = Type.Object({
 export const TokenListQuery = Type.Object(
   {
     ...PageQuery,
+    selector: Type.Optional(Type.String({ description: `only the tokens this selector matches: ${SELECTOR_HELP}` })),
     subject: Type.Optional(Type.String({ description: 'only this subject\'s tokens' })),
     expiresWithin: Type.Optional(Type.String({ maxLength: 32, description: 'only tokens that expire within this duration from now, e.g. "7d" (expired ones included unless status says otherwise)' })),
     status: Type.Optional(Type.Union([TokenStatus, Type.Literal('')])),

@@ -23,6 +23,9 @@ export type AuditRecord = Static<typeof S.AuditRecord>;
 export type CreatedToken = Static<typeof S.CreatedToken>;
 /** What POST /v1/tokens/{id}/rotate answers: the new secret once, and when the old one stops working. */
 export type RotatedToken = Static<typeof S.RotatedToken>;
+/** What POST /v1/tokens/revoke and /v1/tokens/disable answer: the tokens changed (or, on a dry run, that would be). */
+export type TokenBulkAnswer = Static<typeof S.TokenBulkAnswer>;
+export type TokenBulkInput = Static<typeof S.TokenBulkBody>;
 export type Whoami = Static<typeof S.Whoami>;
 export type LintResponse = Static<typeof S.LintResponse>;
 export type CheckAnswer = Static<typeof S.CheckAnswer>;

@@ -70,6 +70,8 @@ export const KEYMAP: readonly Binding[] = [
   { id: 'token-edit', keys: ['u'], description: 'edit description and TTL', scope: 'tokens', mutating: true },
   { id: 'token-revoke', keys: ['x'], description: 'revoke', scope: 'tokens', mutating: true, hint: true },
   { id: 'token-rotate', keys: ['R'], description: 'rotate the secret (the old one works for a grace period)', scope: 'tokens', mutating: true, hint: true },
+  { id: 'token-revoke-all', keys: ['X'], description: 'revoke every live token of the current filter (a preview, then type the count)', scope: 'tokens', mutating: true, hint: true },
+  { id: 'token-stale', keys: ['v'], description: 'view: all tokens, unused for 30d, unused for 90d (stale)', scope: 'tokens', hint: true },
 
   { id: 'policy-open', keys: ['enter'], description: 'edit in the YAML editor (built-ins: a clone)', scope: 'policies', hint: true },
   { id: 'policy-new', keys: ['n'], description: 'new policy', scope: 'policies', mutating: true, hint: true },

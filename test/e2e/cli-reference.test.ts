@@ -194,7 +194,7 @@ if (!existsSync(process.env.EDITOR_LOG + '.first')) {
   it('completion scripts for bash and zsh name the commands and flags', () => {
     const bash = cli.ok(['completion', 'bash']);
     expect(bash).toContain('complete -o default -F _rune_complete rune');
-    expect(bash).toContain('"admin token") echo "create list get update revoke rotate expiring"');
+    expect(bash).toContain('"admin token") echo "create list get update revoke rotate expiring stale"');
     expect(bash).toMatch(/"admin service create"\) echo "[^"]*--namespace[^"]*--permissions/);
     expect(cli.ok(['completion', 'zsh'])).toMatch(/^# rune completion for zsh[\s\S]*bashcompinit/);
     expect(cli.run(['completion', 'fish']).stderr).toBe('error: completion is available for bash and zsh, not "fish"\n');
@@ -207,7 +207,7 @@ if (!existsSync(process.env.EDITOR_LOG + '.first')) {
       ...['create', 'list', 'get', 'delete'].map((c) => ['admin', 'user', c]),
       ...['create', 'list', 'get', 'delete'].map((c) => ['admin', 'service', c]),
       ...['create', 'apply', 'get', 'list', 'attach', 'detach', 'delete', 'edit'].map((c) => ['admin', 'policy', c]),
-      ...['create', 'list', 'get', 'update', 'revoke'].map((c) => ['admin', 'token', c]),
+      ...['create', 'list', 'get', 'update', 'revoke', 'stale'].map((c) => ['admin', 'token', c]),
       ...['add', 'replace', 'list', 'get', 'remove'].map((c) => ['admin', 'registry', c]),
     ];
     for (const args of leaves) {

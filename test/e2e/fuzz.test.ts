@@ -30,7 +30,7 @@ const PENDING_FIX = new Set<string>(
 const enabled = (generator: 'deepYaml' | 'yamlAliases' | 'hugeYaml' | 'loneSurrogates') => !PENDING_FIX.has(generator);
 
 type Identity = 'none' | 'root' | 'limited' | 'narrowed';
-type BodyKind = 'user' | 'serviceaccount' | 'policy' | 'token' | 'tokenPatch' | 'tokenRotate' | 'namespace' | 'registry' | 'authz' | 'trust' | 'exchange';
+type BodyKind = 'user' | 'serviceaccount' | 'policy' | 'token' | 'tokenPatch' | 'tokenRotate' | 'tokenBulk' | 'namespace' | 'registry' | 'authz' | 'trust' | 'exchange';
 
 interface Route {
   method: string;
@@ -71,6 +71,8 @@ const ROUTES: Route[] = [
   { method: 'PATCH', path: '/v1/tokens/:id', body: 'tokenPatch' },
   { method: 'DELETE', path: '/v1/tokens/:id' },
   { method: 'POST', path: '/v1/tokens/:id/rotate', body: 'tokenRotate' },
+  { method: 'POST', path: '/v1/tokens/revoke', body: 'tokenBulk' },
+  { method: 'POST', path: '/v1/tokens/disable', body: 'tokenBulk' },
   { method: 'GET', path: '/v1/namespaces' },
   { method: 'POST', path: '/v1/namespaces', body: 'namespace' },
   { method: 'GET', path: '/v1/namespaces/:name' },
@@ -211,6 +213,12 @@ const FIELDS: Record<BodyKind, Record<string, fc.Arbitrary<unknown>>> = {
   },
   tokenPatch: { description: fc.string({ maxLength: 20 }), ttl, enabled: fc.boolean() },
   tokenRotate: { grace: fc.oneof(fc.constantFrom('0', '1h', '30m', '31d', '-1h', '', '0s'), fc.string({ maxLength: 12 })) },
+  // Selectors that match no fixture token: a body without dryRun really revokes.
+  tokenBulk: {
+    selector: fc.constantFrom('name-prefix=fz-none-', 'subject=nobody', 'kind=robot', 'unused-for=99999d', 'expires-within=1s,kind=service', '', ',', 'search="x', 'subjekt=x', 'name-prefix="a,b"'),
+    dryRun: fc.boolean(),
+    expect: fc.constantFrom(0, 1, -1, 1.5),
+  },
   namespace: { name: dnsName },
   registry: {
     name: fc.constantFrom(FIXTURE.registry, 'r1', 'other'),

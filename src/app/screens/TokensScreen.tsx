@@ -4,7 +4,8 @@ import { describeError } from '../../format/errors.js';
 import { age, timeUntil } from '../../format/time.js';
 import { parseDuration } from '../../core/duration.js';
 import { DEFAULT_ROTATION_GRACE, EXPIRY_WARNING_MS } from '../../core/expiry.js';
-import type { Token } from '../../core/wire.js';
+import { formatSelector, type Selector } from '../../core/selector.js';
+import type { Token, TokenBulkAnswer } from '../../core/wire.js';
 import { ErrorLine } from '../../components/Chrome.js';
 import { Confirm } from '../../components/Confirm.js';
 import type { Column } from '../../components/DataTable.js';
@@ -59,7 +60,13 @@ type Mode =
   | { kind: 'revoke'; token: Token }
   | { kind: 'rotate'; token: Token }
   | { kind: 'rotate-grace'; token: Token }
+  | { kind: 'revoke-all'; answer: TokenBulkAnswer }
   | { kind: 'secret'; title: string; secret: string; file: string };
+
+/** The views `v` cycles through: every token, then the stale ones (unused for that long, or never used and that old). */
+const VIEWS: { label: string; unusedFor?: number }[] = [{ label: 'all' }, { label: 'unused for 30d', unusedFor: 30 * 86_400_000 }, { label: 'unused for 90d', unusedFor: 90 * 86_400_000 }];
+/** Rows of the X preview shown before the count is typed. */
+const PREVIEW_ROWS = 8;
 
 const FIRST_PAGE = 300;
 const NEXT_PAGE = 1000;
@@ -81,8 +88,11 @@ export function TokensScreen() {
   const [mode, setMode] = useState<Mode>({ kind: 'list' });
   const columns = useMemo(() => tokenColumns(theme, width >= 120), [theme, width >= 120]);
   const [reloads, setReloads] = useState(0);
+  const [view, setView] = useState(0);
+  const stale = VIEWS[view]!.unusedFor;
+  const viewSelector = stale === undefined ? undefined : formatSelector({ unusedFor: stale });
   // Search and sort are the daemon's: it sees every token, not only the pages loaded.
-  const { list: pages, table } = useServerTable((q) => conn.client.listTokensPage({ ...q, ...(subject ? { subject } : {}) }), [conn, subject, refresh, reloads], columns, Math.max(1, height - 3), {
+  const { list: pages, table } = useServerTable((q) => conn.client.listTokensPage({ ...q, ...(subject ? { subject } : {}), ...(viewSelector ? { selector: viewSelector } : {}) }), [conn, subject, refresh, reloads, viewSelector], columns, Math.max(1, height - 3), {
     memory: props.memory('tokens'),
     sorts: TOKEN_SERVER_SORTS,
     first: FIRST_PAGE,
@@ -91,11 +101,39 @@ export function TokensScreen() {
   const selected = table.selectedRow;
 
   useEffect(
-    () => setScopes(mode.kind === 'list' ? ['global', 'list', 'tokens'] : mode.kind === 'secret' ? ['secret'] : mode.kind === 'revoke' || mode.kind === 'rotate' ? ['confirm'] : ['form']),
+    () => setScopes(mode.kind === 'list' ? ['global', 'list', 'tokens'] : mode.kind === 'secret' ? ['secret'] : mode.kind === 'revoke' || mode.kind === 'rotate' || mode.kind === 'revoke-all' ? ['confirm'] : ['form']),
     [mode.kind],
   );
 
   const { status, note, ok: done, fail } = useStatus(() => (setMode({ kind: 'list' }), setReloads((r) => r + 1)));
+
+  /** The rows on screen as the daemon filters them: the subject opened, the view, the search typed. */
+  const filterSelector = (): Selector => ({
+    ...(subject ? { subject } : {}),
+    ...(stale !== undefined ? { unusedFor: stale } : {}),
+    ...(table.filter.trim() ? { search: table.filter.trim() } : {}),
+  });
+  const [previewing, setPreviewing] = useState(false);
+  const previewRevokeAll = () => {
+    const selector = filterSelector();
+    if (Object.keys(selector).length === 0) {
+      note('X revokes the tokens of a filter: filter with / first (or open a user\'s tokens, or the stale view with v)', true);
+      return;
+    }
+    if (previewing) return;
+    setPreviewing(true);
+    conn.client.revokeTokens({ selector: formatSelector(selector), dryRun: true }).then(
+      (answer) => {
+        setPreviewing(false);
+        if (answer.count === 0) note(`no live token matches ${answer.selector}${answer.skipped.length ? ' (only the token of this session, which X never revokes)' : ''}: nothing to revoke`);
+        else setMode({ kind: 'revoke-all', answer });
+      },
+      (e: unknown) => {
+        setPreviewing(false);
+        fail(e);
+      },
+    );
+  };
 
   useActions(
     PRIORITY.screen,
@@ -115,6 +153,8 @@ export function TokensScreen() {
             if (selected.status === 'revoked' || selected.status === 'expired') note(`a ${selected.status} token cannot be rotated`, true);
             else setMode({ kind: 'rotate', token: selected });
           },
+          'token-revoke-all': () => previewRevokeAll(),
+          'token-stale': () => setView((v) => (v + 1) % VIEWS.length),
         },
     { active: mode.kind === 'list', readOnly, onRefused: (text) => note(text, true), fallback: table.onKey },
   );
@@ -232,11 +272,46 @@ export function TokensScreen() {
       />
     );
   }
+  if (mode.kind === 'revoke-all') {
+    const { answer } = mode;
+    const shown = answer.tokens.slice(0, PREVIEW_ROWS);
+    return (
+      <Box flexDirection="column">
+        <Text bold wrap="truncate">
+          Revoke {answer.count} live token(s) matching {answer.selector}
+        </Text>
+        {shown.map((t) => (
+          <Text key={t.id} wrap="truncate">
+            {'  '}
+            {t.name} <Text dimColor={theme.dim}>({t.subjectType} {t.subjectName}, {t.lastUsedAt ? `used ${age(t.lastUsedAt)} ago` : 'never used'})</Text>
+          </Text>
+        ))}
+        {answer.count > shown.length ? <Text dimColor={theme.dim}>{`  … and ${answer.count - shown.length} more`}</Text> : null}
+        {answer.skipped.map((s) => (
+          <Text key={s.token.id} dimColor={theme.dim} wrap="truncate">
+            {`  skipped ${s.token.name}: ${s.reason}`}
+          </Text>
+        ))}
+        <Confirm
+          message={`Revoke these ${answer.count} token(s)? Their next request is refused.`}
+          action="revoke them"
+          typeToConfirm={String(answer.count)}
+          typeReason="Revoking many tokens cannot be undone."
+          onConfirm={() =>
+            // expect: exactly what was previewed, or the daemon refuses and nothing changes.
+            conn.client.revokeTokens({ selector: answer.selector, expect: answer.count }).then((r) => done(`revoked ${r.count} token(s) matching ${r.selector}`), fail)
+          }
+          onCancel={() => setMode({ kind: 'list' })}
+          theme={theme}
+        />
+      </Box>
+    );
+  }
   const count = countText(pages.items.length, !!pages.next, pages.total, pages.totalCapped, !!table.filter.trim());
   return (
     <Box flexDirection="column">
       <Text bold wrap="truncate">
-        Tokens{subject ? ` of ${subject}` : ''} <Text dimColor={theme.dim}>({count}{pages.loading ? ', loading…' : ''}) ! = expires within 7 days</Text>
+        Tokens{subject ? ` of ${subject}` : ''}{stale !== undefined ? ` ${VIEWS[view]!.label} (stale)` : ''} <Text dimColor={theme.dim}>({count}{pages.loading ? ', loading…' : ''}) ! = expires within 7 days</Text>
       </Text>
       {pages.error ? <ErrorLine message={describeError(pages.error)} theme={theme} /> : table.render({ width, theme, emptyText: pages.loading ? 'loading…' : 'no tokens' })}
       <StatusLine status={status} theme={theme} />

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { ServiceAccount, Token, User } from '../../core/wire.js';
 import { age, render, type Columns } from '../output.js';
 import { parseDuration } from '../../core/duration.js';
+import { hygieneColumns, revokeCommand, staleCommand } from './tokenBulk.js';
 import { checkTtl, formatOf, session, splitList, UsageError, withSecretSink, writable, type SecretSink } from '../runtime.js';
 
 export const userColumns: Columns<User> = {
@@ -219,14 +220,7 @@ export function tokenCommands(admin: Command): void {
       const { client } = writable(await session(cmd));
       printOne(cmd, await client.updateToken(id, body), tokenColumns, `token/${id} updated`);
     });
-  token
-    .command('revoke')
-    .description('revoke a token: the next request with it answers Unauthenticated')
-    .argument('<token-id>')
-    .action(async (id: string, _o: unknown, cmd: Command) => {
-      const { client } = writable(await session(cmd));
-      printOne(cmd, await client.revokeToken(id), tokenColumns, `token/${id} revoked`);
-    });
+  revokeCommand(token, hygieneColumns((t) => t.policies.join(',')), (cmd, t, summary) => printOne(cmd, t, tokenColumns, summary));
   token
     .command('rotate')
     .description('issue a new secret for a token (same id, policies and expiry); the old secret keeps working for --grace')
@@ -261,6 +255,7 @@ export function tokenCommands(admin: Command): void {
       if (items.length === 0 && (format === 'table' || format === 'wide')) process.stderr.write(`no active token expires within ${within}\n`);
       process.exitCode = items.length > 0 ? 3 : 0;
     });
+  staleCommand(token);
 }
 
 /**

@@ -1,11 +1,12 @@
 import type { FastifyRequest } from 'fastify';
-import { conflict, forbidden, invalid, notFound } from '../../core/errors.js';
+import { conflict, forbidden, invalid, notFound, RuneError } from '../../core/errors.js';
 import { formatDuration, parseDuration, parseTtl } from '../../core/duration.js';
 import { DEFAULT_ROTATION_GRACE } from '../../core/expiry.js';
 import { mintToken, randomBase62, redactSecrets, TOKEN_PREFIX } from '../../core/tokenFormat.js';
-import { CreatedToken, Errors, List, Params, RotatedToken, Token, TokenCreateBody, TokenListQuery, TokenPatchBody, TokenRotateBody } from '../../core/schemas.js';
-import type { CreatedToken as CreatedTokenT, RotatedToken as RotatedTokenT, TokenStatus } from '../../core/wire.js';
-import { audit, authorize, can, commit, isAdminFor, missingGrant, principalOf, refuseGrant, requireAdmin, requireAdminPeer, type App, type Ctx } from '../context.js';
+import { CreatedToken, Errors, List, Params, RotatedToken, Token, TokenBulkAnswer, TokenBulkBody, TokenCreateBody, TokenListQuery, TokenPatchBody, TokenRotateBody } from '../../core/schemas.js';
+import { formatSelector, parseSelector, type Selector } from '../../core/selector.js';
+import type { CreatedToken as CreatedTokenT, RotatedToken as RotatedTokenT, TokenBulkAnswer as TokenBulkAnswerT, TokenStatus } from '../../core/wire.js';
+import { audit, authorize, can, commit, describeSubject, isAdminFor, missingGrant, principalOf, refuseGrant, requireAdmin, requireAdminPeer, type App, type Ctx } from '../context.js';
 import { hashSecret } from '../crypto.js';
 import { checkMaxTtl, issueToken, resolveTtl } from '../issue.js';
 import { readPage, readSearch, readSort } from '../paging.js';
@@ -55,7 +56,8 @@ export function tokenRoutes(app: App, ctx: Ctx): void {
     const status: TokenStatus | undefined = query.status || undefined;
     const now = Date.now();
     const within = query.expiresWithin === undefined || query.expiresWithin === '' ? undefined : parseTtl(query.expiresWithin, 'expiresWithin');
-    const filter = { ...(status === undefined ? {} : { status }), ...(within === undefined ? {} : { expiresBy: now + within }) };
+    const selector = query.selector === undefined || query.selector === '' ? undefined : parseSelector(query.selector);
+    const filter = { ...(status === undefined ? {} : { status }), ...(within === undefined ? {} : { expiresBy: now + within }), ...(selector === undefined ? {} : { selector }) };
     const caller = principalOf(req);
     const self = caller.subject;
     const subject = query.subject === undefined || query.subject === '' ? undefined : String(query.subject);
@@ -239,6 +241,113 @@ export function tokenRoutes(app: App, ctx: Ctx): void {
     await commit(ctx, req, { action: 'revoke', resource: 'tokens', ref: row.id, outcome: 'success' }, (tx) => tx.tokens.revoke(row.id, Date.now()));
     return toToken((await store.tokens.get(row.id))!);
   });
+
+  /**
+   * Whether the caller may act on `row` with `verb` one by one: the rule of DELETE and PATCH
+   * /v1/tokens/:id (itself; its siblings unless its narrowing drops the tokens right; anyone's as
+   * an admin of tokens, from where admin is allowed).
+   */
+  const mayActOn = (req: FastifyRequest, row: TokenRow, verb: string): boolean => {
+    const p = principalOf(req);
+    if (row.id === p.token.id) return true;
+    if (row.subject_id === p.subject.id && (!p.tokenPolicies || can(req, { verb, resource: 'tokens' }))) return true;
+    return isAdminFor(ctx, req, { verb, resource: 'tokens' });
+  };
+
+  /** Where a selector looks: what the caller may list (GET /v1/tokens), or act on as an admin of tokens. */
+  const selectionScope = (req: FastifyRequest, verb: string): { subjectId?: string; id?: string } => {
+    const p = principalOf(req);
+    if (isAdminFor(ctx, req, { verb: 'list', resource: 'tokens' }) || isAdminFor(ctx, req, { verb, resource: 'tokens' })) return {};
+    if (p.tokenPolicies && !can(req, { verb: 'list', resource: 'tokens' })) return { subjectId: p.subject.id, id: p.token.id };
+    return { subjectId: p.subject.id };
+  };
+
+  /**
+   * Revokes or disables every live token a selector matches, all or nothing: a match the caller
+   * may not change one by one refuses the whole call (403), as does a count other than `expect`
+   * (409). The caller's own token is skipped. One transaction, one audit event listing the ids.
+   */
+  const bulk = (action: 'revoke' | 'disable') => async (req: FastifyRequest<{ Body: { selector: string; dryRun?: boolean; expect?: number } }>): Promise<TokenBulkAnswerT> => {
+    const verb = action === 'revoke' ? 'delete' : 'update';
+    const { dryRun = false, expect } = req.body;
+    const p = principalOf(req);
+    const done = action === 'revoke' ? 'revoked' : 'disabled';
+    let canonical = req.body.selector;
+    // Refusals are recorded under this action, not as a failed "create" (the method is POST).
+    const refuse = (error: RuneError, outcome: 'denied' | 'error'): never => {
+      audit(ctx, req, { action, resource: 'tokens', ref: canonical, outcome, message: `${dryRun ? 'dry run: ' : ''}${error.message}` });
+      throw error;
+    };
+    let selector: Selector;
+    try {
+      selector = parseSelector(req.body.selector);
+    } catch (e) {
+      if (!(e instanceof RuneError)) throw e;
+      return refuse(e, 'error');
+    }
+    canonical = formatSelector(selector);
+    const now = Date.now();
+    const scope = selectionScope(req, verb);
+    /** The tokens to change, and the matches left alone (the caller's own; already disabled). */
+    const partition = (matched: TokenRow[]) => {
+      const targets: TokenRow[] = [];
+      const skipped: { token: TokenRow; reason: string }[] = [];
+      for (const row of matched) {
+        if (row.id === p.token.id) skipped.push({ token: row, reason: `the token making this call: a selector never ${action === 'revoke' ? 'revokes' : 'disables'} it (name it by id to do that)` });
+        else if (action === 'disable' && row.enabled !== 1) skipped.push({ token: row, reason: 'already disabled' });
+        else targets.push(row);
+      }
+      return { targets, skipped };
+    };
+    const { targets, skipped } = partition(await store.tokenSelection.match(selector, now, scope));
+    const refused = targets.filter((row) => !mayActOn(req, row, verb)).length;
+    if (refused > 0) {
+      refuse(
+        forbidden(
+          `${describeSubject(p)} may not ${action} ${refused} of the ${targets.length} token(s) the selector matches (another subject's tokens need permission "${verb}" on "tokens"): nothing was ${done}`,
+          { missing: { verb, resource: 'tokens' }, refused, matched: targets.length },
+        ),
+        'denied',
+      );
+    }
+    if (expect !== undefined && expect !== targets.length) {
+      refuse(conflict(`expected ${expect} token(s) to be ${done}, but the selector matches ${targets.length}: nothing was ${done}`, { expected: expect, matched: targets.length }), 'error');
+    }
+    const ids = targets.map((row) => row.id);
+    let after = targets;
+    if (!dryRun) {
+      const message = `by selector: ${ids.length} token(s)${ids.length > 0 ? `: ${ids.join(', ')}` : ''}`;
+      const moved = conflict(`the tokens the selector matches changed while this call ran: nothing was ${done}; run it again`, { reason: 'changed' });
+      try {
+        await commit(ctx, req, { action, resource: 'tokens', ref: canonical, outcome: 'success', message }, async (tx) => {
+          // Checked again where it is applied: what changes is exactly what was checked above.
+          const current = partition(await tx.tokenSelection.match(selector, now, scope)).targets.map((row) => row.id);
+          if (current.length !== ids.length || current.some((id, i) => id !== ids[i])) throw moved;
+          return action === 'revoke' ? tx.tokenSelection.revoke(ids, now) : tx.tokenSelection.disable(ids, p.subject.id);
+        });
+      } catch (e) {
+        if (e === moved) refuse(moved, 'error');
+        throw e;
+      }
+      after = targets.map((row) => (action === 'revoke' ? { ...row, revoked_at: now } : { ...row, enabled: 0, disabled_by: p.subject.id }));
+    }
+    return {
+      action,
+      selector: canonical,
+      dryRun,
+      count: targets.length,
+      tokens: after.map((row) => toToken(row, now)),
+      skipped: skipped.map(({ token, reason }) => ({ token: toToken(token, now), reason })),
+    };
+  };
+
+  const bulkSchema = { tags, body: TokenBulkBody, response: { 200: TokenBulkAnswer, ...Errors } };
+  app.post('/v1/tokens/revoke', {
+    schema: { ...bulkSchema, summary: 'Revoke every live token a selector matches (never the caller\'s own), or with dryRun list them; all or nothing' },
+  }, bulk('revoke'));
+  app.post('/v1/tokens/disable', {
+    schema: { ...bulkSchema, summary: 'Disable every live, enabled token a selector matches (never the caller\'s own), or with dryRun list them; all or nothing' },
+  }, bulk('disable'));
 }
 
 /** A rotation's grace: a duration, or "0" for none; at most MAX_ROTATION_GRACE_MS. */

@@ -8,6 +8,7 @@ import { Registries } from './registries.js';
 import type { Engine, Sql } from './sql.js';
 import { SqliteEngine } from './sqlite.js';
 import { Subjects } from './subjects.js';
+import { TokenSelection } from './tokenSelect.js';
 import { Tokens } from './tokens.js';
 import { Trusts } from './trusts.js';
 import { Reach } from './reach.js';
@@ -39,6 +40,8 @@ export class Store {
   readonly subjects: Subjects;
   readonly policies: Policies;
   readonly tokens: Tokens;
+  /** The tokens a selector matches, and their bulk revoke / disable. */
+  readonly tokenSelection: TokenSelection;
   readonly namespaces: Namespaces;
   readonly audit: AuditLog;
   readonly registries: Registries;
@@ -57,6 +60,7 @@ export class Store {
     this.subjects = new Subjects(sql);
     this.policies = new Policies(sql, this.shared.rules);
     this.tokens = new Tokens(sql);
+    this.tokenSelection = new TokenSelection(sql);
     this.namespaces = new Namespaces(sql);
     this.audit = new AuditLog(sql, this.shared.chain, this.inTransaction ? null : engine);
     this.registries = new Registries(sql);

@@ -1,7 +1,8 @@
 import type { SubjectType, Token, TokenKind, TokenStatus } from '../../core/wire.js';
-import { likeOp } from './dialect.js';
+import type { Selector } from '../../core/selector.js';
 import { TOKEN_SEARCH_TEXT } from './postgresMigrations.js';
 import type { Dialect, Sql } from './sql.js';
+import { selectorWhere, tokenMatchSql } from './tokenSelect.js';
 import { likePattern, pageOf, sortedPaging, type Page, type SortColumns, type Sorted } from '../paging.js';
 
 export interface TokenRow {
@@ -73,6 +74,8 @@ export interface TokenFilter {
   status?: TokenStatus;
   /** Only tokens with an expiry at or before this time (ms). */
   expiresBy?: number;
+  /** Only the live tokens a selector matches (`?selector=`). */
+  selector?: Selector;
 }
 
 export class Tokens {
@@ -175,6 +178,11 @@ export class Tokens {
       where.push('COALESCE(expires_at, 9007199254740991) <= @expiresBy');
       params.expiresBy = filter.expiresBy;
     }
+    if (filter.selector !== undefined) {
+      const selected = selectorWhere(filter.selector, now, this.sql.dialect);
+      where.push(...selected.conds);
+      Object.assign(params, selected.params);
+    }
     const paging = sortedPaging(sort, page, params);
     const base = [...where];
     if (paging.after) where.push(paging.after);
@@ -246,7 +254,7 @@ export const DEFAULT_TOKEN_SORT: Sorted = { token: 'created', expr: 'created_at'
 
 /** What a token answer needs (toToken), and nothing secret: a list reads a third fewer columns than SELECT *. */
 const LIST_COLUMNS = 'id, name, subject_id, subject_name, subject_type, policies, description, kind, created_at, expires_at, enabled, revoked_at, last_used_at';
-const tokenMatch = (dialect: Dialect) => `(${['name', 'subject_name', 'description', 'id'].map((c) => `${c} ${likeOp(dialect)} @like ESCAPE '\\'`).join(' OR ')})`;
+const tokenMatch = (dialect: Dialect) => tokenMatchSql(dialect, 'like');
 /** Rows of the sort index walked before a search counts as rare and goes to the trigram index. */
 const SEARCH_WINDOW = 4096;
 /** A common match is counted up to here ("1000+"): counting every one would scan the table. */
