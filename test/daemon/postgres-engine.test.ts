@@ -197,7 +197,8 @@ describe('the PostgreSQL engine on a real server', () => {
     const url = await server.createDatabase();
     const db = await open(url);
     await db.run('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)', [POSTGRES_MIGRATIONS.length + 1, Date.now()]);
-    await expect(PostgresEngine.open(url, { env: server.env })).rejects.toThrow(/newer runed \(schema 7, this one knows 6\)/);
+    const known = POSTGRES_MIGRATIONS.length;
+    await expect(PostgresEngine.open(url, { env: server.env })).rejects.toThrow(`newer runed (schema ${known + 1}, this one knows ${known})`);
   });
 
   it('takes the password from PGPASSWORD or a password file, and says so when it is wrong', async () => {
