@@ -11,6 +11,7 @@ import { AuditKeyError, type AuditHead } from './store/audit.js';
 import { auditFilesIn, Store, type AuditFiles } from './store/index.js';
 import { describeStore, openEngine, StoreOpenError } from './store/open.js';
 import { ChangeFeed } from './store/changeFeed.js';
+import { migrateArgs, migrateStoreCommand } from './migrateCommand.js';
 
 export const ADDR_FILE = 'runed.addr';
 const LOCK_FILE = 'runed.lock';
@@ -28,6 +29,9 @@ Usage:
   runed kek rotate [flags]       re-wrap every registry secret under a new key-encryption key
   runed registry credentials NAME [flags]
                                  print a registry's docker auth config, for the host's runtime
+  runed migrate-store --from sqlite:DIR --to postgres://USER@HOST:PORT/DB
+                                 copy a stopped single-host store into an empty PostgreSQL
+                                 database, then check counts and the audit chain
   runed --version
 
 Flags:
@@ -362,6 +366,13 @@ export async function main(argv: string[]): Promise<void> {
       args = args.slice(1);
     }
   }
+  if (command === 'migrate-store') {
+    try {
+      args = migrateArgs(args);
+    } catch (e) {
+      fail((e as Error).message);
+    }
+  }
   let expectedHeads: AuditHead[] = [];
   if (command === 'audit') ({ rest: args, heads: expectedHeads } = takeExpectedHeads(args));
   let config: DaemonConfig;
@@ -389,6 +400,9 @@ export async function main(argv: string[]): Promise<void> {
     case 'registry':
       if (sub !== 'credentials') fail('usage: runed registry credentials NAME [--data-dir DIR] [--store URL]');
       await registryCredentials(config, operand);
+      return;
+    case 'migrate-store':
+      await migrateStoreCommand(config, { auditFiles: auditFiles(config), runningDaemon: lockHolder(config.dataDir), fail, write: (t) => process.stdout.write(t) });
       return;
     default:
       fail(`unknown command "${command}" (see runed --help)`);

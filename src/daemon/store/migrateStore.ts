@@ -43,7 +43,7 @@ export async function migrateStore(from: Engine & { dialect: 'sqlite' }, to: Eng
   const started = Date.now();
   for (const table of ['subjects', 'tokens', 'audit_events']) {
     const n = await count(to, table);
-    if (n > 0) throw new Error(`the destination already holds data (${n} rows in ${table}): migrate-store only fills an empty store`);
+    if (n > 0) throw new Error(`nothing was copied: the destination already holds data (${n} rows in ${table}); migrate-store only fills an empty store`);
   }
   await to.transaction(async (tx) => {
     // Children first when clearing what a start seeded, parents first when filling.
@@ -71,6 +71,8 @@ export async function migrateStore(from: Engine & { dialect: 'sqlite' }, to: Eng
       // Ids were copied as they were: the identity continues after the highest one.
       await tx.run("SELECT setval(pg_get_serial_sequence('audit_events', 'id'), GREATEST((SELECT MAX(id) FROM audit_events), 1), (SELECT COUNT(*) > 0 FROM audit_events))");
     }
+  }).catch((e: unknown) => {
+    throw new Error(`nothing was copied (the transaction rolled back): ${(e as Error).message}`, { cause: e });
   });
   const tables: TableCount[] = [];
   for (const name of STORE_TABLES) tables.push({ table: name, source: await count(from, name), destination: await count(to, name) });
