@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { prepareDataDir } from './store/sqlite.js';
@@ -92,6 +93,23 @@ async function openStore(config: DaemonConfig, audit: AuditFiles | false = audit
 const keyringFor = (config: DaemonConfig, store: Store, acceptHandOver = false) =>
   Keyring.open(config.dataDir, store, process.env, { kekFile: config.keys.kekFile, acceptHandOver });
 
+class ServerKeyMismatch extends Error {}
+
+/**
+ * The store remembers a check value of the token-hash key it was first served with: a replica (or
+ * a restore) with another server.key would refuse every token, so it refuses to start instead.
+ */
+async function checkServerKey(store: Store, serverKey: Buffer): Promise<void> {
+  const check = createHmac('sha256', serverKey).update('runed server key check').digest('hex').slice(0, 32);
+  const stored = await store.meta.setIfAbsent('server_key_check', check);
+  if (stored !== check) {
+    throw new ServerKeyMismatch(
+      'this server.key is not the key the store\'s tokens were hashed with: every token would be refused. ' +
+        'Give every replica the same key files (--server-key-file, --kek-file, --audit-key-file)',
+    );
+  }
+}
+
 /** The pid of the live runed holding the data dir's lock, if any. */
 function lockHolder(dataDir: string): number | undefined {
   let pid: number;
@@ -139,12 +157,13 @@ async function serve(config: DaemonConfig): Promise<void> {
   let keyring: Keyring;
   try {
     const serverKey = loadServerKey(config.dataDir, config.keys.serverKeyFile);
+    await checkServerKey(store, serverKey);
     keyring = await keyringFor(config, store, true);
     daemon = await buildDaemon(config, store, serverKey, { keyring });
   } catch (e) {
     await store.close();
     releaseLock();
-    if (e instanceof KekError || e instanceof KeyFileError) fail(e.message, 1);
+    if (e instanceof KekError || e instanceof KeyFileError || e instanceof ServerKeyMismatch) fail(e.message, 1);
     throw e;
   }
   const { app, state } = daemon;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresServer } from '../helpers/postgres.js';
-import { eventually, Runed } from '../helpers/runed.js';
+import { eventually, Runed, runRuned } from '../helpers/runed.js';
 
 // Three runed replicas on one PostgreSQL database, as behind a load balancer: what one writes the
 // others honour, a revocation reaches them all, one dying loses nothing acknowledged, and without
@@ -148,6 +148,20 @@ describe('one-per-cluster work', () => {
       expect(statuses.filter((s) => s === 409)).toHaveLength(49);
     } finally {
       await Promise.all(replicas.map((r) => r.cleanup()));
+    }
+  }, 60_000);
+
+  it('a replica with another server.key refuses to start instead of refusing every token', async () => {
+    const url = await pg.createDatabase();
+    const [first] = await startCluster(1, url);
+    try {
+      const other = mkdtempSync(join(tmpdir(), 'rune-other-key-'));
+      keyDirs.push(other);
+      const r = runRuned(['--listen', '127.0.0.1:0', '--data-dir', other, '--store', url], pg.env);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/this server\.key is not the key the store's tokens were hashed with/);
+    } finally {
+      await first!.cleanup();
     }
   }, 60_000);
 

@@ -12,6 +12,12 @@ export class Meta {
     await this.sql.run('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
   }
 
+  /** Writes `value` unless the key has one (the first writer wins, across replicas too); returns what is stored. */
+  async setIfAbsent(key: string, value: string): Promise<string> {
+    await this.sql.run('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING', [key, value]);
+    return (await this.get(key)) ?? value;
+  }
+
   async delete(key: string): Promise<void> {
     await this.sql.run('DELETE FROM meta WHERE key = ?', [key]);
   }
