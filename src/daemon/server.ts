@@ -65,20 +65,21 @@ function propertiesAt(schema: unknown, pointer: string): string[] {
   return Object.keys(node?.properties ?? {});
 }
 
-const LONE_SURROGATE = /\p{Cs}/u;
+// Text no store keeps as sent: a lone surrogate (not UTF-8) or NUL (PostgreSQL's text refuses it).
+const UNSTORABLE = /\p{Cs}|\u0000/u;
 
-/** The path of the first string or key in `value` holding a lone surrogate, or undefined. */
-function findLoneSurrogate(value: unknown): string | undefined {
+/** The path of the first string or key in `value` holding unstorable text, or undefined. */
+function findUnstorable(value: unknown): string | undefined {
   // Iterative: a body may nest deeper than the call stack.
   const pending: [unknown, string][] = [[value, '']];
   while (pending.length > 0) {
     const [item, path] = pending.pop()!;
     if (typeof item === 'string') {
-      if (LONE_SURROGATE.test(item)) return path || 'the top level';
+      if (UNSTORABLE.test(item)) return path || 'the top level';
     } else if (item !== null && typeof item === 'object') {
       for (const [key, child] of Object.entries(item)) {
         const at = Array.isArray(item) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
-        if (LONE_SURROGATE.test(key)) return `a key in ${path || 'the top level'}`;
+        if (UNSTORABLE.test(key)) return `a key in ${path || 'the top level'}`;
         pending.push([child, at]);
       }
     }
@@ -173,9 +174,9 @@ export async function buildDaemon(config: DaemonConfig, store: Store, serverKey:
       const position = /position (\d+)/.exec((e as Error).message)?.[1];
       return done(invalid(`request body is not valid JSON${position ? ` (at byte ${position})` : ''}`) as unknown as FastifyError, undefined);
     }
-    // A lone surrogate (\ud800) cannot be stored as UTF-8: it would read back as something else.
-    const broken = body.includes('\\u') ? findLoneSurrogate(value) : undefined;
-    if (broken !== undefined) return done(invalid(`request body holds text that is not valid Unicode (a lone surrogate) at ${broken}`, { field: broken }) as unknown as FastifyError, undefined);
+    // A lone surrogate (\ud800) cannot be stored as UTF-8, nor NUL (\u0000) in PostgreSQL: refused on either engine.
+    const broken = body.includes('\\u') ? findUnstorable(value) : undefined;
+    if (broken !== undefined) return done(invalid(`request body holds text that cannot be stored (a lone surrogate or a NUL character) at ${broken}`, { field: broken }) as unknown as FastifyError, undefined);
     done(null, value);
   });
   app.addContentTypeParser(YAML_TYPES, { parseAs: 'string' }, (_req, text, done) => done(null, new YamlText(String(text))));

@@ -255,6 +255,20 @@ describe('runed under attack', () => {
       expect((await raw('{"name":"fine","description":"\\ud83d\\ude00","rules":[]}')).status).toBe(201);
       expect((await runed.request('GET', '/healthz')).status).toBe(200);
     });
+
+    it('a NUL character in a JSON body is a 400 naming where, on either engine; in a path it is never a 5xx', async () => {
+      const res = await runed.request('POST', '/v1/tokens', { token: root, raw: { contentType: 'application/json', data: '{"name":"nul","description":"a\\u0000b"}' } });
+      expect(res.status).toBe(400);
+      expect(res.body.error.details.field).toBe('description');
+      expect(res.body.error.message).toMatch(/cannot be stored/);
+      // SQLite finds no such name; PostgreSQL cannot even compare it: a clear 4xx either way.
+      for (const method of ['GET', 'DELETE'] as const) {
+        const inPath = await runed.request(method, '/v1/serviceaccounts/a%00b', { token: root });
+        expect([400, 404]).toContain(inPath.status);
+        expect(inPath.body.error.message).not.toMatch(/internal/);
+      }
+      expect((await runed.request('GET', '/healthz')).status).toBe(200);
+    });
   });
 
   describe('a pasted secret is never stored or logged (item 20)', () => {

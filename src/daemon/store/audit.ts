@@ -37,10 +37,11 @@ export const GENESIS_HASH = '0'.repeat(64);
 export const KEYED_PREFIX = 'h1$';
 
 const auditMatch = (dialect: Dialect) => `(${['actor_name', 'action', 'resource', 'ref', 'namespace', 'message'].map((c) => `COALESCE(${c}, '') ${likeOp(dialect)} @like ESCAPE '\\'`).join(' OR ')})`;
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+// Lone surrogates (and NUL, which PostgreSQL's text cannot hold) become U+FFFD, on either engine.
+const NOT_STORABLE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]|\u0000/g;
 
 /** A lone surrogate does not survive SQLite's UTF-8, so it is stored (and hashed) as U+FFFD. */
-export const wellFormed = (s: string): string => s.replace(LONE_SURROGATE, '\uFFFD');
+export const wellFormed = (s: string): string => s.replace(NOT_STORABLE, '\uFFFD');
 
 const chainFields = (row: Omit<AuditRow, 'id' | 'hash'>) =>
   JSON.stringify([row.prev_hash, row.time, row.actor_name, row.actor_type, row.token_id, row.action, row.resource, row.ref, row.namespace, row.outcome, row.message, row.remote_addr]);

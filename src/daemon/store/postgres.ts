@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
+import { invalid } from '../../core/errors.js';
 import { POSTGRES_MIGRATIONS, type PostgresMigration } from './postgresMigrations.js';
 import { parsePostgresUrl, readPasswordFile, type PostgresTarget } from './postgresUrl.js';
 import type { ChangeSource, Engine, Params, Sql } from './sql.js';
@@ -152,6 +153,8 @@ export function isConnectionFailure(e: unknown): boolean {
 
 /** One error type per failure, naming the statement, so a log line says what failed and why. */
 function describeFailure(e: unknown, text: string, where: string): Error {
+  // PostgreSQL text cannot hold U+0000 (SQLite's can): the request's text is at fault, not the server.
+  if (e instanceof pg.DatabaseError && e.code === '22021' && /0x00/.test(e.message)) return invalid('text containing a NUL character (\\u0000) is not accepted');
   if (isConnectionFailure(e)) return new StoreUnavailableError(`PostgreSQL at ${where} is unreachable: ${(e as Error).message}`, { cause: e });
   if (e instanceof pg.DatabaseError) {
     const detail = e.detail ? ` (${e.detail})` : '';
