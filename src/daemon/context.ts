@@ -38,7 +38,16 @@ export function principalOf(req: FastifyRequest): Principal {
 /** The peer address of the connection itself; proxies' headers are never trusted. */
 export const peerOf = (req: FastifyRequest): string | undefined => req.socket?.remoteAddress ?? undefined;
 
-export const isLocal = (req: FastifyRequest) => isLoopback(peerOf(req));
+const loopbackSockets = new WeakMap<object, boolean>();
+
+/** Whether the connection's peer is loopback; known once per connection (its address never changes). */
+export function isLocal(req: FastifyRequest): boolean {
+  const socket = req.socket;
+  if (!socket) return false;
+  let local = loopbackSockets.get(socket);
+  if (local === undefined) loopbackSockets.set(socket, (local = isLoopback(socket.remoteAddress ?? undefined)));
+  return local;
+}
 
 export function describeSubject(p: Principal): string {
   return `${p.subject.type} ${p.subject.name}`;

@@ -62,9 +62,18 @@ export class Metrics {
     });
   }
 
+  /** The label-bound series of each (method, route, status): bounded like the labels themselves. */
+  private readonly series = new Map<string, { count: { inc(): void }; time: { observe(v: number): void } }>();
+
   countRequest(method: string, route: string, status: number, seconds: number): void {
-    this.requests.inc({ method, route, status: String(status) });
-    this.duration.observe({ method, route, status_class: `${Math.floor(status / 100)}xx` }, seconds);
+    const key = `${method} ${status} ${route}`;
+    let series = this.series.get(key);
+    if (!series) {
+      series = { count: this.requests.labels({ method, route, status: String(status) }), time: this.duration.labels({ method, route, status_class: `${Math.floor(status / 100)}xx` }) };
+      this.series.set(key, series);
+    }
+    series.count.inc();
+    series.time.observe(seconds);
   }
 
   observePropagation(seconds: number): void {
