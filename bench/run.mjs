@@ -513,9 +513,16 @@ try {
   else if (process.env.BENCH_ONLY === 'search') await searchLatency();
   // BENCH_ONLY=validation [BENCH_BEFORE=<built older checkout>]: whoami and token create, now vs before.
   else if (process.env.BENCH_ONLY === 'validation') await validationCost();
+  // BENCH_ONLY=replicas: three runeds on one PostgreSQL (propagation), the engines compared, migrate-store.
+  else if (process.env.BENCH_ONLY === 'replicas') await replicasBench();
   else await everything();
 } finally {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
+}
+
+async function replicasBench() {
+  const { replicas } = await import('./replicas.mjs');
+  await replicas({ record, round, median, load, stop, tmp, dirs, populate });
 }
 
 async function everything() {
@@ -527,6 +534,7 @@ async function everything() {
   await cliStart();
   await tui(big);
   await tuiInput();
+  await replicasBench();
   record('memory', 'runed RSS idle (fresh data dir)', round(idleRss, 0), 'MB', '<= 80', idleRss <= 80);
   record('memory', 'runed RSS after the auth load test', round(loadedRss, 0), 'MB');
   record('memory', 'runed RSS idle with 100,000 tokens', round(big.idleBig, 0), 'MB');
