@@ -1,8 +1,8 @@
 // Replicas on PostgreSQL (issue 15): revocation propagation across three runeds under load,
 // whoami and token create on PostgreSQL against SQLite, and migrate-store of 100,000 tokens.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,32 +55,12 @@ async function startPostgres() {
   };
 }
 
-/** A runed with extra flags and environment; ready once its address file is written and /healthz answers. */
-async function startRunedWith(dataDir, args, env) {
-  rmSync(join(dataDir, 'runed.addr'), { force: true });
-  const proc = spawn(process.execPath, [join(import.meta.dirname, '..', 'bin/runed'), '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--log-level', 'warn', ...args], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, ...env },
-  });
-  let err = '';
-  proc.stderr.on('data', (d) => (err += d));
-  const started = Date.now();
-  for (;;) {
-    try {
-      const url = readFileSync(join(dataDir, 'runed.addr'), 'utf8').trim();
-      if ((await fetch(`${url}/healthz`)).ok) return { proc, url };
-    } catch {}
-    if (Date.now() - started > 30000 || proc.exitCode !== null) throw new Error(`runed did not start: ${err}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 const quantile = (xs, q) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)];
 };
 
-export async function replicas({ record, round, median, load, stop, tmp, dirs, populate }) {
+export async function replicas({ record, round, median, load, stop, tmp, dirs, populate, startRunedWith }) {
   const pg = await startPostgres();
   const procs = [];
   try {

@@ -27,10 +27,13 @@ const record = (section, name, value, unit, goal, ok) => {
 };
 const round = (n, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
 
-/** A real runed on a free port; ready once its address file is written and /healthz answers. */
-async function startRuned(dataDir, logLevel = 'warn', runed = RUNED) {
+/** A real runed on a free port (with more flags and environment); ready once its address file is written and /healthz answers. */
+async function startRuned(dataDir, logLevel = 'warn', runed = RUNED, { args = [], env = {} } = {}) {
   rmSync(join(dataDir, 'runed.addr'), { force: true });
-  const proc = spawn(process.execPath, [runed, '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--log-level', logLevel], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(process.execPath, [runed, '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--log-level', logLevel, ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...env },
+  });
   let err = '';
   proc.stderr.on('data', (d) => (err += d));
   const started = Date.now();
@@ -522,7 +525,7 @@ try {
 
 async function replicasBench() {
   const { replicas } = await import('./replicas.mjs');
-  await replicas({ record, round, median, load, stop, tmp, dirs, populate });
+  await replicas({ record, round, median, load, stop, tmp, dirs, populate, startRunedWith: (dataDir, args, env) => startRuned(dataDir, 'warn', RUNED, { args, env }) });
 }
 
 async function everything() {
