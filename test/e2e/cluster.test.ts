@@ -64,6 +64,10 @@ describe('three replicas on one PostgreSQL', () => {
     for (const r of [b, c]) {
       await eventually('the other replica refuses the revoked token', async () => (await r.request('GET', '/v1/whoami', { token: secret })).status === 401, 5_000, 5);
       for (let i = 0; i < 5; i++) expect((await r.request('GET', '/v1/whoami', { token: secret })).status).toBe(401);
+      // Each replica measured how long A's changes took to reach it.
+      const metrics = (await r.request('GET', '/metrics')).body as string;
+      const count = Number(/^rune_change_propagation_seconds_count (\d+)/m.exec(metrics)?.[1] ?? 0);
+      expect(count).toBeGreaterThan(0);
     }
   });
 
