@@ -196,6 +196,8 @@ export async function buildDaemon(config: DaemonConfig, store: Store, serverKey:
   // The answer waits for the audit events of the request: a client reading the trail next finds them.
   app.setErrorHandler(async (err: FastifyError | RuneError, req, reply) => {
     if (err instanceof RuneError) {
+      // The trail lives in the unreachable database: trying to record there would only hold the answer up.
+      if (err.details?.reason === 'store_unreachable') return reply.code(err.status).send(redactBody(err));
       auditFailure(req, err);
       await ctx.audit.idle();
       return reply.code(err.status).send(redactBody(err));
