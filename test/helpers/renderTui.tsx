@@ -1,6 +1,9 @@
 import { EventEmitter } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
 import { render as inkRender } from 'ink';
 import type React from 'react';
+import { ContextStore } from '../../src/config/contexts.js';
 
 /**
  * Renders an Ink tree into fake streams of a chosen size (ink-testing-library's stdout is fixed
@@ -132,4 +135,12 @@ export function renderTui(tree: React.ReactElement, size: { columns: number; row
     waitUntilExit: () => instance.waitUntilExit(),
   };
   return api;
+}
+
+/** A config file in a new directory under `dir` with one context, `local`, for `server` and `token`, in use. */
+export function localContext(dir: string, server: string, token: string): ContextStore {
+  const store = new ContextStore(join(mkdtempSync(join(dir, 'cfg-')), 'config.yaml'));
+  store.set('local', { server, token, namespace: 'default' });
+  store.use('local');
+  return store;
 }

@@ -5,7 +5,7 @@ import React from 'react';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ContextStore } from '../../src/config/contexts.js';
 import { App } from '../../src/app/App.js';
-import { KEYS, renderTui } from '../helpers/renderTui.js';
+import { KEYS, localContext, renderTui } from '../helpers/renderTui.js';
 import { Runed } from '../helpers/runed.js';
 
 let runed: Runed;
@@ -26,12 +26,7 @@ beforeAll(async () => {
 });
 afterAll(async () => runed.cleanup());
 
-function store(): ContextStore {
-  const s = new ContextStore(join(mkdtempSync(join(dir, 'cfg-')), 'config.yaml'));
-  s.set('local', { server: runed.url, token: root, namespace: 'default' });
-  s.use('local');
-  return s;
-}
+const store = () => localContext(dir, runed.url, root);
 
 let app: ReturnType<typeof renderTui> | undefined;
 afterEach(() => {

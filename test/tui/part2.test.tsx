@@ -3,9 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import React from 'react';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ContextStore } from '../../src/config/contexts.js';
 import { App } from '../../src/app/App.js';
-import { KEYS, renderTui } from '../helpers/renderTui.js';
+import { KEYS, localContext, renderTui } from '../helpers/renderTui.js';
 import { Runed } from '../helpers/runed.js';
 
 let runed: Runed;
@@ -20,12 +19,7 @@ beforeAll(async () => {
 });
 afterAll(async () => runed.cleanup());
 
-function store(): ContextStore {
-  const s = new ContextStore(join(mkdtempSync(join(dir, 'cfg-')), 'config.yaml'));
-  s.set('local', { server: runed.url, token: root, namespace: 'default' });
-  s.use('local');
-  return s;
-}
+const store = () => localContext(dir, runed.url, root);
 
 let app: ReturnType<typeof renderTui> | undefined;
 afterEach(() => {
