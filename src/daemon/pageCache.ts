@@ -19,6 +19,8 @@ export const PAGE_CACHE_LIMITS: PageCacheLimits = { entries: 256, bytes: 8 * 102
 interface Entry {
   body: Buffer;
   until: number;
+  /** When it was last served, on the cache's own clock: the least recently used goes first. */
+  used: number;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -31,6 +33,7 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 export class PageCache {
   private readonly entries = new Map<string, Entry>();
   private bytes = 0;
+  private clock = 0;
   private generation: number;
 
   constructor(
@@ -58,9 +61,8 @@ export class PageCache {
     }
     const hit = this.entries.get(key);
     if (hit && now < hit.until) {
-      // Re-inserted: the Map's order is the recency order.
-      this.entries.delete(key);
-      this.entries.set(key, hit);
+      // Stamped, not re-inserted: a hit costs no change to the map.
+      hit.used = ++this.clock;
       return reply.type(JSON_TYPE).send(hit.body);
     }
     if (hit) this.remove(key, hit);
@@ -69,7 +71,7 @@ export class PageCache {
     const page = await compute();
     const body = Buffer.from(reply.serialize(page) as string);
     const until = Math.min(now + this.limits.maxAgeMs, nextChange(page, now));
-    if (generation === this.store.generation && until > now) this.put(key, { body, until }, generation);
+    if (generation === this.store.generation && until > now) this.put(key, { body, until, used: ++this.clock }, generation);
     return reply.type(JSON_TYPE).send(body);
   }
 
@@ -91,10 +93,14 @@ export class PageCache {
     if (existing) this.remove(key, existing);
     this.entries.set(key, entry);
     this.bytes += entry.body.length;
-    for (const [oldKey, old] of this.entries) {
-      if (this.entries.size <= this.limits.entries && this.bytes <= this.limits.bytes) break;
-      this.remove(oldKey, old);
-    }
+    while (this.entries.size > this.limits.entries || this.bytes > this.limits.bytes) this.evictLeastRecent();
+  }
+
+  /** A scan of at most `limits.entries` pages, and only when one is added to a full cache. */
+  private evictLeastRecent(): void {
+    let oldest: [string, Entry] | undefined;
+    for (const pair of this.entries) if (!oldest || pair[1].used < oldest[1].used) oldest = pair;
+    if (oldest) this.remove(oldest[0], oldest[1]);
   }
 
   private remove(key: string, entry: Entry): void {

@@ -84,6 +84,22 @@ describe('the SQLite engine', () => {
     expect(await store.namespaces.get('nested')).toBeDefined();
   });
 
+  it('still catches misuse after many transactions, and never takes another task\'s read for misuse', async () => {
+    const { store } = await open();
+    for (let i = 0; i < 3; i++) await store.transaction(async (tx) => tx.namespaces.insert(`n${i}`, 1));
+    await expect(store.transaction(async () => store.namespaces.get('n0'))).rejects.toThrow(/store misuse/);
+    // A transaction waits inside while another task reads through the store: that read is not misuse.
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const inTx = store.transaction(async (tx) => {
+      await gate;
+      return tx.namespaces.get('n1');
+    });
+    expect(await store.namespaces.get('n2')).toBeDefined();
+    release();
+    expect(await inTx).toBeDefined();
+  });
+
   it('each write transaction moves the generation; reads do not', async () => {
     const { store } = await open();
     const before = store.generation;

@@ -64,7 +64,8 @@ export function tokenRoutes(app: App, ctx: Ctx): void {
 
     /** What the caller may see, decided above; the cache key holds it whole, beside the caller's token id. */
     const send = (visible: TokenFilter) => {
-      const key = JSON.stringify([caller.token.id, visible, page.limit, page.after ?? null, listing.search ?? null, listing.sort.token]);
+      // One field a line: the id, limit and sort are checked words; the free-form parts are JSON, which has no raw newline.
+      const key = `${caller.token.id}\n${page.limit}\n${listing.sort.token}\n${JSON.stringify(page.after ?? null)}\n${JSON.stringify(listing.search ?? null)}\n${JSON.stringify(visible)}`;
       return pages.send(reply, key, () => store.tokens.list(visible, page, Date.now(), listing), (p, now) => nextExpiry(p.items, now));
     };
     if (isAdminFor(ctx, req, { verb: 'list', resource: 'tokens' })) {

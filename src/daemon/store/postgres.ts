@@ -1,9 +1,9 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
 import { invalid } from '../../core/errors.js';
 import { POSTGRES_MIGRATIONS, type PostgresMigration } from './postgresMigrations.js';
 import { parsePostgresUrl, readPasswordFile, type PostgresTarget } from './postgresUrl.js';
 import type { ChangeSource, Engine, Params, Sql } from './sql.js';
+import { TxContext } from './txContext.js';
 
 export { parsePostgresUrl, readPasswordFile, type PostgresTarget } from './postgresUrl.js';
 
@@ -246,7 +246,7 @@ export class PostgresEngine implements Engine, EngineParts {
   changes?: ChangeSource;
   private readonly statements = new Map<string, PostgresStatement & { name: string }>();
   private prepared = 0;
-  private readonly transactions = new AsyncLocalStorage<TxState>();
+  private readonly transactions = new TxContext<TxState>();
   private readonly direct: PostgresSql;
   private closed = false;
 
@@ -317,8 +317,7 @@ export class PostgresEngine implements Engine, EngineParts {
 
   /** The transaction open in the calling async task, if any. */
   currentTransaction(): TxState | undefined {
-    const state = this.transactions.getStore();
-    return state?.open ? state : undefined;
+    return this.transactions.current();
   }
 
   async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {

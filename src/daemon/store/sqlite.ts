@@ -1,9 +1,9 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import Database from 'better-sqlite3';
 import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import type { Engine, Params, Sql } from './sql.js';
+import { TxContext } from './txContext.js';
 
 export const DB_FILE = 'runed.db';
 
@@ -42,7 +42,7 @@ interface TxMark {
   open: boolean;
 }
 
-const currentTx = new AsyncLocalStorage<TxMark>();
+const currentTx = new TxContext<TxMark>();
 
 /** A FIFO async lock: one writer at a time on the writer connection. */
 class Mutex {
@@ -102,8 +102,7 @@ export class SqliteEngine implements Engine {
 
   /** Using the engine itself inside one of its transactions is a bug (on PostgreSQL another connection, maybe a deadlock). */
   private outsideTx(what: string): void {
-    const mark = currentTx.getStore();
-    if (mark?.open && mark.engine === this) {
+    if (currentTx.current()?.engine === this) {
       throw new Error(`store misuse: ${what} on the store itself inside an open transaction: use the transaction's store (tx)`);
     }
   }
