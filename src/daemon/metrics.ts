@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { RequestMetrics } from './requestMetrics.js';
 import type { Store } from './store/index.js';
 
 /**
@@ -7,8 +8,7 @@ import type { Store } from './store/index.js';
  */
 export class Metrics {
   readonly registry = new Registry();
-  private readonly requests: Counter<'method' | 'route' | 'status'>;
-  private readonly duration: Histogram<'method' | 'route' | 'status_class'>;
+  private readonly requests: RequestMetrics;
   private readonly authFailures: Counter<'reason'>;
   private readonly propagation: Histogram;
 
@@ -17,14 +17,7 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry });
     // Gauges named like counters: Prometheus' own lint refuses them; the per-type gauges remain.
     for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name);
-    this.requests = new Counter({ name: 'rune_http_requests_total', help: 'HTTP requests by method, route template and status.', labelNames: ['method', 'route', 'status'], registers });
-    this.duration = new Histogram({
-      name: 'rune_http_request_duration_seconds',
-      help: 'Time to answer an HTTP request, by method, route template and status class.',
-      labelNames: ['method', 'route', 'status_class'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-      registers,
-    });
+    this.requests = new RequestMetrics(this.registry);
     this.propagation = new Histogram({
       name: 'rune_change_propagation_seconds',
       help: 'From a write committed on another replica to this replica dropping its caches (PostgreSQL store).',
@@ -62,18 +55,9 @@ export class Metrics {
     });
   }
 
-  /** The label-bound series of each (method, route, status): bounded like the labels themselves. */
-  private readonly series = new Map<string, { count: { inc(): void }; time: { observe(v: number): void } }>();
-
+  /** Series are bounded like their labels: methods, route templates and statuses. */
   countRequest(method: string, route: string, status: number, seconds: number): void {
-    const key = `${method} ${status} ${route}`;
-    let series = this.series.get(key);
-    if (!series) {
-      series = { count: this.requests.labels({ method, route, status: String(status) }), time: this.duration.labels({ method, route, status_class: `${Math.floor(status / 100)}xx` }) };
-      this.series.set(key, series);
-    }
-    series.count.inc();
-    series.time.observe(seconds);
+    this.requests.observe(method, route, status, seconds);
   }
 
   observePropagation(seconds: number): void {
