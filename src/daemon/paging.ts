@@ -65,7 +65,9 @@ export const sortValues = (columns: SortColumns) => Object.keys(columns).flatMap
 export function readSort(query: Record<string, unknown>, columns: SortColumns, fallback: string): Sorted {
   const raw = query.sort === undefined || query.sort === '' ? fallback : String(query.sort);
   const desc = raw.startsWith('-');
-  const column = columns[desc ? raw.slice(1) : raw];
+  const name = desc ? raw.slice(1) : raw;
+  // Own keys only: "constructor" or "__proto__" are properties of every object, not sortable columns.
+  const column = Object.hasOwn(columns, name) ? columns[name] : undefined;
   if (!column) throw invalid(`sort must be one of ${sortValues(columns).join(', ')}`, { field: 'sort' });
   return { token: raw, expr: column.expr, desc, numeric: column.numeric };
 }

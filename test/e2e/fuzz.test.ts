@@ -420,7 +420,7 @@ const respell = (segment: string): fc.Arbitrary<string> =>
     { weight: 1, arbitrary: fc.constant(segment.charAt(0).toUpperCase() + segment.slice(1)) },
   );
 
-const QUERY_KEYS = ['limit', 'cursor', 'status', 'subject', 'actor', 'action', 'verb', 'resource', 'namespace', 'outcome', 'since', '__proto__', 'constructor', 'limit[]', 'a[b]'];
+const QUERY_KEYS = ['limit', 'cursor', 'sort', 'search', 'selector', 'expiresWithin', 'status', 'subject', 'actor', 'action', 'verb', 'resource', 'namespace', 'outcome', 'since', '__proto__', 'constructor', 'limit[]', 'a[b]'];
 const query = fc.oneof(
   { weight: 4, arbitrary: fc.constant('') },
   {

@@ -99,6 +99,13 @@ describe('list search and sort', () => {
     expect(bad.status).toBe(400);
     expect(bad.body.error).toMatchObject({ details: { field: 'sort' } });
     expect(bad.body.error.message).toMatch(/sort must be one of created, -created, name, -name, subject, -subject, expires, -expires, lastUsed, -lastUsed/);
+    // Names every object has are not columns: a 400 naming the field, never a 500 from the database.
+    for (const list of ['/v1/tokens', '/v1/users', '/v1/serviceaccounts']) {
+      for (const sort of ['constructor', '-toString', '__proto__', 'hasOwnProperty', 'valueOf']) {
+        const answer = await get(`${list}?sort=${sort}`);
+        expect([list, sort, answer.status, answer.body.error?.details?.field]).toEqual([list, sort, 400, 'sort']);
+      }
+    }
     expect((await get(`/v1/tokens?search=${'x'.repeat(201)}`)).body.error.details.field).toBe('search');
     const page = await get('/v1/tokens?sort=name&limit=2');
     const mixed = await get(`/v1/tokens?sort=-name&cursor=${page.body.nextCursor}`);
