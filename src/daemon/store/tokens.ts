@@ -2,6 +2,7 @@ import type { SubjectType, Token, TokenKind, TokenStatus } from '../../core/wire
 import type { Selector } from '../../core/selector.js';
 import { TOKEN_SEARCH_TEXT } from './postgresMigrations.js';
 import type { Dialect, Sql } from './sql.js';
+import { selectRows } from './dialect.js';
 import { selectorWhere, tokenMatchSql } from './tokenSelect.js';
 import { likePattern, pageOf, sortedPaging, type Page, type SortColumns, type Sorted } from '../paging.js';
 
@@ -188,16 +189,18 @@ export class Tokens {
     if (paging.after) where.push(paging.after);
     const and = (conds: string[]) => (conds.length ? `WHERE ${conds.join(' AND ')}` : '');
     const select = (conds: string[]) => `SELECT ${LIST_COLUMNS}, ${sort.expr} AS sort_key FROM tokens ${and(conds)} ${paging.order}`;
+    type Listed = ListedTokenRow & { sort_key: number | string };
+    /** The page's rows, read as packed rows (selectRows): the columns of a token answer and the sort key. */
+    const rowsOf = (conds: string[]) => selectRows<Listed>(this.sql, [...LIST_NAMES, [sort.expr, 'sort_key']], `FROM tokens ${and(conds)} ${paging.order} LIMIT @limit`, params);
     const toPage = (rows: (ListedTokenRow & { sort_key: number | string })[]) => pageOf(rows, page.limit, paging.key, (r) => toToken(r, now));
     let result: ReturnType<typeof toPage> & { total?: number; totalCapped?: boolean };
     let sparse = false;
     if (opts.search === undefined) {
-      result = toPage(await this.sql.all<ListedTokenRow & { sort_key: number }>(`${select(where)} LIMIT @limit`, params));
+      result = toPage(await rowsOf(where));
     } else {
       params.like = likePattern(opts.search);
       params.window = SEARCH_WINDOW;
-      const inWindow = `SELECT * FROM (${select(where)} LIMIT @window) AS walked WHERE ${match} LIMIT @limit`;
-      const rows = await this.sql.all<ListedTokenRow & { sort_key: number }>(inWindow, params);
+      const rows = await selectRows<Listed>(this.sql, [...LIST_NAMES, 'sort_key'], `FROM (${select(where)} LIMIT @window) AS walked WHERE ${match} LIMIT @limit`, params);
       const windowEnd = await this.sql.get(`SELECT id FROM tokens ${and(where)} ${paging.order} LIMIT 1 OFFSET @window - 1`, params);
       if (rows.length > page.limit || !windowEnd) result = toPage(rows);
       else {
@@ -208,7 +211,7 @@ export class Tokens {
           conds.unshift(trigram);
           params.phrase = `"${opts.search.replaceAll('"', '""')}"`;
         }
-        result = toPage(await this.sql.all<ListedTokenRow & { sort_key: number }>(`${select(conds)} LIMIT @limit`, params));
+        result = toPage(await rowsOf(conds));
       }
     }
     if (!page.after) Object.assign(result, await this.count(base, params, opts.search, sparse));
@@ -253,7 +256,8 @@ export const TOKEN_SORTS: SortColumns = {
 export const DEFAULT_TOKEN_SORT: Sorted = { token: 'created', expr: 'created_at', desc: false, numeric: true };
 
 /** What a token answer needs (toToken), and nothing secret: a list reads a third fewer columns than SELECT *. */
-const LIST_COLUMNS = 'id, name, subject_id, subject_name, subject_type, policies, description, kind, created_at, expires_at, enabled, revoked_at, last_used_at';
+const LIST_NAMES = ['id', 'name', 'subject_id', 'subject_name', 'subject_type', 'policies', 'description', 'kind', 'created_at', 'expires_at', 'enabled', 'revoked_at', 'last_used_at'] as const;
+const LIST_COLUMNS = LIST_NAMES.join(', ');
 const tokenMatch = (dialect: Dialect) => tokenMatchSql(dialect, 'like');
 /** Rows of the sort index walked before a search counts as rare and goes to the trigram index. */
 const SEARCH_WINDOW = 4096;
