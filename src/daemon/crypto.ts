@@ -1,6 +1,7 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { HmacSha256 } from './hmacSha256.js';
 
 export const SERVER_KEY_FILE = 'server.key';
 const HASH_VERSION = 'v1';
@@ -48,10 +49,40 @@ export function hashSecret(key: Buffer, id: string, secret: string): string {
   return `${HASH_VERSION}$${createHmac('sha256', key).update(`${id}:${secret}`).digest('base64url')}`;
 }
 
+/** The key's HMAC state, made once per key (hmacSha256.ts: node:crypto's per-call cost under load). */
+const macs = new WeakMap<Buffer, HmacSha256>();
+/** Stored hashes decoded to their 32 bytes: public values (they are in the database), bounded like the principal cache. */
+const decoded = new Map<string, Uint8Array>();
+const DECODED_LIMIT = 50_000;
+const message = new Uint8Array(256);
+
+/** Whether `secret` is the one `stored` (hashSecret's text) was made from; every byte is compared whatever differs. */
 export function verifySecret(key: Buffer, id: string, secret: string, stored: string): boolean {
-  const [version] = stored.split('$', 1);
-  if (version !== HASH_VERSION) return false;
-  const expected = Buffer.from(hashSecret(key, id, secret));
-  const actual = Buffer.from(stored);
-  return expected.length === actual.length && timingSafeEqual(expected, actual);
+  if (!stored.startsWith(`${HASH_VERSION}$`)) return false;
+  let mac = macs.get(key);
+  if (!mac) macs.set(key, (mac = new HmacSha256(key)));
+  let expected = decoded.get(stored);
+  if (!expected) {
+    if (decoded.size >= DECODED_LIMIT) decoded.clear();
+    expected = Buffer.from(stored.slice(HASH_VERSION.length + 1), 'base64url');
+    decoded.set(stored, expected);
+  }
+  const bytes = utf8(`${id}:${secret}`);
+  try {
+    return mac.verify(bytes, expected);
+  } finally {
+    // No copy of a secret stays behind in the reused buffer.
+    bytes.fill(0);
+  }
+}
+
+/** Token ids and secrets are ASCII: copied into a reused buffer; anything else goes through Buffer. */
+function utf8(text: string): Uint8Array {
+  if (text.length > message.length) return Buffer.from(text, 'utf8');
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0x7f) return Buffer.from(text, 'utf8');
+    message[i] = c;
+  }
+  return message.subarray(0, text.length);
 }
