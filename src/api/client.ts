@@ -169,7 +169,9 @@ export class RuneClient {
   getPolicy = (name: string) => this.request<Policy & { source?: string; attachedTo: { name: string; type: string }[] }>('GET', `/v1/policies/${enc(name)}`);
   createPolicy = (yaml: string) => this.request<Policy & { warnings?: LintResponse['warnings'] }>('POST', '/v1/policies', { yaml });
   replacePolicy = (name: string, yaml: string) => this.request<Policy & { warnings?: LintResponse['warnings'] }>('PUT', `/v1/policies/${enc(name)}`, { yaml });
-  deletePolicy = (name: string) => this.request<{ policy: Policy; detachedFrom: { name: string; type: string }[] }>('DELETE', `/v1/policies/${enc(name)}`);
+  /** With dryRun, nothing is deleted: the answer says who would lose which rights. */
+  deletePolicy = (name: string, opts: { dryRun?: boolean } = {}) =>
+    this.request<{ policy: Policy; detachedFrom: { name: string; type: string }[]; impact: PolicyImpact; dryRun?: true }>('DELETE', `/v1/policies/${enc(name)}${opts.dryRun ? '?dryRun=true' : ''}`);
   lintPolicy = (yaml: string) => this.request<LintResponse>('POST', '/v1/policies/lint', { yaml });
   /** What saving `yaml` as policy `name` would change, without saving it. */
   policyImpact = (name: string, yaml: string) => this.request<PolicyImpact>('POST', `/v1/policies/${enc(name)}/impact`, { yaml });

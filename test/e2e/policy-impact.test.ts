@@ -145,6 +145,49 @@ describe('POST /v1/policies/:name/impact: who gains and who loses which rights',
     expect(broken.body.error.message).toMatch(/line 4, column 5/);
   });
 
+  it('DELETE ?dryRun=true says who would lose which rights and deletes nothing; the delete itself answers the same', async () => {
+    const DOOMED = [{ resource: 'configmaps', verbs: ['get', 'list'], namespace: 'dev' }];
+    await as('POST', '/v1/policies', { name: 'doomed', rules: DOOMED });
+    await as('POST', '/v1/policies', { name: 'doomed-twin', rules: DOOMED });
+    await runed.userWithToken(root, 'erin', ['doomed']);
+    await runed.userWithToken(root, 'frank', ['doomed', 'doomed-twin']);
+    // gina's token is narrowed to doomed: a narrowing policy that is gone grants nothing.
+    await runed.userWithToken(root, 'gina', ['doomed-twin', 'doomed'], { policies: ['doomed'] });
+    await as('DELETE', '/v1/users/gina/policies/doomed');
+    const audited = async () => (await as('GET', '/v1/audit?resource=policies&action=delete&outcome=success&limit=1000')).items.length;
+    const auditBefore = await audited();
+    const loses = { gains: [], loses: DOOMED };
+
+    const dry = await runed.request('DELETE', '/v1/policies/doomed?dryRun=true', { token: root });
+    expect(dry.status, JSON.stringify(dry.body)).toBe(200);
+    expect(dry.body).toMatchObject({ dryRun: true, policy: { name: 'doomed' }, impact: { policy: 'doomed', exists: true, added: [], removed: DOOMED } });
+    expect(dry.body.detachedFrom.map((h: { name: string }) => h.name).sort()).toEqual(['erin', 'frank']);
+    const byName = Object.fromEntries(dry.body.impact.subjects.map((s: { name: string }) => [s.name, s]));
+    expect(byName.erin).toMatchObject({ holds: true, ...loses, tokens: 1 });
+    expect(byName.frank).toMatchObject({ holds: true, gains: [], loses: [] });
+    expect(byName.gina).toMatchObject({ holds: false, narrowedTokens: [{ narrowedTo: ['doomed'], count: 1, ...loses }] });
+    expect(dry.body.impact.summary).toEqual([
+      'rule removed: [get, list] on configmaps in dev',
+      "erin (1 token), gina's 1 token narrowed to doomed: \u2212 get, list configmaps in dev",
+      'no change for frank',
+    ]);
+    expect((await as('GET', '/v1/policies/doomed')).name).toBe('doomed');
+    expect(await audited()).toBe(auditBefore);
+
+    // Who may ask: who may delete it. A bad value of dryRun is refused, naming it.
+    expect((await runed.request('DELETE', '/v1/policies/doomed?dryRun=true', { token: readonlyUser })).status).toBe(403);
+    const bad = await runed.request('DELETE', '/v1/policies/doomed?dryRun=yes', { token: root });
+    expect([bad.status, bad.body.error.details?.field]).toEqual([400, 'dryRun']);
+    expect((await as('GET', '/v1/policies/doomed')).name).toBe('doomed');
+
+    const done = await runed.request('DELETE', '/v1/policies/doomed', { token: root });
+    expect(done.status).toBe(200);
+    expect(done.body.dryRun).toBeUndefined();
+    expect(done.body.impact).toEqual(dry.body.impact);
+    expect((await runed.request('GET', '/v1/policies/doomed', { token: root })).status).toBe(404);
+    expect(await audited()).toBe(auditBefore + 1);
+  });
+
   describe('the CLI', () => {
     let cli: Cli;
     beforeAll(() => {
@@ -178,6 +221,20 @@ describe('POST /v1/policies/:name/impact: who gains and who loses which rights',
       expect((await as('GET', '/v1/policies/ops')).rules).toHaveLength(3);
       // Saving the same document again: the impact says nothing changes.
       expect(cli.run(['admin', 'policy', 'apply', '-f', 'ops.yaml']).stderr).toContain('impact: ops: no rule changes\n');
+    });
+
+    it('policy delete --dry-run prints who would lose what and deletes nothing; policy delete prints it on stderr', async () => {
+      await as('POST', '/v1/policies', { name: 'short-term', rules: [{ resource: 'jobs', verbs: ['create'], namespace: 'stg' }] });
+      await runed.userWithToken(root, 'hank', ['short-term']);
+      const out = cli.ok(['admin', 'policy', 'delete', 'short-term', '--dry-run']);
+      expect(out).toBe('rule removed: [create] on jobs in stg\nhank (1 token): \u2212 create jobs in stg\ndry run: policy/short-term not deleted (it would be detached from user hank)\n');
+      expect(JSON.parse(cli.ok(['admin', 'policy', 'delete', 'short-term', '--dry-run', '-o', 'json']))).toMatchObject({ dryRun: true, impact: { removed: [{ resource: 'jobs' }] } });
+      expect((await as('GET', '/v1/policies/short-term')).name).toBe('short-term');
+      const r = cli.run(['admin', 'policy', 'delete', 'short-term']);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toBe('policy/short-term deleted (detached from user hank)\n');
+      expect(r.stderr).toBe('impact: rule removed: [create] on jobs in stg\nimpact: hank (1 token): \u2212 create jobs in stg\n');
+      expect((await runed.request('GET', '/v1/policies/short-term', { token: root })).status).toBe(404);
     });
 
     it('policy edit prints the impact of the edited text when it saves', async () => {

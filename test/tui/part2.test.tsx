@@ -77,8 +77,12 @@ describe('policies and the YAML editor', () => {
     await t.press('y');
     await t.waitFor((f) => f.includes('4:Policies') && !f.includes('Discard'));
     await t.press('d');
-    await t.waitFor('Delete policy held? It is attached to user holder');
+    await t.waitFor('Delete policy held? It is attached to user holder.');
+    // The confirmation is a dry run of the delete: it says who would lose which rights.
+    const confirm = await t.waitFor('holder: \u2212 get logs in every namespace');
+    expect(confirm).toContain('rule removed: [get] on logs in *');
     await t.press('n');
+    expect((await runed.request('GET', '/v1/policies/held', { token: root })).status).toBe(200);
     await t.press(KEYS.esc); // clear the filter
     await t.press('/');
     await t.type('readonly');

@@ -27,9 +27,12 @@ type Holders = { name: string; type: string }[];
 type Mode =
   | { kind: 'list' }
   | { kind: 'edit'; policy?: Policy; text: string; saved: string; title: string; holders?: Holders }
-  | { kind: 'delete'; policy: Policy; holders: Holders };
+  | { kind: 'delete'; policy: Policy; holders: Holders; impact: string[] };
 
 const holdersText = (h: Holders) => (h.length ? h.map((x) => `${x.type === 'service' ? 'service' : 'user'} ${x.name}`).join(', ') : 'nobody');
+
+/** At most `max` lines, the last one saying how many more there are. */
+const capLines = (lines: string[], max: number) => (lines.length <= max ? lines : [...lines.slice(0, max - 1), `… and ${lines.length - max + 1} more lines`]);
 
 /** The text the operator saved (comments and quoting kept) when the daemon has it, else the rules as YAML. */
 const sourceOf = (p: Policy & { source?: string }) => (p.source ?? policyToYaml(p)).trimEnd();
@@ -105,7 +108,8 @@ export function PoliciesScreen() {
           'policy-delete': () => {
             if (!selected) return false;
             if (selected.builtin) note(`${selected.name} is built in and cannot be deleted`, true);
-            else void conn.client.getPolicy(selected.name).then((p) => setMode({ kind: 'delete', policy: p, holders: p.attachedTo }), fail);
+            // A dry run of the delete: the confirmation says who would lose which rights.
+            else void conn.client.deletePolicy(selected.name, { dryRun: true }).then((r) => setMode({ kind: 'delete', policy: r.policy, holders: r.detachedFrom, impact: r.impact.summary }), fail);
           },
         },
     { active: mode.kind === 'list', readOnly, onRefused: (text) => note(text, true), fallback: table.onKey },
@@ -144,7 +148,7 @@ export function PoliciesScreen() {
     const p = mode.policy;
     return (
       <Confirm
-        message={`Delete policy ${p.name}? ${mode.holders.length ? `It is attached to ${holdersText(mode.holders)}, who lose its rights.` : 'Nobody holds it.'}`}
+        message={[`Delete policy ${p.name}? ${mode.holders.length ? `It is attached to ${holdersText(mode.holders)}.` : 'Nobody holds it.'}`, ...capLines(mode.impact, Math.max(1, height - 8))].join('\n')}
         action="Delete"
         onConfirm={() => conn.client.deletePolicy(p.name).then((r) => ok(`policy ${p.name} deleted${r.detachedFrom.length ? `, detached from ${holdersText(r.detachedFrom)}` : ''}`), fail)}
         onCancel={() => setMode({ kind: 'list' })}

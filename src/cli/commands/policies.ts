@@ -136,12 +136,24 @@ export function policyCommands(admin: Command): void {
     });
   policy
     .command('delete')
-    .description('delete a policy (it is detached from everyone who holds it)')
+    .description('delete a policy (it is detached from everyone who holds it); says who loses which rights')
     .argument('<name>')
-    .action(async (name: string, _o: unknown, cmd: Command) => {
+    .option('--dry-run', 'print who would lose which rights, and delete nothing')
+    .addHelpText('after', '\nExamples:\n  rune admin policy delete ci-deployer --dry-run   # the impact, nothing deleted\n  rune admin policy delete ci-deployer             # the impact on stderr, then deleted\n')
+    .action(async (name: string, opts: { dryRun?: boolean }, cmd: Command) => {
+      const detached = (holders: { name: string; type: string }[]) => (holders.length ? ` (detached from ${holders.map((h) => `${h.type} ${h.name}`).join(', ')})` : '');
+      const format = formatOf(cmd);
+      if (opts.dryRun) {
+        const { client } = await session(cmd);
+        const answer = await client.deletePolicy(name, { dryRun: true });
+        if (format === 'json' || format === 'yaml') process.stdout.write(render(answer, format, { headers: [], row: () => [] }));
+        else process.stdout.write(`${answer.impact.summary.join('\n')}\ndry run: policy/${name} not deleted${detached(answer.detachedFrom).replace('detached', 'it would be detached')}\n`);
+        return;
+      }
       const { client } = writable(await session(cmd));
       const res = await client.deletePolicy(name);
-      printDone(cmd, res, `policy/${name} deleted${res.detachedFrom.length ? ` (detached from ${res.detachedFrom.map((h) => `${h.type} ${h.name}`).join(', ')})` : ''}`);
+      if (format !== 'json' && format !== 'yaml') process.stderr.write(res.impact.summary.map((line) => `impact: ${line}\n`).join(''));
+      printDone(cmd, res, `policy/${name} deleted${detached(res.detachedFrom)}`);
     });
   policy
     .command('edit')

@@ -103,37 +103,54 @@ export function policyRoutes(app: App, ctx: Ctx): void {
     if (BUILTIN_NAMES.has(name)) throw conflict(`policy "${name}" is built in and cannot be modified: create a copy under another name`);
     const { policy } = policyFromBody(req.body, limits);
     if (policy.name !== name) throw invalid(`the body names policy "${policy.name}" but the URL names "${name}": a policy cannot be renamed`, { field: 'name' });
-    const impact = policyImpact(stored?.rules, policy.rules, await impactCandidates(ctx, name));
     // The save would pass the same escalation guard: say now if it would not.
     const missing = missingGrant(req, policy.rules, 'escalate');
     const refusal = missing.length ? [`saving would be refused: it grants rules you do not hold: ${missing.map(describeRule).join('; ')}`] : [];
-    return {
-      policy: name,
-      exists: stored !== undefined,
-      added: impact.added,
-      removed: impact.removed,
-      subjects: impact.subjects.map(({ subject, ...change }) => ({ name: subject.name, type: subject.type, ...change })),
-      summary: [...summarizeImpact(name, stored !== undefined, impact), ...refusal],
-      ...(missing.length ? { missingRules: missing } : {}),
-    };
+    const answer = await impactAnswer(ctx, name, stored?.rules, policy.rules);
+    return { ...answer, summary: [...answer.summary, ...refusal], ...(missing.length ? { missingRules: missing } : {}) };
   });
 
   // Deleting detaches the policy from everyone who holds it; tokens narrowed to it lose those rights.
-  const deleted = Type.Object({ policy: Policy, detachedFrom: Type.Array(Type.Object({ name: Type.String(), type: SubjectType })) });
-  app.delete('/v1/policies/:name', { schema: { tags, summary: 'Delete a policy, detaching it from its holders', params: Params.name, response: { 200: deleted, ...Errors } } }, async (req) => {
+  // The answer says who lost which rights (computed just before the delete, as a dry run would).
+  const deleted = Type.Object({
+    policy: Policy,
+    detachedFrom: Type.Array(Type.Object({ name: Type.String(), type: SubjectType }), { description: 'its holders (with ?dryRun=true: those it would be detached from)' }),
+    impact: PolicyImpact,
+    dryRun: Type.Optional(Type.Literal(true, { description: 'present with ?dryRun=true: nothing was deleted' })),
+  });
+  const deleteQuery = Type.Object({ dryRun: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')], { description: 'true: answer who would lose which rights, and delete nothing' })) }, { additionalProperties: false });
+  app.delete('/v1/policies/:name', { schema: { tags, summary: 'Delete a policy, detaching it from its holders; says who loses which rights (?dryRun=true: only says)', params: Params.name, querystring: deleteQuery, response: { 200: deleted, ...Errors } } }, async (req) => {
     const name = req.params.name;
     admin(req, 'delete', name);
     if (BUILTIN_NAMES.has(name)) throw conflict(`policy "${name}" is built in and cannot be deleted`);
     const policy = await store.policies.get(name);
     if (!policy) throw notFound(`policy "${name}" not found`);
+    // For rights, deleting is emptying: a token narrowed to a policy that is gone keeps none of it (it fails closed).
+    const impact = await impactAnswer(ctx, name, policy.rules, []);
+    if (req.query.dryRun === 'true') {
+      return { policy, detachedFrom: await store.subjects.holdersOf(name), impact, dryRun: true as const };
+    }
     const event = (holders: { name: string }[]) => ({ action: 'delete', resource: 'policies', ref: name, outcome: 'success' as const, message: holders.length ? `detached from ${holders.map((h) => h.name).join(', ')}` : '' });
     const detachedFrom = await commit(ctx, req, event, async (tx) => {
       const holders = await tx.subjects.holdersOf(name);
       await tx.policies.delete(name);
       return holders;
     });
-    return { policy, detachedFrom };
+    return { policy, detachedFrom, impact };
   });
+}
+
+/** The wire form of a policy's impact: `after` in place of the stored rules (`before`; undefined: a new policy). */
+async function impactAnswer(ctx: Ctx, name: string, before: Rule[] | undefined, after: Rule[]) {
+  const impact = policyImpact(before, after, await impactCandidates(ctx, name));
+  return {
+    policy: name,
+    exists: before !== undefined,
+    added: impact.added,
+    removed: impact.removed,
+    subjects: impact.subjects.map(({ subject, ...change }) => ({ name: subject.name, type: subject.type, ...change })),
+    summary: summarizeImpact(name, before !== undefined, impact),
+  };
 }
 
 /** Those `policy` reaches: its holders and the subjects of live tokens narrowed to it, the policy itself left out of their rules. */
