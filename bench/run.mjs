@@ -49,6 +49,9 @@ async function startRuned(dataDir, logLevel = 'warn', runed = RUNED, { args = []
 
 const stop = (proc) => new Promise((r) => (proc.exitCode !== null ? r() : (proc.on('exit', r), proc.kill('SIGTERM'))));
 const rss = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
+/** Idle means idle: V8 keeps the young generation it grew while starting until its memory reducer runs, ~10–20 s later. */
+const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 25_000);
+const settledRss = async (pid) => (await new Promise((r) => setTimeout(r, SETTLE_MS)), rss(pid));
 
 function load(url, headers = {}, opts = {}) {
   return new Promise((resolve, reject) =>
@@ -100,13 +103,14 @@ async function userWith50Policies(dataDir) {
 const tmp = (name) => mkdtempSync(join(tmpdir(), `rune-bench-${name}-`));
 const dirs = [];
 
-async function authHotPath(logLevel) {
+async function authHotPath(logLevel, measureIdle = false) {
   const dir = tmp('auth');
   dirs.push(dir);
   const { proc, url } = await startRuned(dir, logLevel);
   const token = await bootstrap(url);
   await new Promise((r) => setTimeout(r, 500));
-  const idle = rss(proc.pid);
+  const started = rss(proc.pid);
+  const idle = measureIdle ? await settledRss(proc.pid) : undefined;
   const body = JSON.stringify(await (await fetch(`${url}/v1/whoami`, { headers: { authorization: `Bearer ${token}` } })).json());
   const bare = createServer((_req, res) => {
     res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
@@ -137,7 +141,7 @@ async function authHotPath(logLevel) {
   if (r.non2xx) record('auth', 'non-2xx answers', r.non2xx, '', '0', false);
   const loaded = rss(proc.pid);
   await stop(proc);
-  return { idleRss: idle, loadedRss: loaded };
+  return { startedRss: started, idleRss: idle, loadedRss: loaded };
 }
 
 /**
@@ -243,7 +247,7 @@ async function scale() {
   const b = await startRuned(big);
   const rootA = await bootstrap(a.url);
   const rootB = await bootstrap(b.url);
-  const idleBig = rss(b.proc.pid);
+  const idleBig = await settledRss(b.proc.pid);
   await load(`${a.url}/v1/whoami`, { authorization: `Bearer ${rootA}` }, { duration: 1 });
   await load(`${b.url}/v1/whoami`, { authorization: `Bearer ${rootB}` }, { duration: 1 });
   // Interleaved twice (small, big, small, big), each side's mean of means: less at the mercy of noise.
@@ -529,7 +533,7 @@ async function replicasBench() {
 }
 
 async function everything() {
-  const { idleRss, loadedRss } = await authHotPath('info');
+  const { startedRss, idleRss, loadedRss } = await authHotPath('info', true);
   await authHotPath('warn');
   await apiThroughput();
   const big = await scale();
@@ -538,7 +542,8 @@ async function everything() {
   await tui(big);
   await tuiInput();
   await replicasBench();
-  record('memory', 'runed RSS idle (fresh data dir)', round(idleRss, 0), 'MB', '<= 80', idleRss <= 80);
+  record('memory', 'runed RSS 0.5 s after start (fresh data dir)', round(startedRss, 0), 'MB');
+  record('memory', `runed RSS idle (fresh data dir, ${SETTLE_MS / 1000} s after start)`, round(idleRss, 0), 'MB', '<= 80', idleRss <= 80);
   record('memory', 'runed RSS after the auth load test', round(loadedRss, 0), 'MB');
   record('memory', 'runed RSS idle with 100,000 tokens', round(big.idleBig, 0), 'MB');
   record('memory', 'runed RSS after load with 100,000 tokens', round(big.busyBig, 0), 'MB');
