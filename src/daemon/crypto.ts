@@ -55,19 +55,23 @@ const macs = new WeakMap<Buffer, HmacSha256>();
 const decoded = new Map<string, Uint8Array>();
 const DECODED_LIMIT = 50_000;
 const message = new Uint8Array(256);
+/** `v1$` and exactly the 43 base64url characters of 32 bytes, the last one with its two spare bits clear. */
+const STORED_FORM = /^v1\$[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
 
 /** Whether `secret` is the one `stored` (hashSecret's text) was made from; every byte is compared whatever differs. */
 export function verifySecret(key: Buffer, id: string, secret: string, stored: string): boolean {
-  if (!stored.startsWith(`${HASH_VERSION}$`)) return false;
-  let mac = macs.get(key);
-  if (!mac) macs.set(key, (mac = new HmacSha256(key)));
   let expected = decoded.get(stored);
   if (!expected) {
+    // Only the one text hashSecret writes is accepted: padding, '+/' or spare bits would decode to the same bytes.
+    if (!STORED_FORM.test(stored)) return false;
     if (decoded.size >= DECODED_LIMIT) decoded.clear();
-    expected = Buffer.from(stored.slice(HASH_VERSION.length + 1), 'base64url');
+    // A copy of its own: a small Buffer is a view of an 8 KB pool slab the cache would otherwise keep alive.
+    expected = new Uint8Array(Buffer.from(stored.slice(HASH_VERSION.length + 1), 'base64url'));
     decoded.set(stored, expected);
   }
-  const bytes = utf8(`${id}:${secret}`);
+  let mac = macs.get(key);
+  if (!mac) macs.set(key, (mac = new HmacSha256(key)));
+  const bytes = utf8Into(`${id}:${secret}`, message);
   try {
     return mac.verify(bytes, expected);
   } finally {
@@ -76,13 +80,20 @@ export function verifySecret(key: Buffer, id: string, secret: string, stored: st
   }
 }
 
-/** Token ids and secrets are ASCII: copied into a reused buffer; anything else goes through Buffer. */
-function utf8(text: string): Uint8Array {
-  if (text.length > message.length) return Buffer.from(text, 'utf8');
+/**
+ * `text` as UTF-8. Token ids and secrets are ASCII: copied into the reused `into`; anything else
+ * goes through Buffer, and `into` is left as zero as it was found.
+ */
+export function utf8Into(text: string, into: Uint8Array): Uint8Array {
+  if (text.length > into.length) return Buffer.from(text, 'utf8');
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c > 0x7f) return Buffer.from(text, 'utf8');
-    message[i] = c;
+    if (c > 0x7f) {
+      // The ASCII already copied is part of a secret too.
+      into.fill(0, 0, i);
+      return Buffer.from(text, 'utf8');
+    }
+    into[i] = c;
   }
-  return message.subarray(0, text.length);
+  return into.subarray(0, text.length);
 }

@@ -39,6 +39,8 @@ export class RequestMetrics {
       type: 'counter',
       aggregator: 'sum',
       get: async () => ({ name: counter.name, help: counter.help, type: counter.type, aggregator: counter.aggregator, values: this.counts() }),
+      // registry.resetMetrics() calls this on every metric it holds.
+      reset: () => this.series.clear(),
     };
     const histogram = {
       name: 'rune_http_request_duration_seconds',
@@ -46,6 +48,7 @@ export class RequestMetrics {
       type: 'histogram',
       aggregator: 'sum',
       get: async () => ({ name: histogram.name, help: histogram.help, type: histogram.type, aggregator: histogram.aggregator, values: this.durations(histogram.name) }),
+      reset: () => this.series.clear(),
     };
     registry.registerMetric(counter as unknown as Metric);
     registry.registerMetric(histogram as unknown as Metric);

@@ -94,10 +94,15 @@ const redactBody = (error: RuneError) => {
   return body;
 };
 
-/** Builds the HTTP server; listening is the caller's business, so tests can also use `inject`. */
 /** 503 while the store's database is out of reach. */
 const storeUnreachable = () =>
   new RuneError('unavailable', 'the database is unreachable: runed will not answer from what it saw before; retry shortly', { reason: 'store_unreachable' });
+
+/** What a hook hands fastify's `done`: always an Error, since `done(undefined)` would let the request through. */
+export const asError = (e: unknown): FastifyError =>
+  (e instanceof Error ? e : new Error(`a hook failed with a non-error value: ${String(e)}`)) as FastifyError;
+
+/** Builds the HTTP server; listening is the caller's business, so tests can also use `inject`. */
 
 export async function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffer, options: ServerOptions = {}): Promise<Daemon> {
   const logger: FastifyServerOptions['logger'] = {
@@ -249,12 +254,15 @@ export async function buildDaemon(config: DaemonConfig, store: Store, serverKey:
   });
   // Successful requests are logged at debug (the audit trail records what matters); failures at info.
   app.addHook('onResponse', (req, reply, done) => {
-    done();
-    const status = reply.statusCode;
-    metrics.countRequest(req.method, req.routeOptions.url ?? 'unmatched', status, reply.elapsedTime / 1000);
-    const level = status >= 500 ? 'error' : status >= 400 ? 'info' : 'debug';
-    if ((req.log as unknown as { isLevelEnabled(l: string): boolean }).isLevelEnabled(level)) {
-      req.log[level]({ method: req.method, url: redactSecrets(req.url.split('?')[0] ?? ''), status, ms: Math.round(reply.elapsedTime * 10) / 10, remoteAddress: peerOf(req) }, 'request');
+    try {
+      const status = reply.statusCode;
+      metrics.countRequest(req.method, req.routeOptions.url ?? 'unmatched', status, reply.elapsedTime / 1000);
+      const level = status >= 500 ? 'error' : status >= 400 ? 'info' : 'debug';
+      if ((req.log as unknown as { isLevelEnabled(l: string): boolean }).isLevelEnabled(level)) {
+        req.log[level]({ method: req.method, url: redactSecrets(req.url.split('?')[0] ?? ''), status, ms: Math.round(reply.elapsedTime * 10) / 10, remoteAddress: peerOf(req) }, 'request');
+      }
+    } finally {
+      done();
     }
   });
 
@@ -340,9 +348,10 @@ export async function buildDaemon(config: DaemonConfig, store: Store, serverKey:
       try {
         pending = authenticate(req, reply);
       } catch (e) {
-        return done(e as FastifyError);
+        return done(asError(e));
       }
-      if (pending) pending.then(() => done(), done);
+      // Whatever is thrown or rejected, even undefined, refuses the request: it never passes it on.
+      if (pending) pending.then(() => done(), (e: unknown) => done(asError(e)));
       else done();
     });
     whoamiRoutes(scope, ctx);

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { hashSecret, verifySecret } from '../../src/daemon/crypto.js';
+import { hashSecret, utf8Into, verifySecret } from '../../src/daemon/crypto.js';
 import { HmacSha256 } from '../../src/daemon/hmacSha256.js';
 
 const reference = (key: Uint8Array, message: Uint8Array) => createHmac('sha256', key).update(message).digest();
@@ -67,5 +67,44 @@ describe('verifySecret', () => {
     expect(verifySecret(key, 'tok_a', 's3cret', stored.slice(0, -4))).toBe(false);
     expect(verifySecret(key, 'tok_a', 's3cret', 'v1$')).toBe(false);
     expect(verifySecret(key, 'tok_a', 's3cret', '')).toBe(false);
+  });
+
+  it('refuses every other spelling of the right bytes: padding, +/, spare bits, junk around it', () => {
+    const key = randomBytes(32);
+    // Try many secrets so the hash text has '-'/'_' and a last character whose spare-bit variants exist.
+    for (let n = 0; n < 50; n++) {
+      const secret = `s${n}`;
+      const stored = hashSecret(key, 'tok_b', secret);
+      const body = stored.slice(3);
+      expect(verifySecret(key, 'tok_b', secret, stored)).toBe(true);
+      const bytes = Buffer.from(body, 'base64url');
+      // Spellings Buffer decodes to the very same 32 bytes.
+      const sameBytes = [`${stored}=`, `v1$${body.replace(/-/g, '+').replace(/_/g, '/')}`];
+      // The last character carries two spare bits: setting them decodes to the same bytes too.
+      const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+      const last = alphabet.indexOf(body.at(-1)!);
+      for (let spare = 1; spare < 4; spare++) sameBytes.push(`v1$${body.slice(0, -1)}${alphabet[last + spare]}`);
+      for (const v of sameBytes.filter((v) => v !== stored)) {
+        expect(Buffer.from(v.slice(3), 'base64').equals(bytes), v).toBe(true);
+        expect(verifySecret(key, 'tok_b', secret, v), v).toBe(false);
+      }
+      for (const v of [`v1$$${body}`, ` ${stored}`, `${stored}\n`, `${stored}A`, `v1$${body.slice(0, 21)} ${body.slice(21)}`]) {
+        expect(verifySecret(key, 'tok_b', secret, v), v).toBe(false);
+      }
+    }
+  });
+});
+
+describe('utf8Into', () => {
+  it('copies ASCII into the reused buffer and leaves nothing of a non-ASCII text there', () => {
+    const into = new Uint8Array(64);
+    expect(Buffer.from(utf8Into('tok_a:abc', into)).toString()).toBe('tok_a:abc');
+    into.fill(0);
+    const bytes = utf8Into('tok_a:secret-prefix-é', into);
+    expect(Buffer.from(bytes).toString('utf8')).toBe('tok_a:secret-prefix-é');
+    expect(into.every((b) => b === 0)).toBe(true);
+    const long = 'x'.repeat(65);
+    expect(Buffer.from(utf8Into(long, into)).toString()).toBe(long);
+    expect(into.every((b) => b === 0)).toBe(true);
   });
 });

@@ -49,4 +49,15 @@ describe('RequestMetrics', () => {
     expect(text).toContain('# TYPE rune_http_request_duration_seconds histogram');
     expect(text).not.toMatch(/^rune_http/m);
   });
+
+  it('is emptied by registry.resetMetrics(), as prom-client\'s own metrics are, and counts again afterwards', async () => {
+    const registry = new Registry();
+    const metrics = new RequestMetrics(registry);
+    metrics.observe('GET', '/v1/tokens', 200, 0.002);
+    expect(await registry.metrics()).toMatch(/^rune_http_requests_total\{method="GET",route="\/v1\/tokens",status="200"\} 1$/m);
+    registry.resetMetrics();
+    expect(await registry.metrics()).not.toMatch(/^rune_http/m);
+    metrics.observe('GET', '/v1/tokens', 200, 0.002);
+    expect(await registry.metrics()).toMatch(/^rune_http_requests_total\{method="GET",route="\/v1\/tokens",status="200"\} 1$/m);
+  });
 });
