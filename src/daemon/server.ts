@@ -103,7 +103,6 @@ export const asError = (e: unknown): FastifyError =>
   (e instanceof Error ? e : new Error(`a hook failed with a non-error value: ${String(e)}`)) as FastifyError;
 
 /** Builds the HTTP server; listening is the caller's business, so tests can also use `inject`. */
-
 export async function buildDaemon(config: DaemonConfig, store: Store, serverKey: Buffer, options: ServerOptions = {}): Promise<Daemon> {
   const logger: FastifyServerOptions['logger'] = {
     level: config.log.level,
