@@ -94,7 +94,7 @@ if (!existsSync(process.env.EDITOR_LOG + '.first')) {
   writeFileSync(process.env.EDITOR_LOG + '.first', '');
   writeFileSync(file, text.replace('verbs: [', 'verb: ['));
 } else {
-  writeFileSync(file, text.replace('verb: [', 'verbs: [').replace('"get"', '"get", "list"'));
+  writeFileSync(file, text.replace('verb: [', 'verbs: [').replace('[get]', '[get, list]'));
 }
 `);
     chmodSync(script, 0o755);
@@ -107,6 +107,27 @@ if (!existsSync(process.env.EDITOR_LOG + '.first')) {
     // The line numbers in the header point at the file as the editor shows it.
     expect(rounds[1]!.split('\n')[7]).toMatch(/^ {4}verb: \[/);
     expect(JSON.parse(cli.ok(['admin', 'policy', 'get', 'editable', '-o', 'json'])).rules[0].verbs).toEqual(['get', 'list']);
+  });
+
+  it('policy edit opens the text the policy was written as and keeps its comments, taking out only its own notes', () => {
+    cli.ok(['admin', 'policy', 'create', '-f', '-'], { input: '# Owned by the logs team.\nname: commented\nrules:\n  # read-only on purpose\n  - resource: logs\n    verbs: [get]   # see ticket 42\n    namespace: "*"\n' });
+    const script = join(cli.home, 'comment-editor.mjs');
+    writeFileSync(script, `#!/usr/bin/env node
+import { readFileSync, writeFileSync } from 'node:fs';
+const file = process.argv[2];
+const text = readFileSync(file, 'utf8');
+writeFileSync(process.env.EDITOR_LOG, text);
+writeFileSync(file, text.replace('verbs: [get]', 'verbs: [get, list]'));
+`);
+    chmodSync(script, 0o755);
+    const log = join(cli.home, 'comment-editor.log');
+    expect(cli.ok(['admin', 'policy', 'edit', 'commented'], { env: { EDITOR: script, EDITOR_LOG: log } })).toBe('policy/commented edited\n');
+    const shown = readFileSync(log, 'utf8');
+    expect(shown).toMatch(/^# Edit policy "commented"\. These notes are removed on save/);
+    expect(shown).toContain('# Owned by the logs team.\nname: commented\nrules:\n  # read-only on purpose\n');
+    const saved = JSON.parse(cli.ok(['admin', 'policy', 'get', 'commented', '-o', 'json']));
+    expect(saved.rules[0].verbs).toEqual(['get', 'list']);
+    expect(saved.source).toBe('# Owned by the logs team.\nname: commented\nrules:\n  # read-only on purpose\n  - resource: logs\n    verbs: [get, list]   # see ticket 42\n    namespace: "*"\n');
   });
 
   it('policy edit with no change cancels; a built-in cannot be edited', () => {

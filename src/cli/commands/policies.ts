@@ -167,9 +167,12 @@ export function policyCommands(admin: Command): void {
         throw new UsageError(`policy "${name}" is built in and cannot be edited: copy it with "rune admin policy get ${name} -o yaml", rename it, and "rune admin policy create -f" the copy`);
       }
       const { lintPolicyText, policyToYaml } = await import('../../core/policy.js');
-      const original = policyToYaml(current);
-      const header = `# Edit policy "${name}". Lines starting with # are ignored. Save an unchanged file to cancel.\n`;
-      const stripComments = (t: string) => t.replace(/^#.*\n/gm, '');
+      // The text it was last written as, comments and layout included; a policy written as JSON has none.
+      const original = current.source ?? policyToYaml(current);
+      const header = `# Edit policy "${name}". These notes are removed on save; your own comments are kept. Save an unchanged file to cancel.\n`;
+      // Only the lines this command adds are taken out again: the policy's own comments stay.
+      const added = new Set<string>([header.trimEnd()]);
+      const stripComments = (t: string) => t.split(/(?<=\n)/).filter((line) => !added.has(line.replace(/\r?\n$/, ''))).join('');
       let text = header + original;
       let lastErrors = false;
       for (;;) {
@@ -191,7 +194,10 @@ export function policyCommands(admin: Command): void {
           const shift = problems.length + 2;
           const lines = problems.map((e: { line?: number; column?: number; message: string }) =>
             `# error: ${e.line !== undefined ? `line ${e.line + shift}, column ${e.column}: ` : ''}${e.message}`);
-          text = `# The policy was not saved:\n${lines.join('\n')}\n#\n` + body;
+          added.clear();
+          const notes = ['# The policy was not saved:', ...lines, '# (the policy follows; these notes are removed on save)'];
+          for (const line of notes) added.add(line);
+          text = `${notes.join('\n')}\n${body}`;
           continue;
         }
         try {
