@@ -1,7 +1,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Runed } from '../helpers/runed.js';
+import { eventually, Runed } from '../helpers/runed.js';
 import { withTestDb } from '../helpers/storeDb.js';
 
 let runed: Runed | undefined;
@@ -31,7 +31,7 @@ describe('durability', () => {
       }
     };
     const workers = Array.from({ length: 4 }, (_, w) => worker(w));
-    while (ackedUsers.length < 40) await new Promise((r) => setTimeout(r, 5));
+    await eventually('40 acknowledged users', () => ackedUsers.length >= 40, 20_000, 5);
     await runed.stop('SIGKILL');
     stop = true;
     await Promise.all(workers);

@@ -80,7 +80,8 @@ export class Runed {
   ) {
     proc.stdout!.on('data', (d: Buffer) => (this.output += d.toString()));
     proc.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
-    this.exited = new Promise((res) => proc.on('exit', (code) => res(code)));
+    // 'close', not 'exit': only then has everything the process wrote been read into the logs.
+    this.exited = new Promise((res) => proc.on('close', (code) => res(code)));
   }
 
   /**
