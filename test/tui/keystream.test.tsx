@@ -335,7 +335,8 @@ describe('read-only contexts', () => {
     await t.waitFor('read-only context');
     expect(t.frame()).not.toContain('[modified]');
     await t.write('\x13');
-    expect(t.frame()).not.toContain('changes to save');
+    const refused = await t.waitFor('read-only context: save is not available');
+    expect(refused).not.toContain('changes to save');
   });
 });
 

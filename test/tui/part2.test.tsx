@@ -82,6 +82,7 @@ describe('policies and the YAML editor', () => {
     const confirm = await t.waitFor('holder: \u2212 get logs in every namespace');
     expect(confirm).toContain('rule removed: [get] on logs in *');
     await t.press('n');
+    await t.waitFor((f) => !f.includes('Delete policy held?'));
     expect((await runed.request('GET', '/v1/policies/held', { token: root })).status).toBe(200);
     await t.press(KEYS.esc); // clear the filter
     await t.press('/');
