@@ -20,6 +20,7 @@ import { Metrics } from './metrics.js';
 import { ChangeFeed } from './store/changeFeed.js';
 import { OldSecretAudit } from './oldSecretAudit.js';
 import { OPENAPI, withTokenHeaders } from './openapi.js';
+import { sharedSerializerCompiler } from './serializers.js';
 import { schemaError, type SchemaError } from './validation.js';
 import { auditRoutes } from './routes/audit.js';
 import { authzRoutes } from './routes/authz.js';
@@ -158,6 +159,8 @@ export async function buildDaemon(config: DaemonConfig, store: Store, serverKey:
 
   app.decorateRequest('principal', null);
   app.decorateRequest('previousSecretUntil', null);
+  // Set before any route: every scope compiles its answers through it.
+  app.setSerializerCompiler(sharedSerializerCompiler());
 
   // YAML is accepted where a route says so (policies); elsewhere it is a 415, before any validation.
   // Hooks here take a callback rather than being async functions: each request runs them, and a
