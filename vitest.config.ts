@@ -28,6 +28,7 @@ export const POSTGRES_SUITES = [
   'test/e2e/policy-impact.test.ts',
   'test/e2e/list-cache.test.ts',
   'test/e2e/fuzz.test.ts',
+  'test/e2e/token-selectors.test.ts',
 ];
 
 export default defineConfig({

@@ -1,7 +1,6 @@
-import Database from 'better-sqlite3';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Runed } from '../helpers/runed.js';
+import { withTestDb } from '../helpers/storeDb.js';
 
 /**
  * Bulk revoke and disable by selector (POST /v1/tokens/revoke, /disable; GET /v1/tokens?selector=)
@@ -31,12 +30,12 @@ describe('token selectors against one daemon', () => {
   const names = (b: Bulk) => [...b.tokens, ...b.skipped.map((s) => s.token)].map((t) => t.name).sort();
   const statusOf = async (id: string) => (await runed.request('GET', `/v1/tokens/${id}`, { token: root })).body.status as string;
   /** A token made `days` old (and last used `usedDaysAgo` ago): no API can backdate a token. */
-  const age = (id: string, days: number, usedDaysAgo?: number) => {
-    const db = new Database(join(runed.dataDir, 'runed.db'));
-    db.pragma('busy_timeout = 5000');
+  const age = async (id: string, days: number, usedDaysAgo?: number) => {
     const now = Date.now();
-    db.prepare('UPDATE tokens SET created_at = ?, last_used_at = ? WHERE id = ?').run(now - days * DAY, usedDaysAgo === undefined ? null : now - usedDaysAgo * DAY, id);
-    db.close();
+    const aged = await withTestDb(runed, (db) =>
+      db.run('UPDATE tokens SET created_at = ?, last_used_at = ? WHERE id = ?', [now - days * DAY, usedDaysAgo === undefined ? null : now - usedDaysAgo * DAY, id]),
+    );
+    expect(aged.changes).toBe(1);
   };
 
   beforeAll(async () => {
@@ -55,8 +54,8 @@ describe('token selectors against one daemon', () => {
     await create(root, { name: 'ro-a5', subjectName: 'alice', policies: ['readonly'] });
     await create(secrets.alice!, { name: 'self-a4' });
     await create(root, { name: 'ci-b1', subjectName: 'bob' });
-    age(await create(root, { name: 'old-b2', subjectName: 'bob' }), 40);
-    age(await create(root, { name: 'used-b3', subjectName: 'bob' }), 60, 45);
+    await age(await create(root, { name: 'old-b2', subjectName: 'bob' }), 40);
+    await age(await create(root, { name: 'used-b3', subjectName: 'bob' }), 60, 45);
     await create(root, { name: 'ci-r1', subjectName: 'bob' });
     expect((await runed.request('DELETE', `/v1/tokens/${ids['ci-r1']}`, { token: root })).status).toBe(200);
   });
