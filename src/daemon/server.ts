@@ -88,6 +88,17 @@ function findUnstorable(value: unknown): string | undefined {
   return undefined;
 }
 
+/** Which path parameter or query parameter holds a NUL character, if one does. */
+function unstorableInUrl(params: unknown, query: unknown): string | undefined {
+  for (const [kind, values] of [['path parameter', params], ['query parameter', query]] as const) {
+    for (const [key, value] of Object.entries((values ?? {}) as Record<string, unknown>)) {
+      const texts = Array.isArray(value) ? value : [value];
+      if (key.includes('\u0000') || texts.some((t) => typeof t === 'string' && t.includes('\u0000'))) return `${kind} "${key}"`;
+    }
+  }
+  return undefined;
+}
+
 /** An error body with anything shaped like a secret taken out of its message (a pasted token in a URL, say). */
 const redactBody = (error: RuneError) => {
   const body = error.toBody();
@@ -169,6 +180,10 @@ export async function buildDaemon(config: DaemonConfig, store: Store, serverKey:
     if (req.body instanceof YamlText && !(req.routeOptions.config as { yaml?: boolean } | undefined)?.yaml) {
       return done(new RuneError('unsupported_media_type', 'this route takes a JSON body (Content-Type: application/json)') as unknown as FastifyError);
     }
+    // A NUL in a name or a search (%00) can match nothing, and PostgreSQL cannot even compare it:
+    // the same 400, naming the part, on either engine (a lone surrogate never decodes from a URL).
+    const where = (req.url.includes('%00') || req.url.includes('\u0000')) && unstorableInUrl(req.params, req.query);
+    if (where) return done(invalid(`${where} holds a NUL character (\\u0000), which no name or text here can contain`, { field: where.split('"')[1] }) as unknown as FastifyError);
     done();
   });
 
