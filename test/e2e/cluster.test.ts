@@ -182,3 +182,49 @@ describe('one-per-cluster work', () => {
     }
   }, 60_000);
 });
+
+describe('a rolling upgrade: a newer replica changes the tables under a running one', () => {
+  it('columns added, and a column type changed, by a later migration: every read and write still answers', async () => {
+    const url = await pg.createDatabase();
+    const database = new URL(url).pathname.slice(1);
+    const [old] = await startCluster(1, url);
+    const r = old!;
+    try {
+      const root = await r.bootstrap();
+      const alice = await r.userWithToken(root, 'alice', ['readonly']);
+      const aliceToken = (await r.request('GET', '/v1/whoami', { token: alice })).body.token.id as string;
+      expect((await r.request('POST', '/v1/serviceaccounts', { token: root, body: { name: 'ci', permissions: ['cast'] } })).status).toBe(201);
+      expect((await r.request('POST', '/v1/registries', { token: root, body: { name: 'hub', server: 'registry.example.com', type: 'docker', username: 'u', password: 'p' } })).status).toBe(201);
+      const reads = [
+        '/v1/namespaces', '/v1/namespaces/default', '/v1/policies', '/v1/policies/readonly', '/v1/users', '/v1/users/alice',
+        '/v1/serviceaccounts', '/v1/serviceaccounts/ci', '/v1/tokens', `/v1/tokens/${aliceToken}`, '/v1/tokens?selector=subject%3Dalice',
+        '/v1/audit?limit=5', '/v1/registries', '/v1/registries/hub', '/v1/trusts',
+      ];
+      const readAll = async (when: string) => {
+        // Several rounds, so each statement is prepared on more than one pooled connection.
+        for (let round = 0; round < 3; round++) {
+          for (const path of reads) {
+            const res = await r.request('GET', path, { token: root });
+            expect(res.status, `${when}: GET ${path}: ${JSON.stringify(res.body)}`).toBe(200);
+          }
+          expect((await r.request('GET', '/v1/whoami', { token: alice })).status, `${when}: alice`).toBe(200);
+        }
+      };
+      await readAll('before');
+      for (const table of ['namespaces', 'policies', 'subjects', 'tokens', 'audit_events', 'registries', 'trusts']) {
+        await pg.query(`ALTER TABLE ${table} ADD COLUMN added_later TEXT NOT NULL DEFAULT 'new'`, [], database);
+      }
+      await readAll('after columns were added');
+      // A changed type changes the rows a statement answers: it is prepared again, not failed.
+      await pg.query('ALTER TABLE policies ALTER COLUMN description TYPE VARCHAR(4096)', [], database);
+      expect((await r.request('GET', '/v1/policies', { token: root })).status).toBe(200);
+      await readAll('after a type changed');
+      const minted = await r.request('POST', '/v1/tokens', { token: root, body: { name: 'after-upgrade', subjectName: 'alice' } });
+      expect(minted.status).toBe(201);
+      expect((await r.request('GET', '/v1/whoami', { token: minted.body.secret })).status).toBe(200);
+      expect(r.logs).not.toMatch(/cached plan/);
+    } finally {
+      await r.cleanup();
+    }
+  }, 60_000);
+});

@@ -2,7 +2,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { closeSync, existsSync, fdatasyncSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { loadKeyFile } from '../crypto.js';
 import { likeOp } from './dialect.js';
-import type { Dialect, Engine, Sql } from './sql.js';
+import { columnList, type Dialect, type Engine, type Sql } from './sql.js';
 import { likePattern, pageOf, type Page } from '../paging.js';
 
 import type { AuditRecord, Outcome } from '../../core/wire.js';
@@ -28,6 +28,23 @@ interface AuditRow {
   prev_hash: string;
   hash: string;
 }
+
+const COLUMNS = columnList<AuditRow>({
+  id: true,
+  time: true,
+  actor_name: true,
+  actor_type: true,
+  token_id: true,
+  action: true,
+  resource: true,
+  ref: true,
+  namespace: true,
+  outcome: true,
+  message: true,
+  remote_addr: true,
+  prev_hash: true,
+  hash: true,
+});
 
 /** The advisory lock key (PostgreSQL) that serialises audit appends across replicas. */
 export const AUDIT_CHAIN_LOCK = 0x72756e65a;
@@ -269,7 +286,7 @@ export class AuditLog {
       params.like = likePattern(filter.search);
     }
     if (page.after) (where.push(oldestFirst ? 'id > @after' : 'id < @after'), (params.after = Number(page.after[0])));
-    const rows = await this.sql.all<AuditRow>(`SELECT * FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id ${oldestFirst ? 'ASC' : 'DESC'} LIMIT @limit`, params);
+    const rows = await this.sql.all<AuditRow>(`SELECT ${COLUMNS} FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id ${oldestFirst ? 'ASC' : 'DESC'} LIMIT @limit`, params);
     return pageOf(rows, page.limit, (r) => [r.id], toRecord);
   }
 
@@ -365,7 +382,7 @@ export class AuditLog {
   private async *rowsInOrder(): AsyncGenerator<AuditRow> {
     let after = 0;
     for (;;) {
-      const rows = await this.sql.all<AuditRow>('SELECT * FROM audit_events WHERE id > ? ORDER BY id LIMIT 1000', [after]);
+      const rows = await this.sql.all<AuditRow>(`SELECT ${COLUMNS} FROM audit_events WHERE id > ? ORDER BY id LIMIT 1000`, [after]);
       yield* rows;
       if (rows.length < 1000) return;
       after = rows.at(-1)!.id;

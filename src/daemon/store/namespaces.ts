@@ -1,5 +1,5 @@
 import type { Namespace } from '../../core/wire.js';
-import type { Sql } from './sql.js';
+import { columnList, type Sql } from './sql.js';
 import { pageOf, type Page } from '../paging.js';
 
 interface NamespaceRow {
@@ -7,13 +7,15 @@ interface NamespaceRow {
   created_at: number;
 }
 
+const COLUMNS = columnList<NamespaceRow>({ name: true, created_at: true });
+
 const toNamespace = (r: NamespaceRow): Namespace => ({ name: r.name, createdAt: new Date(r.created_at).toISOString() });
 
 export class Namespaces {
   constructor(private readonly sql: Sql) {}
 
   async get(name: string): Promise<Namespace | undefined> {
-    const row = await this.sql.get<NamespaceRow>('SELECT * FROM namespaces WHERE name = ?', [name]);
+    const row = await this.sql.get<NamespaceRow>(`SELECT ${COLUMNS} FROM namespaces WHERE name = ?`, [name]);
     return row && toNamespace(row);
   }
 
@@ -28,8 +30,8 @@ export class Namespaces {
 
   async list(page: Page) {
     const rows = page.after
-      ? await this.sql.all<NamespaceRow>('SELECT * FROM namespaces WHERE name > ? ORDER BY name LIMIT ?', [page.after[0]!, page.limit + 1])
-      : await this.sql.all<NamespaceRow>('SELECT * FROM namespaces ORDER BY name LIMIT ?', [page.limit + 1]);
+      ? await this.sql.all<NamespaceRow>(`SELECT ${COLUMNS} FROM namespaces WHERE name > ? ORDER BY name LIMIT ?`, [page.after[0]!, page.limit + 1])
+      : await this.sql.all<NamespaceRow>(`SELECT ${COLUMNS} FROM namespaces ORDER BY name LIMIT ?`, [page.limit + 1]);
     return pageOf(rows, page.limit, (r) => [r.name], toNamespace);
   }
 }

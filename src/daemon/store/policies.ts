@@ -1,6 +1,6 @@
 import type { PolicyDocument, Rule } from '../../core/policy.js';
 import type { Policy } from '../../core/wire.js';
-import type { Sql } from './sql.js';
+import { columnList, type Sql } from './sql.js';
 import { pageOf, type Page } from '../paging.js';
 
 interface PolicyRow {
@@ -11,6 +11,9 @@ interface PolicyRow {
   created_at: number;
   updated_at: number;
 }
+
+/** `source` is read on its own (sourceOf): a page of policies does not carry their texts. */
+const COLUMNS = columnList<PolicyRow>({ name: true, description: true, rules: true, builtin: true, created_at: true, updated_at: true });
 
 const PARSED_MAX_ENTRIES = 10_000;
 const PARSED_MAX_BYTES = 32 * 1024 * 1024;
@@ -56,7 +59,7 @@ export class Policies {
   }
 
   private byName(name: string): Promise<PolicyRow | undefined> {
-    return this.sql.get<PolicyRow>('SELECT * FROM policies WHERE name = ?', [name]);
+    return this.sql.get<PolicyRow>(`SELECT ${COLUMNS} FROM policies WHERE name = ?`, [name]);
   }
 
   async get(name: string): Promise<Policy | undefined> {
@@ -125,8 +128,8 @@ export class Policies {
 
   async list(page: Page) {
     const rows = page.after
-      ? await this.sql.all<PolicyRow>('SELECT * FROM policies WHERE name > ? ORDER BY name LIMIT ?', [page.after[0]!, page.limit + 1])
-      : await this.sql.all<PolicyRow>('SELECT * FROM policies ORDER BY name LIMIT ?', [page.limit + 1]);
+      ? await this.sql.all<PolicyRow>(`SELECT ${COLUMNS} FROM policies WHERE name > ? ORDER BY name LIMIT ?`, [page.after[0]!, page.limit + 1])
+      : await this.sql.all<PolicyRow>(`SELECT ${COLUMNS} FROM policies ORDER BY name LIMIT ?`, [page.limit + 1]);
     return pageOf(rows, page.limit, (r) => [r.name], (r) => this.toPolicy(r));
   }
 

@@ -151,6 +151,13 @@ export function isConnectionFailure(e: unknown): boolean {
   return /Connection terminated|connection timeout|Client has encountered a connection error|timeout exceeded when trying to connect/i.test(e.message);
 }
 
+/**
+ * PostgreSQL re-plans a prepared statement when a table it reads changes; if the rows it answers
+ * changed shape (a column's type altered by a newer replica's migration), the statement fails
+ * with this until it is prepared again.
+ */
+const planChanged = (e: unknown) => e instanceof pg.DatabaseError && e.code === '0A000' && /cached plan must not change result type/.test(e.message);
+
 /** One error type per failure, naming the statement, so a log line says what failed and why. */
 function describeFailure(e: unknown, text: string, where: string): Error {
   // PostgreSQL text cannot hold U+0000 (SQLite's can): the request's text is at fault, not the server.
@@ -191,6 +198,8 @@ interface EngineParts {
   readonly pool: pg.Pool;
   readonly target: PostgresTarget;
   statement(text: string): PostgresStatement & { name: string };
+  /** Drops the statement made for `text`: the next use prepares it afresh, under a new name. */
+  forget(text: string): void;
   currentTransaction(): TxState | undefined;
 }
 
@@ -210,14 +219,26 @@ class PostgresSql implements Sql {
     if (!this.state && this.engine.currentTransaction()) {
       throw new Error(`store misuse: a statement ran on the store while a transaction is open in the same task: use the transaction's store (tx), not ctx.store: ${text.slice(0, 80)}`);
     }
+    try {
+      return await this.send(text, params);
+    } catch (e) {
+      if (!planChanged(e)) throw describeFailure(e, text, this.engine.target.display);
+      this.engine.forget(text);
+      // In a transaction the failure has aborted it: it fails, and the next one prepares afresh.
+      if (this.client) throw describeFailure(e, text, this.engine.target.display);
+      try {
+        return await this.send(text, params);
+      } catch (again) {
+        throw describeFailure(again, text, this.engine.target.display);
+      }
+    }
+  }
+
+  private send(text: string, params: Params | undefined): Promise<pg.QueryResult> {
     const stmt = this.engine.statement(text);
     const values = bindParams(stmt, params, text);
     const config: pg.QueryConfig = { text: stmt.text, values, name: stmt.name };
-    try {
-      return this.client ? await this.client.query(config) : await this.engine.pool.query(config);
-    } catch (e) {
-      throw describeFailure(e, text, this.engine.target.display);
-    }
+    return this.client ? this.client.query(config) : this.engine.pool.query(config);
   }
 
   async get<T>(text: string, params?: Params): Promise<T | undefined> {
@@ -313,6 +334,10 @@ export class PostgresEngine implements Engine, EngineParts {
       this.statements.set(text, stmt);
     }
     return stmt;
+  }
+
+  forget(text: string): void {
+    this.statements.delete(text);
   }
 
   /** The transaction open in the calling async task, if any. */

@@ -1,4 +1,4 @@
-import type { Sql } from './sql.js';
+import { columnList, type Sql } from './sql.js';
 import { pageOf, type Page } from '../paging.js';
 
 import type { Registry, RegistryType } from '../../core/wire.js';
@@ -18,6 +18,19 @@ export interface RegistryRow {
   updated_at: number;
 }
 
+const COLUMNS = columnList<RegistryRow>({
+  name: true,
+  server: true,
+  type: true,
+  username: true,
+  region: true,
+  sealed: true,
+  wrapped_key: true,
+  kek_id: true,
+  created_at: true,
+  updated_at: true,
+});
+
 export function toRegistry(row: RegistryRow): Registry {
   const r: Registry = {
     name: row.name,
@@ -36,7 +49,7 @@ export class Registries {
   constructor(private readonly sql: Sql) {}
 
   get(name: string): Promise<RegistryRow | undefined> {
-    return this.sql.get<RegistryRow>('SELECT * FROM registries WHERE name = ?', [name]);
+    return this.sql.get<RegistryRow>(`SELECT ${COLUMNS} FROM registries WHERE name = ?`, [name]);
   }
 
   async upsert(row: RegistryRow): Promise<void> {
@@ -56,8 +69,8 @@ export class Registries {
 
   async list(page: Page) {
     const rows = page.after
-      ? await this.sql.all<RegistryRow>('SELECT * FROM registries WHERE name > ? ORDER BY name LIMIT ?', [page.after[0]!, page.limit + 1])
-      : await this.sql.all<RegistryRow>('SELECT * FROM registries ORDER BY name LIMIT ?', [page.limit + 1]);
+      ? await this.sql.all<RegistryRow>(`SELECT ${COLUMNS} FROM registries WHERE name > ? ORDER BY name LIMIT ?`, [page.after[0]!, page.limit + 1])
+      : await this.sql.all<RegistryRow>(`SELECT ${COLUMNS} FROM registries ORDER BY name LIMIT ?`, [page.limit + 1]);
     return pageOf(rows, page.limit, (r) => [r.name], toRegistry);
   }
 

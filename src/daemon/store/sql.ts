@@ -34,3 +34,13 @@ export interface Engine extends Sql {
   transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
+
+/**
+ * The column list of a row type, every field of it and nothing else (the compiler checks both
+ * ways), for a SELECT that names its columns: `SELECT *` on PostgreSQL fails with "cached plan
+ * must not change result type" once a newer replica's migration adds a column, until restart.
+ */
+export const columnList = <Row>(names: { [K in keyof Row]-?: true }, table?: string): string =>
+  Object.keys(names)
+    .map((name) => (table ? `${table}.${name}` : name))
+    .join(', ');

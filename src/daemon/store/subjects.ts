@@ -1,6 +1,6 @@
 import type { ServiceAccount, SubjectType, User } from '../../core/wire.js';
 import { likeOp } from './dialect.js';
-import type { Dialect, Sql } from './sql.js';
+import { columnList, type Dialect, type Sql } from './sql.js';
 import { likePattern, pageOf, sortedPaging, type Page, type SortColumns, type Sorted } from '../paging.js';
 
 export interface SubjectRow {
@@ -16,6 +16,19 @@ export interface SubjectRow {
   created_at: number;
   updated_at: number;
 }
+
+const COLUMNS = columnList<SubjectRow>({
+  id: true,
+  name: true,
+  type: true,
+  email: true,
+  namespace: true,
+  permissions: true,
+  description: true,
+  derived_policies: true,
+  created_at: true,
+  updated_at: true,
+});
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -36,11 +49,11 @@ export class Subjects {
   constructor(private readonly sql: Sql) {}
 
   getByName(name: string): Promise<SubjectRow | undefined> {
-    return this.sql.get<SubjectRow>('SELECT * FROM subjects WHERE name = ?', [name]);
+    return this.sql.get<SubjectRow>(`SELECT ${COLUMNS} FROM subjects WHERE name = ?`, [name]);
   }
 
   getById(id: string): Promise<SubjectRow | undefined> {
-    return this.sql.get<SubjectRow>('SELECT * FROM subjects WHERE id = ?', [id]);
+    return this.sql.get<SubjectRow>(`SELECT ${COLUMNS} FROM subjects WHERE id = ?`, [id]);
   }
 
   async policyNames(subjectId: string): Promise<string[]> {
@@ -89,7 +102,7 @@ export class Subjects {
     const paging = sortedPaging(sort, page, params);
     const total = page.after ? undefined : (await this.sql.get<{ n: number }>(`SELECT COUNT(*) AS n FROM subjects WHERE ${where.join(' AND ')}`, params))!.n;
     if (paging.after) where.push(paging.after);
-    const rows = await this.sql.all<SubjectRow & { sort_key: string | number }>(`SELECT *, ${sort.expr} AS sort_key FROM subjects WHERE ${where.join(' AND ')} ${paging.order} LIMIT @limit`, params);
+    const rows = await this.sql.all<SubjectRow & { sort_key: string | number }>(`SELECT ${COLUMNS}, ${sort.expr} AS sort_key FROM subjects WHERE ${where.join(' AND ')} ${paging.order} LIMIT @limit`, params);
     const items = new Map<SubjectRow, T>();
     for (const row of rows.slice(0, page.limit)) items.set(row, await toItem(row));
     const result: { items: T[]; nextCursor?: string; total?: number } = pageOf(rows, page.limit, paging.key, (r) => items.get(r)!);

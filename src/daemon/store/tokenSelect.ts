@@ -2,7 +2,7 @@ import type { Selector } from '../../core/selector.js';
 import { likePattern } from '../paging.js';
 import { likeOp } from './dialect.js';
 import type { Dialect, Sql } from './sql.js';
-import type { TokenRow } from './tokens.js';
+import { TOKEN_COLUMNS, type TokenRow } from './tokens.js';
 
 /** SQL conditions (portable: standard SQL, named parameters prefixed `sel_`) and their values. */
 export interface SqlWhere {
@@ -81,7 +81,7 @@ export class TokenSelection {
       conds.push('id = @scope_id');
       params.scope_id = scope.id;
     }
-    return this.sql.all<TokenRow>(`SELECT * FROM tokens WHERE ${conds.join(' AND ')} ORDER BY created_at, id`, params);
+    return this.sql.all<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE ${conds.join(' AND ')} ORDER BY created_at, id`, params);
   }
 
   /** Revokes the live tokens among `ids`, a batch per statement; answers how many changed. */

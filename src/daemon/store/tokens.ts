@@ -1,7 +1,7 @@
 import type { SubjectType, Token, TokenKind, TokenStatus } from '../../core/wire.js';
 import type { Selector } from '../../core/selector.js';
 import { TOKEN_SEARCH_TEXT } from './postgresMigrations.js';
-import type { Dialect, Sql } from './sql.js';
+import { columnList, type Dialect, type Sql } from './sql.js';
 import { selectRows } from './dialect.js';
 import { selectorWhere, tokenMatchSql } from './tokenSelect.js';
 import { likePattern, pageOf, sortedPaging, type Page, type SortColumns, type Sorted } from '../paging.js';
@@ -29,6 +29,28 @@ export interface TokenRow {
   prev_secret_hash: string | null;
   prev_secret_until: number | null;
 }
+
+/** Every column of a token row, named (see columnList); lists read fewer (LIST_NAMES). */
+export const TOKEN_COLUMNS = columnList<TokenRow>({
+  id: true,
+  name: true,
+  subject_id: true,
+  subject_name: true,
+  subject_type: true,
+  policies: true,
+  description: true,
+  kind: true,
+  secret_hash: true,
+  created_at: true,
+  expires_at: true,
+  enabled: true,
+  revoked_at: true,
+  last_used_at: true,
+  disabled_by: true,
+  created_by: true,
+  prev_secret_hash: true,
+  prev_secret_until: true,
+});
 
 /** The columns a token answer is made of (LIST_COLUMNS): what a list reads. */
 export type ListedTokenRow = Pick<TokenRow, 'id' | 'name' | 'subject_id' | 'subject_name' | 'subject_type' | 'policies' | 'description' | 'kind' | 'created_at' | 'expires_at' | 'enabled' | 'revoked_at' | 'last_used_at'>;
@@ -83,7 +105,7 @@ export class Tokens {
   constructor(private readonly sql: Sql) {}
 
   get(id: string): Promise<TokenRow | undefined> {
-    return this.sql.get<TokenRow>('SELECT * FROM tokens WHERE id = ?', [id]);
+    return this.sql.get<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE id = ?`, [id]);
   }
 
   async insert(row: TokenRow): Promise<void> {

@@ -1,7 +1,7 @@
 import { formatDuration } from '../../core/duration.js';
 import { lintTrust } from '../../core/trusts.js';
 import type { Trust } from '../../core/wire.js';
-import type { Sql } from './sql.js';
+import { columnList, type Sql } from './sql.js';
 import { pageOf, type Page } from '../paging.js';
 
 export interface TrustRow {
@@ -19,7 +19,11 @@ export interface TrustRow {
 
 type TrustWithAccount = TrustRow & { subject_name: string };
 
-const SELECT = 'SELECT t.*, s.name AS subject_name FROM trusts t JOIN subjects s ON s.id = t.subject_id';
+const COLUMNS = columnList<TrustRow>(
+  { name: true, issuer: true, audience: true, claims: true, subject_id: true, ttl_ms: true, allow_glob: true, description: true, created_at: true },
+  't',
+);
+const SELECT = `SELECT ${COLUMNS}, s.name AS subject_name FROM trusts t JOIN subjects s ON s.id = t.subject_id`;
 
 export function toTrust(row: TrustWithAccount): Trust {
   const claims = JSON.parse(row.claims) as Record<string, string>;
