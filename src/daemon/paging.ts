@@ -28,14 +28,27 @@ export function encodeCursor(parts: (string | number)[]): string {
   return Buffer.from(JSON.stringify(parts.map(String))).toString('base64url');
 }
 
+const badCursor = () => invalid('cursor is not valid: pass the nextCursor of a previous page unchanged', { field: 'cursor' });
+
+// No cursor of ours holds text a store cannot compare (NUL, a lone surrogate): a forged one is refused here, on either engine.
+const UNCOMPARABLE = /\u0000|\p{Cs}/u;
+
 function decodeCursor(cursor: string, parts: number): string[] {
+  let value: unknown;
   try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && value.length === parts && value.every((p) => typeof p === 'string')) return value;
+    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    // fall through to the error below
+    throw badCursor();
   }
-  throw invalid('cursor is not valid: pass the nextCursor of a previous page unchanged', { field: 'cursor' });
+  if (Array.isArray(value) && value.length === parts && value.every((p) => typeof p === 'string' && !UNCOMPARABLE.test(p))) return value;
+  throw badCursor();
+}
+
+/** A numeric part of a cursor (a time, an event id): a whole number, or the cursor was not ours. */
+export function cursorNumber(part: string | undefined): number {
+  const n = Number(part);
+  if (part === undefined || !/^-?\d{1,16}$/.test(part) || !Number.isSafeInteger(n)) throw badCursor();
+  return n;
 }
 
 /** Cuts one extra row off a query result fetched with limit+1 and makes the next cursor from the last row. */
@@ -90,7 +103,7 @@ export function sortedPaging(sort: Sorted, page: Page, params: Record<string, un
   if (page.after) {
     const [token, key, id] = page.after;
     if (token !== sort.token) throw invalid(`cursor belongs to sort "${token}", not "${sort.token}": start again without a cursor`, { field: 'cursor' });
-    params.afterKey = sort.numeric ? Number(key) : key;
+    params.afterKey = sort.numeric ? cursorNumber(key) : key;
     params.afterId = id;
     after = `(${sort.expr}, id) ${sort.desc ? '<' : '>'} (@afterKey, @afterId)`;
   }

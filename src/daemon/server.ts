@@ -20,7 +20,7 @@ import { Metrics } from './metrics.js';
 import { ChangeFeed } from './store/changeFeed.js';
 import { OldSecretAudit } from './oldSecretAudit.js';
 import { OPENAPI, withTokenHeaders } from './openapi.js';
-import { sharedSerializerCompiler } from './serializers.js';
+import { sharedSerializers } from './serializers.js';
 import { schemaError, type SchemaError } from './validation.js';
 import { auditRoutes } from './routes/audit.js';
 import { authzRoutes } from './routes/authz.js';
@@ -89,11 +89,11 @@ function findUnstorable(value: unknown): string | undefined {
 }
 
 /** Which path parameter or query parameter holds a NUL character, if one does. */
-function unstorableInUrl(params: unknown, query: unknown): string | undefined {
+function unstorableInUrl(params: unknown, query: unknown): { kind: string; key: string } | undefined {
   for (const [kind, values] of [['path parameter', params], ['query parameter', query]] as const) {
     for (const [key, value] of Object.entries((values ?? {}) as Record<string, unknown>)) {
       const texts = Array.isArray(value) ? value : [value];
-      if (key.includes('\u0000') || texts.some((t) => typeof t === 'string' && t.includes('\u0000'))) return `${kind} "${key}"`;
+      if (key.includes('\u0000') || texts.some((t) => typeof t === 'string' && t.includes('\u0000'))) return { kind, key };
     }
   }
   return undefined;
@@ -146,6 +146,8 @@ export async function buildDaemon(config: DaemonConfig, store: Store, serverKey:
     },
     // Today's strictness under schemas: no coercion ("ttl": 3600 stays a 400), unknown fields refused, not dropped.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
+    // Each distinct response schema compiled once, however many routes answer with it.
+    schemaController: { compilersFactory: { buildSerializer: sharedSerializers } },
     // One line per request, written by the onResponse hook below instead of fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     // Errors fastify raises before routing (a malformed URL) get the same error body as ours.
@@ -170,8 +172,6 @@ export async function buildDaemon(config: DaemonConfig, store: Store, serverKey:
 
   app.decorateRequest('principal', null);
   app.decorateRequest('previousSecretUntil', null);
-  // Set before any route: every scope compiles its answers through it.
-  app.setSerializerCompiler(sharedSerializerCompiler());
 
   // YAML is accepted where a route says so (policies); elsewhere it is a 415, before any validation.
   // Hooks here take a callback rather than being async functions: each request runs them, and a
@@ -183,7 +183,10 @@ export async function buildDaemon(config: DaemonConfig, store: Store, serverKey:
     // A NUL in a name or a search (%00) can match nothing, and PostgreSQL cannot even compare it:
     // the same 400, naming the part, on either engine (a lone surrogate never decodes from a URL).
     const where = (req.url.includes('%00') || req.url.includes('\u0000')) && unstorableInUrl(req.params, req.query);
-    if (where) return done(invalid(`${where} holds a NUL character (\\u0000), which no name or text here can contain`, { field: where.split('"')[1] }) as unknown as FastifyError);
+    if (where) {
+      const named = JSON.stringify(where.key.replaceAll('\u0000', '\uFFFD'));
+      return done(invalid(`${where.kind} ${named} holds a NUL character (\\u0000), which no name or text here can contain`, { field: where.key }) as unknown as FastifyError);
+    }
     done();
   });
 

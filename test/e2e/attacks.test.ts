@@ -276,11 +276,40 @@ describe('runed under attack', () => {
         expect(res.body.error.message).toMatch(/holds a NUL character/);
         expect(res.body.error.details.field).toBe(field);
       }
+      const oddKey = await runed.request('GET', '/v1/users?%22%00=1', { token: root });
+      expect(oddKey.status).toBe(400);
+      expect(oddKey.body.error.details.field).toBe('"\u0000');
       // Without a token it is still a 401 first: the check says nothing to a stranger.
       expect((await runed.request('GET', '/v1/users/a%00b')).status).toBe(401);
       // A percent sign that is not a NUL passes through to the lookup.
       expect((await runed.request('GET', '/v1/users/a%2500b', { token: root })).status).toBe(404);
       expect((await runed.request('GET', '/healthz')).status).toBe(200);
+    });
+  });
+
+  describe('a forged cursor is a 400 naming the cursor, on either engine', () => {
+    it('a key of the wrong type, a NUL or a lone surrogate inside, an id that is not a number', async () => {
+      const cursor = (parts: unknown[]) => Buffer.from(JSON.stringify(parts)).toString('base64url');
+      for (const path of [
+        `/v1/tokens?sort=created&cursor=${cursor(['created', 'abc', 'tok_x'])}`,
+        `/v1/tokens?sort=-expires&cursor=${cursor(['-expires', '1e400', 'tok_x'])}`,
+        `/v1/users?sort=created&cursor=${cursor(['created', '12.5', 'usr_x'])}`,
+        `/v1/users?cursor=${cursor(['name', 'a\u0000', 'usr_x'])}`,
+        `/v1/namespaces?cursor=${cursor(['a\u0000'])}`,
+        `/v1/policies?cursor=${cursor(['\ud800'])}`,
+        `/v1/audit?cursor=${cursor(['abc'])}`,
+        `/v1/audit?cursor=${cursor(['1e3'])}`,
+      ]) {
+        const res = await runed.request('GET', path, { token: root });
+        expect(res.status, `${path}: ${JSON.stringify(res.body)}`).toBe(400);
+        expect(res.body.error.details.field).toBe('cursor');
+      }
+      // A real cursor still pages.
+      for (const name of ['paged-a', 'paged-b']) await runed.request('POST', '/v1/namespaces', { token: root, body: { name } });
+      const first = await runed.request('GET', '/v1/audit?limit=1', { token: root });
+      expect(first.body.nextCursor).toEqual(expect.any(String));
+      const next = await runed.request('GET', `/v1/audit?limit=1&cursor=${first.body.nextCursor}`, { token: root });
+      expect(next.status, JSON.stringify(next.body)).toBe(200);
     });
   });
 

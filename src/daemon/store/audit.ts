@@ -3,7 +3,7 @@ import { closeSync, existsSync, fdatasyncSync, fsyncSync, openSync, readFileSync
 import { loadKeyFile } from '../crypto.js';
 import { likeOp } from './dialect.js';
 import { columnList, type Dialect, type Engine, type Sql } from './sql.js';
-import { likePattern, pageOf, type Page } from '../paging.js';
+import { cursorNumber, likePattern, pageOf, type Page } from '../paging.js';
 
 import type { AuditRecord, Outcome } from '../../core/wire.js';
 
@@ -285,7 +285,7 @@ export class AuditLog {
       where.push(auditMatch(this.sql.dialect));
       params.like = likePattern(filter.search);
     }
-    if (page.after) (where.push(oldestFirst ? 'id > @after' : 'id < @after'), (params.after = Number(page.after[0])));
+    if (page.after) (where.push(oldestFirst ? 'id > @after' : 'id < @after'), (params.after = cursorNumber(page.after[0])));
     const rows = await this.sql.all<AuditRow>(`SELECT ${COLUMNS} FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id ${oldestFirst ? 'ASC' : 'DESC'} LIMIT @limit`, params);
     return pageOf(rows, page.limit, (r) => [r.id], toRecord);
   }

@@ -156,7 +156,9 @@ export function isConnectionFailure(e: unknown): boolean {
  * changed shape (a column's type altered by a newer replica's migration), the statement fails
  * with this until it is prepared again.
  */
-const planChanged = (e: unknown) => e instanceof pg.DatabaseError && e.code === '0A000' && /cached plan must not change result type/.test(e.message);
+const planChanged = (e: unknown) =>
+  // By the routine that raised it: the message is translated on a server with another lc_messages.
+  e instanceof pg.DatabaseError && e.code === '0A000' && (e.routine === 'RevalidateCachedQuery' || /cached plan must not change result type/.test(e.message));
 
 /** One error type per failure, naming the statement, so a log line says what failed and why. */
 function describeFailure(e: unknown, text: string, where: string): Error {
@@ -198,8 +200,8 @@ interface EngineParts {
   readonly pool: pg.Pool;
   readonly target: PostgresTarget;
   statement(text: string): PostgresStatement & { name: string };
-  /** Drops the statement made for `text`: the next use prepares it afresh, under a new name. */
-  forget(text: string): void;
+  /** Drops the statement `name` made for `text` (not a newer one): the next use prepares it afresh, under a new name. */
+  forget(text: string, name: string): void;
   currentTransaction(): TxState | undefined;
 }
 
@@ -219,23 +221,23 @@ class PostgresSql implements Sql {
     if (!this.state && this.engine.currentTransaction()) {
       throw new Error(`store misuse: a statement ran on the store while a transaction is open in the same task: use the transaction's store (tx), not ctx.store: ${text.slice(0, 80)}`);
     }
+    const stmt = this.engine.statement(text);
     try {
-      return await this.send(text, params);
+      return await this.send(stmt, params, text);
     } catch (e) {
       if (!planChanged(e)) throw describeFailure(e, text, this.engine.target.display);
-      this.engine.forget(text);
+      this.engine.forget(text, stmt.name);
       // In a transaction the failure has aborted it: it fails, and the next one prepares afresh.
       if (this.client) throw describeFailure(e, text, this.engine.target.display);
       try {
-        return await this.send(text, params);
+        return await this.send(this.engine.statement(text), params, text);
       } catch (again) {
         throw describeFailure(again, text, this.engine.target.display);
       }
     }
   }
 
-  private send(text: string, params: Params | undefined): Promise<pg.QueryResult> {
-    const stmt = this.engine.statement(text);
+  private send(stmt: PostgresStatement & { name: string }, params: Params | undefined, text: string): Promise<pg.QueryResult> {
     const values = bindParams(stmt, params, text);
     const config: pg.QueryConfig = { text: stmt.text, values, name: stmt.name };
     return this.client ? this.client.query(config) : this.engine.pool.query(config);
@@ -285,6 +287,9 @@ export class PostgresEngine implements Engine, EngineParts {
       max: opts.max ?? 10,
       connectionTimeoutMillis: opts.connectTimeoutMs ?? 5000,
       idleTimeoutMillis: 30_000,
+      // Statement names never repeat, so a connection keeps every statement it prepared (and the
+      // server its plans): a connection is replaced after an hour, even under steady load.
+      maxLifetimeSeconds: 3600,
       keepAlive: true,
       application_name: 'runed',
       types: typeParsers,
@@ -336,8 +341,9 @@ export class PostgresEngine implements Engine, EngineParts {
     return stmt;
   }
 
-  forget(text: string): void {
-    this.statements.delete(text);
+  forget(text: string, name: string): void {
+    // Requests that failed together forget it once: a retry's fresh statement is kept.
+    if (this.statements.get(text)?.name === name) this.statements.delete(text);
   }
 
   /** The transaction open in the calling async task, if any. */

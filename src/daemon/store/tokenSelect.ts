@@ -2,7 +2,7 @@ import type { Selector } from '../../core/selector.js';
 import { likePattern } from '../paging.js';
 import { likeOp } from './dialect.js';
 import type { Dialect, Sql } from './sql.js';
-import { TOKEN_COLUMNS, type TokenRow } from './tokens.js';
+import { TOKEN_COLUMNS, type TokenRow } from './tokenRow.js';
 
 /** SQL conditions (portable: standard SQL, named parameters prefixed `sel_`) and their values. */
 export interface SqlWhere {

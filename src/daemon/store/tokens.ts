@@ -1,56 +1,13 @@
-import type { SubjectType, Token, TokenKind, TokenStatus } from '../../core/wire.js';
+import type { Token, TokenStatus } from '../../core/wire.js';
 import type { Selector } from '../../core/selector.js';
 import { TOKEN_SEARCH_TEXT } from './postgresMigrations.js';
-import { columnList, type Dialect, type Sql } from './sql.js';
+import type { Dialect, Sql } from './sql.js';
+import { TOKEN_COLUMNS, type TokenRow } from './tokenRow.js';
 import { selectRows } from './dialect.js';
 import { selectorWhere, tokenMatchSql } from './tokenSelect.js';
 import { likePattern, pageOf, sortedPaging, type Page, type SortColumns, type Sorted } from '../paging.js';
 
-export interface TokenRow {
-  id: string;
-  name: string;
-  subject_id: string;
-  subject_name: string;
-  subject_type: SubjectType;
-  policies: string;
-  description: string;
-  kind: TokenKind;
-  secret_hash: string;
-  created_at: number;
-  expires_at: number | null;
-  enabled: number;
-  revoked_at: number | null;
-  last_used_at: number | null;
-  /** The subject that disabled the token, while it is disabled. */
-  disabled_by: string | null;
-  /** The token whose holder minted this one, when one did. */
-  created_by: string | null;
-  /** The secret a rotation replaced, honoured until prev_secret_until. */
-  prev_secret_hash: string | null;
-  prev_secret_until: number | null;
-}
-
-/** Every column of a token row, named (see columnList); lists read fewer (LIST_NAMES). */
-export const TOKEN_COLUMNS = columnList<TokenRow>({
-  id: true,
-  name: true,
-  subject_id: true,
-  subject_name: true,
-  subject_type: true,
-  policies: true,
-  description: true,
-  kind: true,
-  secret_hash: true,
-  created_at: true,
-  expires_at: true,
-  enabled: true,
-  revoked_at: true,
-  last_used_at: true,
-  disabled_by: true,
-  created_by: true,
-  prev_secret_hash: true,
-  prev_secret_until: true,
-});
+export type { TokenRow } from './tokenRow.js';
 
 /** The columns a token answer is made of (LIST_COLUMNS): what a list reads. */
 export type ListedTokenRow = Pick<TokenRow, 'id' | 'name' | 'subject_id' | 'subject_name' | 'subject_type' | 'policies' | 'description' | 'kind' | 'created_at' | 'expires_at' | 'enabled' | 'revoked_at' | 'last_used_at'>;
