@@ -304,6 +304,9 @@ describe('runed under attack', () => {
         expect(res.status, `${path}: ${JSON.stringify(res.body)}`).toBe(400);
         expect(res.body.error.details.field).toBe('cursor');
       }
+      const huge = await runed.request('GET', '/v1/audit?after=99999999999999999999', { token: root });
+      expect(huge.status).toBe(400);
+      expect(huge.body.error.details.field).toBe('after');
       // A real cursor still pages.
       for (const name of ['paged-a', 'paged-b']) await runed.request('POST', '/v1/namespaces', { token: root, body: { name } });
       const first = await runed.request('GET', '/v1/audit?limit=1', { token: root });

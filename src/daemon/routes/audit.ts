@@ -46,6 +46,7 @@ export function auditRoutes(app: App, ctx: Ctx, state: { closing: boolean }): vo
 
     // Following: events after an id, oldest first; an empty page waits a while for the next event.
     if (q.cursor) throw invalid('give after or cursor, not both', { field: 'cursor' });
+    if (!Number.isSafeInteger(Number(q.after))) throw invalid('after must be the id of an event (a whole number)', { field: 'after' });
     const page = { ...readPage(q, 1), after: [q.after] };
     const waitMs = q.wait ? parseDuration(q.wait) : 0;
     if (waitMs === undefined || waitMs > MAX_WAIT_MS) throw invalid(`wait must be a duration of at most ${MAX_WAIT_MS / 1000}s, e.g. "10s"`, { field: 'wait' });
