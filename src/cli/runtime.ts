@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { reserveSecretFile, SecretFileError, type SecretFile } from '../config/secretFile.js';
 import type { RuneClient, TokenNotice } from '../api/client.js';
 import type { Target } from '../config/target.js';
-import { formatDuration, parseDuration } from '../core/duration.js';
+import { formatDuration, MAX_TTL_MS, parseDuration } from '../core/duration.js';
 import { checkFormat, UsageError, type Format } from './output.js';
 
 export { UsageError };
@@ -86,6 +86,7 @@ export function checkTtl(ttl: string | undefined, flag = '--ttl'): string | unde
   const ms = parseDuration(ttl);
   if (ms === undefined) throw new UsageError(`${flag} "${ttl}" is not a duration: use e.g. 720h, 90d or 1h30m`);
   if (ms <= 0) throw new UsageError(`${flag} must be greater than zero`);
+  if (ms > MAX_TTL_MS) throw new UsageError(`${flag} "${ttl}" is longer than 36500d (100 years), the most any TTL can be`);
   return ttl;
 }
 

@@ -31,7 +31,13 @@ export function parseDuration(text: string): number | undefined {
   return Number.isSafeInteger(total) ? total : undefined;
 }
 
-/** Parses a TTL for a token: a positive duration. Throws invalid_argument naming the field. */
+/**
+ * The longest TTL anything takes: 100 years. Past it an expiry is no longer a date a client can
+ * read (JavaScript's dates end in the year 275760), and no token needs to outlive its operators.
+ */
+export const MAX_TTL_MS = 36_500 * UNIT_MS.d!;
+
+/** Parses a TTL for a token: a positive duration of at most MAX_TTL_MS. Throws invalid_argument naming the field. */
 export function parseTtl(value: unknown, field = 'ttl'): number {
   if (typeof value !== 'string') {
     throw invalid(`${field} must be a duration string such as "720h", "90d" or "1h30m"`, { field });
@@ -41,6 +47,7 @@ export function parseTtl(value: unknown, field = 'ttl'): number {
     throw invalid(`${field} "${value}" is not a duration: use a number and a unit (ms, s, m, h, d, w), e.g. "720h", "90d", "1h30m"`, { field });
   }
   if (ms <= 0) throw invalid(`${field} must be greater than zero`, { field });
+  if (ms > MAX_TTL_MS) throw invalid(`${field} "${value}" is longer than 36500d (100 years), the most any TTL can be`, { field });
   return ms;
 }
 

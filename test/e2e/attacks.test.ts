@@ -287,6 +287,39 @@ describe('runed under attack', () => {
     });
   });
 
+  describe('an expiry no client could read is refused, and one stored by an older runed does not break the lists', () => {
+    it('a TTL past 100 years is a 400 naming it, stores nothing and changes nothing', async () => {
+      const kept = await runed.request('POST', '/v1/tokens', { token: root, body: { name: 'kept-expiry', ttl: '1h' } });
+      for (const [method, path, body, field] of [
+        ['POST', '/v1/tokens', { name: 'forever-ish', ttl: '100000000d' }, 'ttl'],
+        ['POST', '/v1/tokens', { name: 'forever-ish', ttl: '9007199254740991ms' }, 'ttl'],
+        ['PATCH', `/v1/tokens/${kept.body.token.id}`, { ttl: '36501d' }, 'ttl'],
+      ] as const) {
+        const res = await runed.request(method, path, { token: root, body });
+        expect(res.status, JSON.stringify(res.body)).toBe(400);
+        expect(res.body.error.message).toMatch(/longer than 36500d \(100 years\)/);
+        expect(res.body.error.details.field).toBe(field);
+      }
+      expect((await runed.request('GET', '/v1/tokens?expiresWithin=100000000d', { token: root })).status).toBe(400);
+      const listed = await runed.request('GET', '/v1/tokens?search=forever-ish', { token: root });
+      expect(listed.status).toBe(200);
+      expect(listed.body.items).toEqual([]);
+      expect((await runed.request('GET', `/v1/tokens/${kept.body.token.id}`, { token: root })).body.expiresAt).toBe(kept.body.token.expiresAt);
+      expect((await runed.request('POST', '/v1/tokens', { token: root, body: { name: 'century', ttl: '36500d' } })).status).toBe(201);
+    });
+
+    it('a token whose stored expiry is past the last date reads as expiring then, in lists and whoami', async () => {
+      const old = await runed.request('POST', '/v1/tokens', { token: root, body: { name: 'stored-long-ago' } });
+      await withTestDb(runed, (db) => db.run('UPDATE tokens SET expires_at = ? WHERE id = ?', [9e15, old.body.token.id]));
+      const listed = await runed.request('GET', '/v1/tokens?search=stored-long-ago', { token: root });
+      expect(listed.status, JSON.stringify(listed.body)).toBe(200);
+      expect(listed.body.items[0].expiresAt).toBe('+275760-09-13T00:00:00.000Z');
+      const me = await runed.request('GET', '/v1/whoami', { token: old.body.secret });
+      expect(me.status).toBe(200);
+      expect(me.body.token.expiresAt).toBe('+275760-09-13T00:00:00.000Z');
+    });
+  });
+
   describe('a forged cursor is a 400 naming the cursor, on either engine', () => {
     it('a key of the wrong type, a NUL or a lone surrogate inside, an id that is not a number', async () => {
       const cursor = (parts: unknown[]) => Buffer.from(JSON.stringify(parts)).toString('base64url');

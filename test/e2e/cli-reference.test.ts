@@ -255,6 +255,7 @@ describe('bad input: one clear line on stderr and a non-zero exit', () => {
     [['admin', 'service', 'create', 'x', '--permissions', 'deploy'], '--permissions takes one or more of cast, read, admin, not deploy'],
     [['admin', 'service', 'create', 'x', '--ttl', '90days'], '--ttl "90days" is not a duration: use e.g. 720h, 90d or 1h30m'],
     [['admin', 'token', 'create', 'x', '--ttl', '0h'], '--ttl must be greater than zero'],
+    [['admin', 'token', 'create', 'x', '--ttl', '100000000d'], '--ttl "100000000d" is longer than 36500d (100 years)'],
     [['admin', 'token', 'create', 'x', '--subject-name', 'ghost'], 'subject "ghost" not found: create the user first'],
     [['admin', 'token', 'create', 'x', '--policies', 'nope'], 'policy "nope" does not exist'],
     [['admin', 'token', 'update', 'tok_x'], 'nothing to change: give --ttl, --enable, --disable or --description'],

@@ -2,6 +2,7 @@ import { Errors, Whoami as WhoamiSchema } from '../../core/schemas.js';
 import { formatDuration } from '../../core/duration.js';
 import type { Whoami } from '../../core/wire.js';
 import { principalOf, type App, type Ctx } from '../context.js';
+import { expiryText } from '../store/tokens.js';
 
 export function whoamiRoutes(app: App, ctx: Ctx): void {
   const schema = { tags: ['session'], summary: 'Who the caller is: subject, token, policies and rules', response: { 200: WhoamiSchema, ...Errors } };
@@ -14,7 +15,7 @@ export function whoamiRoutes(app: App, ctx: Ctx): void {
       rules: p.holdings.subject,
     };
     if (p.subject.email) body.subject.email = p.subject.email;
-    if (p.token.expires_at !== null) body.token.expiresAt = new Date(p.token.expires_at).toISOString();
+    if (p.token.expires_at !== null) body.token.expiresAt = expiryText(p.token.expires_at);
     if (p.tokenPolicies) {
       body.token.policies = JSON.parse(p.token.policies) as string[];
       body.tokenRules = p.holdings.token ?? [];

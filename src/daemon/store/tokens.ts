@@ -19,6 +19,15 @@ export function tokenStatus(row: Pick<TokenRow, 'revoked_at' | 'expires_at' | 'e
   return 'active';
 }
 
+/** The last instant a JavaScript date can hold (the year 275760). */
+const LAST_DATE_MS = 8.64e15;
+
+/**
+ * An expiry as ISO text. A runed before MAX_TTL_MS stored expiries past the last date a Date can
+ * hold, which no list could then show: such a token reads as expiring at that last date.
+ */
+export const expiryText = (ms: number) => new Date(Math.min(ms, LAST_DATE_MS)).toISOString();
+
 export function toToken(row: ListedTokenRow, now = Date.now()): Token {
   const token: Token = {
     id: row.id,
@@ -33,7 +42,7 @@ export function toToken(row: ListedTokenRow, now = Date.now()): Token {
     enabled: row.enabled === 1,
     status: tokenStatus(row, now),
   };
-  if (row.expires_at !== null) token.expiresAt = new Date(row.expires_at).toISOString();
+  if (row.expires_at !== null) token.expiresAt = expiryText(row.expires_at);
   if (row.revoked_at !== null) token.revokedAt = new Date(row.revoked_at).toISOString();
   if (row.last_used_at !== null) token.lastUsedAt = new Date(row.last_used_at).toISOString();
   return token;
