@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cli } from '../helpers/rune.js';
@@ -241,6 +241,25 @@ describe('token rotation and expiry warnings against one daemon', () => {
       const bad = cliAs(alice).run(['admin', 'token', 'rotate', t.token.id, '--grace', 'soon']);
       expect(bad.status).not.toBe(0);
       expect(bad.stderr).toContain('--grace "soon" is not a duration');
+    });
+
+    it('rotating the token the command runs with says how to switch to the new secret', async () => {
+      const t = await create(alice, { name: 'cli-rot-self' });
+      const r = cliAs(t.secret).run(['admin', 'token', 'rotate', t.token.id, '--grace', '1h', '--out-file', 'self.token']);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/note: RUNE_TOKEN holds this token: set RUNE_TOKEN to the new secret before \d{4}-/);
+      // Through a context: the note names the login that switches it.
+      const ctxToken = await create(alice, { name: 'cli-rot-ctx' });
+      const home = new Cli({});
+      writeFileSync(join(home.home, 'ctx.token'), ctxToken.secret, { mode: 0o600 });
+      home.ok(['login', 'work', '--server', runed.url, '--token-file', join(home.home, 'ctx.token')]);
+      const viaContext = home.run(['admin', 'token', 'rotate', ctxToken.token.id, '--grace', '0', '--out-file', 'next.token']);
+      expect(viaContext.status, viaContext.stderr).toBe(0);
+      expect(viaContext.stderr).toContain(`note: context "work" uses this token: rune login work --server ${runed.url} --token-file next.token now: the old secret no longer works`);
+      const other = await create(alice, { name: 'cli-rot-other' });
+      const quiet = cliAs(alice).run(['admin', 'token', 'rotate', other.token.id, '--out-file', 'other.token']);
+      expect(quiet.status, quiet.stderr).toBe(0);
+      expect(quiet.stderr).not.toContain('note:');
     });
 
     it('a token expiring within 7 days: one warning line on stderr, stdout untouched', async () => {

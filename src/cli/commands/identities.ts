@@ -236,10 +236,16 @@ export function tokenCommands(admin: Command): void {
     .action(async (id: string, opts: { grace: string; outFile?: string; force?: boolean }, cmd: Command) => {
       const grace = opts.grace.trim();
       if (grace !== '0' && parseDuration(grace) === undefined) throw new UsageError(`--grace "${opts.grace}" is not a duration: use e.g. 1h, 30m or 0 to cut over at once`);
-      const { client } = writable(await session(cmd));
+      const { client, target } = writable(await session(cmd));
       const { result: res, sink } = await withSecretSink(opts, () => client.rotateToken(id, { grace }));
       const old = res.graceUntil ? `the old secret works until ${res.graceUntil} (see who still uses it: rune admin audit --action old-secret)` : 'the old secret no longer works';
       finishSecret(cmd, opts, sink, res, res.secret, `token/${res.token.name} ${res.token.id} rotated; ${old}`);
+      // Rotating the very token this command ran with: its holder must switch too, or lose access when the grace ends.
+      if (target.token?.startsWith(`rune_${res.token.id}_`)) {
+        const who = process.env.RUNE_TOKEN ? 'RUNE_TOKEN holds' : target.context ? `context "${target.context}" uses` : 'this command ran with';
+        const login = target.context && !process.env.RUNE_TOKEN ? `rune login ${target.context} --server ${target.server} --token-file ${opts.outFile ?? 'FILE'}` : 'set RUNE_TOKEN to the new secret';
+        process.stderr.write(`note: ${who} this token: ${login} ${res.graceUntil ? `before ${res.graceUntil}` : 'now: the old secret no longer works'}\n`);
+      }
     });
   token
     .command('expiring')
