@@ -1,4 +1,4 @@
-import { invalid } from './errors.js';
+import { invalid, shown } from './errors.js';
 
 const UNIT_MS: Record<string, number> = {
   ms: 1,
@@ -44,10 +44,10 @@ export function parseTtl(value: unknown, field = 'ttl'): number {
   }
   const ms = parseDuration(value);
   if (ms === undefined) {
-    throw invalid(`${field} "${value}" is not a duration: use a number and a unit (ms, s, m, h, d, w), e.g. "720h", "90d", "1h30m"`, { field });
+    throw invalid(`${field} "${shown(value)}" is not a duration: use a number and a unit (ms, s, m, h, d, w), e.g. "720h", "90d", "1h30m"`, { field });
   }
   if (ms <= 0) throw invalid(`${field} must be greater than zero`, { field });
-  if (ms > MAX_TTL_MS) throw invalid(`${field} "${value}" is longer than 36500d (100 years), the most any TTL can be`, { field });
+  if (ms > MAX_TTL_MS) throw invalid(`${field} "${shown(value)}" is longer than 36500d (100 years), the most any TTL can be`, { field });
   return ms;
 }
 

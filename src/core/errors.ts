@@ -42,6 +42,12 @@ export class RuneError extends Error {
   }
 }
 
+/**
+ * A value a caller sent, for an error message: whole when short, else its start and its length.
+ * A message must not grow with what was sent (it is answered, logged and may be audited).
+ */
+export const shown = (value: string, max = 100): string => (value.length <= max ? value : `${value.slice(0, max)}… (${value.length} characters)`);
+
 export const invalid = (message: string, details?: Record<string, unknown>) =>
   new RuneError('invalid_argument', message, details);
 export const notFound = (message: string) => new RuneError('not_found', message);

@@ -1,4 +1,4 @@
-import { invalid } from './errors.js';
+import { invalid, shown } from './errors.js';
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
@@ -15,7 +15,7 @@ export function dnsLabelProblem(name: string): string | undefined {
 export function requireDnsLabel(value: unknown, field: string): string {
   if (typeof value !== 'string') throw invalid(`${field} is required and must be a string`, { field });
   const problem = dnsLabelProblem(value);
-  if (problem) throw invalid(`${field} "${value}" is invalid: ${problem}`, { field });
+  if (problem) throw invalid(`${field} "${shown(value)}" is invalid: ${problem}`, { field });
   return value;
 }
 
@@ -38,6 +38,8 @@ export function suggest(word: string, known: Iterable<string>): string | undefin
   let best: string | undefined;
   let bestDistance = 3;
   for (const candidate of known) {
+    // The distance is at least the difference in length: a long word is never compared in full.
+    if (Math.abs(word.length - candidate.length) >= bestDistance) continue;
     const d = editDistance(word.toLowerCase(), candidate);
     if (d < bestDistance) {
       best = candidate;

@@ -1,5 +1,6 @@
 import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { dnsLabelProblem, suggest } from './names.js';
+import { shown } from './errors.js';
 
 export interface Rule {
   resource: string;
@@ -78,7 +79,7 @@ export function validatePolicy(value: unknown, locate: Locate = () => undefined)
   for (const key of Object.keys(doc)) {
     if (POLICY_FIELDS.includes(key) || READ_ONLY_POLICY_FIELDS.includes(key)) continue;
     const hint = suggest(key, POLICY_FIELDS);
-    error([key], `unknown field "${key}"${hint ? ` (did you mean "${hint}"?)` : ''}`);
+    error([key], `unknown field "${shown(key)}"${hint ? ` (did you mean "${hint}"?)` : ''}`);
   }
 
   let name = '';
@@ -132,7 +133,7 @@ function checkRule(
   for (const key of Object.keys(r)) {
     if (RULE_FIELDS.includes(key)) continue;
     const hint = suggest(key, RULE_FIELDS);
-    error([...at, key], `unknown field "${key}"${hint ? ` (did you mean "${hint}"?)` : ''}`);
+    error([...at, key], `unknown field "${shown(key)}"${hint ? ` (did you mean "${hint}"?)` : ''}`);
     ok = false;
   }
 
@@ -155,7 +156,11 @@ function checkRule(
   } else if (r.verbs.length === 0) {
     error([...at, 'verbs'], 'verbs must not be empty');
     ok = false;
+  } else if (r.verbs.length > MAX_VERBS_PER_RULE) {
+    error([...at, 'verbs'], `a rule lists at most ${MAX_VERBS_PER_RULE} verbs, not ${r.verbs.length}`);
+    ok = false;
   } else {
+    const listed = new Set<string>();
     r.verbs.forEach((verb, j) => {
       if (typeof verb !== 'string' || verb === '') {
         error([...at, 'verbs', j], 'a verb must be a non-empty string');
@@ -166,10 +171,10 @@ function checkRule(
         const hint = suggest(verb, VERBS);
         warn([...at, 'verbs', j], `unknown verb "${verb}"${hint ? ` (did you mean "${hint}"?)` : ''}`);
       }
-      if (verbs.includes(verb)) warn([...at, 'verbs', j], `verb "${verb}" is listed twice`);
-      else verbs.push(verb);
+      if (listed.has(verb)) warn([...at, 'verbs', j], `verb "${verb}" is listed twice`);
+      else (listed.add(verb), verbs.push(verb));
     });
-    if (verbs.includes('*') && verbs.length > 1) warn([...at, 'verbs'], '"*" already covers every verb');
+    if (listed.has('*') && verbs.length > 1) warn([...at, 'verbs'], '"*" already covers every verb');
   }
 
   let namespace: string | undefined;
@@ -196,6 +201,9 @@ function checkRule(
 }
 
 export type PolicyFormat = 'yaml' | 'json';
+
+/** Far more than the verbs there are: a longer list is a mistake or an attack on the linter. */
+export const MAX_VERBS_PER_RULE = 64;
 
 /** How large a policy document may be; a policy is small, so these stop hostile documents early. */
 export interface PolicyLimits {

@@ -16,10 +16,34 @@ export const GITHUB_ACTIONS_ISSUER = 'https://token.actions.githubusercontent.co
 
 export const hasGlob = (value: string) => /[*?]/.test(value);
 
-/** `*` is any run of characters, `?` one character; everything else is literal. */
+/**
+ * `*` is any run of characters, `?` one character (a UTF-16 unit); everything else is literal.
+ * Never a backtracking regex: a pattern such as `*a*a*a*b` against a long presented claim would
+ * take time exponential in its stars. Here a mismatch only moves back to just after the last `*`,
+ * so the work is at most pattern length × value length.
+ */
 export function globMatches(pattern: string, value: string): boolean {
-  const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[\\s\\S]*').replace(/\?/g, '[\\s\\S]');
-  return new RegExp(`^${source}$`).test(value);
+  let p = 0;
+  let v = 0;
+  let star = -1;
+  let resume = 0;
+  while (v < value.length) {
+    const c = pattern[p];
+    if (c === '*') {
+      star = p++;
+      resume = v;
+    } else if (p < pattern.length && (c === '?' || c === value[v])) {
+      p++;
+      v++;
+    } else if (star >= 0) {
+      p = star + 1;
+      v = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (pattern[p] === '*') p++;
+  return p === pattern.length;
 }
 
 /** Whether a presented claim satisfies a bound value: exactly equal, or matching it when globs are allowed. */

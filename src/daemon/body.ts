@@ -1,4 +1,4 @@
-import { invalid, RuneError } from '../core/errors.js';
+import { invalid, RuneError, shown } from '../core/errors.js';
 import { suggest } from '../core/names.js';
 
 /** A request body sent as YAML, kept as text so errors can point at line:column. */
@@ -26,7 +26,7 @@ export function checkFields(body: Fields, allowed: readonly string[], immutable:
       throw invalid(`field "${key}" is immutable: only ${allowed.join(', ')} can change`, { field: key });
     }
     const hint = suggest(key, allowed);
-    throw invalid(`unknown field "${key}"${hint ? ` (did you mean "${hint}"?)` : ''}`, { field: key });
+    throw invalid(`unknown field "${shown(key)}"${hint ? ` (did you mean "${hint}"?)` : ''}`, { field: key });
   }
 }
 

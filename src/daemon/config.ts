@@ -2,9 +2,12 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { MAX_TTL_MS, parseDuration } from '../core/duration.js';
+import { formatDuration, MAX_TTL_MS, parseDuration } from '../core/duration.js';
 import { suggest } from '../core/names.js';
 import { parsePostgresUrl } from './store/postgresUrl.js';
+
+/** The longest a Node timer can wait: 24 whole days, under 2^31-1 ms. */
+const MAX_TIMER_MS = 24 * 86_400_000;
 
 export interface DaemonConfig {
   listen: string;
@@ -278,6 +281,14 @@ export function loadConfig(args: string[], env: NodeJS.ProcessEnv = process.env)
   const { tokenDefaultTtl, tokenMaxTtl } = config.auth;
   if (tokenDefaultTtl !== undefined && tokenMaxTtl !== undefined && tokenDefaultTtl > tokenMaxTtl) {
     throw new ConfigError('auth.tokenDefaultTtl must not be longer than auth.tokenMaxTtl');
+  }
+  // Node's timers hold at most 2^31-1 ms (24.8 days); a longer one fires after 1 ms, every 1 ms.
+  const timers = { 'auth.sweepInterval': config.auth.sweepInterval, 'limits.requestTimeout': config.limits.requestTimeout, 'limits.headersTimeout': config.limits.headersTimeout, 'limits.keepAliveTimeout': config.limits.keepAliveTimeout };
+  for (const [key, ms] of Object.entries(timers)) {
+    if (ms > MAX_TIMER_MS) throw new ConfigError(`${key} must be at most 24d (a timer cannot wait longer), not ${formatDuration(ms)}`);
+  }
+  if (config.limits.headersTimeout > config.limits.requestTimeout) {
+    throw new ConfigError('limits.headersTimeout must not be longer than limits.requestTimeout');
   }
   if (Boolean(config.tls.certFile) !== Boolean(config.tls.keyFile)) {
     throw new ConfigError('tls.certFile and tls.keyFile must be set together');

@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest, RawServerDefault } from 'fastify';
-import { conflict, forbidden, RuneError } from '../core/errors.js';
+import { conflict, forbidden, RuneError, shown } from '../core/errors.js';
 import { redactSecrets } from '../core/tokenFormat.js';
 import type { PolicyLimits, Rule } from '../core/policy.js';
 import { describeAccess, describeRule, holds, missingRules, type Access } from '../core/rbac.js';
@@ -73,8 +73,16 @@ export function fullEvent(req: FastifyRequest, event: EventInput): AuditEvent {
 /** Records a refusal or a failure: nothing changed, so a failed append is logged, not fatal. */
 export function audit(ctx: Ctx, req: FastifyRequest, event: EventInput): void {
   audited.add(req);
-  ctx.audit.record(fullEvent(req, event));
+  const full = fullEvent(req, event);
+  // A refusal's text may quote what the caller sent: bounded, so no request writes more than this
+  // to a trail that is never pruned.
+  if (full.message !== undefined) full.message = shown(full.message, MAX_REFUSAL_TEXT);
+  if (full.ref !== undefined) full.ref = shown(full.ref, MAX_REFUSAL_REF);
+  ctx.audit.record(full);
 }
+
+const MAX_REFUSAL_TEXT = 1000;
+const MAX_REFUSAL_REF = 200;
 
 /**
  * Makes a change and writes its audit event in the same transaction: no action without its

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
 import { RuneError } from '../core/errors.js';
+import { MAX_TTL_MS } from '../core/duration.js';
 import { claimMatches } from '../core/trusts.js';
 import { isLoopback } from './net.js';
 
@@ -214,13 +215,18 @@ export async function verifyForTrust(keys: IssuerKeyCache, trust: TrustBinding, 
   }
 
   for (const [claim, bound] of Object.entries(trust.claims)) {
-    if (!claimMatches(bound, payload[claim], trust.allowGlob)) {
-      const presented = payload[claim] === undefined ? 'absent' : JSON.stringify(payload[claim]).slice(0, 200);
+    // The token's own claims only: "toString" or "constructor" absent from it is absent, not inherited.
+    const value = Object.hasOwn(payload, claim) ? payload[claim] : undefined;
+    if (!claimMatches(bound, value, trust.allowGlob)) {
+      const presented = value === undefined ? 'absent' : (JSON.stringify(value) ?? typeof value).slice(0, 200);
       throw new ExchangeRefused('claim', `claim "${claim}" of the token does not match the trust`, `${claim} ${presented}`);
     }
   }
   const replayKey = createHash('sha256').update(typeof payload.jti === 'string' && payload.jti !== '' ? `${trust.issuer}\njti\n${payload.jti}` : `jwt\n${jwt}`).digest('hex');
-  return { payload, replayKey, expiresAt: (payload.exp! + CLOCK_SKEW_S) * 1000 };
+  // Remembered (against replay) while the token is valid: whole milliseconds, and never past the
+  // longest TTL, whatever exp says (a fraction or 1e300 would not fit the BIGINT column).
+  const expiresAt = Math.min(Math.ceil(payload.exp! + CLOCK_SKEW_S) * 1000, Date.now() + MAX_TTL_MS);
+  return { payload, replayKey, expiresAt };
 }
 
 function refusalFor(err: unknown): Error {

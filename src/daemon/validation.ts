@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { invalid, type RuneError } from '../core/errors.js';
+import { invalid, shown, type RuneError } from '../core/errors.js';
 import { suggest } from '../core/names.js';
 import { TEXT_PATTERN } from '../core/schemas.js';
 import { MAX_LIMIT } from './paging.js';
@@ -62,7 +62,7 @@ export function schemaError(req: FastifyRequest, context: string | undefined, er
         return invalid(`field "${name}" is immutable: only ${allowed.join(', ')} can change`, { field: name });
       }
       const hint = suggest(name, allowed);
-      return invalid(`unknown ${where} "${inner}"${hint ? ` (did you mean "${hint}"?)` : ''}`, { field: inner });
+      return invalid(`unknown ${where} "${shown(inner)}"${hint ? ` (did you mean "${hint}"?)` : ''}`, { field: inner });
     }
     case 'required': {
       const name = String(e.params.missingProperty);

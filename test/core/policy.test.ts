@@ -66,4 +66,18 @@ rules:
     const policy = { name: 'p', description: 'd: with colon', rules: [{ resource: '*', verbs: ['get'], namespace: 'dev' }] };
     expect(lintPolicyText(policyToYaml(policy)).policy).toEqual(policy);
   });
+
+  it('a rule of more verbs than there could be is refused, not linted verb by verb; duplicates still warn', () => {
+    const many = validatePolicy({ name: 'p', rules: [{ resource: 'services', namespace: '*', verbs: Array.from({ length: 200_000 }, (_, i) => `v${i}`) }] });
+    expect(many.valid).toBe(false);
+    expect(many.errors).toEqual([{ path: 'rules[0].verbs', message: 'a rule lists at most 64 verbs, not 200000' }]);
+    const twice = validatePolicy({ name: 'p', rules: [{ resource: 'services', namespace: '*', verbs: ['get', 'list', 'get'] }] });
+    expect(twice.warnings.map((w) => w.message)).toEqual(['verb "get" is listed twice']);
+  });
+
+  it('an unknown field a megabyte long is named by its start and length, and costs no "did you mean" over all of it', () => {
+    const key = 'x'.repeat(1_000_000);
+    const r = validatePolicy({ name: 'p', rules: [], [key]: 1 });
+    expect(r.errors.map((e) => e.message)).toEqual([`unknown field "${'x'.repeat(100)}… (1000000 characters)"`]);
+  });
 });

@@ -320,6 +320,26 @@ describe('runed under attack', () => {
     });
   });
 
+  describe('what a refusal quotes of the request is bounded, in the answer and in the audit trail', () => {
+    it('a megabyte name, TTL or unknown field: a short 400, and at most a kilobyte in the trail', async () => {
+      const big = 'A'.repeat(1_000_000);
+      for (const [path, body, field] of [
+        ['/v1/namespaces', { name: big }, 'name'],
+        ['/v1/tokens', { name: 'fine', ttl: big }, 'ttl'],
+        ['/v1/users', { name: 'fine', [big]: 1 }, big],
+      ] as const) {
+        const res = await runed.request('POST', path, { token: root, body });
+        expect(res.status, path).toBe(400);
+        expect(res.body.error.details.field).toBe(field);
+        expect(res.body.error.message).toContain('… (1000000 characters)');
+        expect(res.body.error.message.length).toBeLessThan(400);
+      }
+      const events = (await runed.request('GET', '/v1/audit?outcome=error&limit=3', { token: root })).body.items as { message: string }[];
+      expect(events).toHaveLength(3);
+      for (const e of events) expect(e.message.length).toBeLessThanOrEqual(1100);
+    });
+  });
+
   describe('a forged cursor is a 400 naming the cursor, on either engine', () => {
     it('a key of the wrong type, a NUL or a lone surrogate inside, an id that is not a number', async () => {
       const cursor = (parts: unknown[]) => Buffer.from(JSON.stringify(parts)).toString('base64url');

@@ -149,6 +149,26 @@ describe('OIDC exchange: a CI job\'s token for a short-lived rune token', () => 
     expect((await runed.request('DELETE', '/v1/trusts/env-only', { token: root })).status).toBe(200);
   });
 
+  it('hostile but signed tokens: a fractional or huge exp, a claim named like an inherited property, a long claim against many stars', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    for (const exp of [now + 600.1234, 1e16, 1e300]) {
+      const res = await exchange(await jobToken({ exp }));
+      expect(res.status, `exp ${exp}: ${JSON.stringify(res.body)}`).toBe(201);
+    }
+    // A bound claim the token lacks is absent, even when every object inherits a property of that name.
+    expect((await createTrust({ name: 'odd-claim', serviceAccount: 'deployer', claims: { sub: SUB, repository: REPO, toString: 'x' } })).status).toBe(201);
+    const odd = await exchange(await jobToken(), 'odd-claim');
+    expect(odd.status, JSON.stringify(odd.body)).toBe(401);
+    expect(odd.body.error.details.reason).toBe('claim');
+    // A pattern of many stars against a 10 KB claim (near the JWT's 16 KB limit) answers at once: a backtracking regex would hang runed.
+    expect((await createTrust({ name: 'many-stars', serviceAccount: 'deployer', allowGlob: true, claims: { repository: REPO, sub: '*a*a*a*a*a*a*a*a*b' } })).status).toBe(201);
+    const slow = await exchange(await jobToken({ sub: 'a'.repeat(10_000) }), 'many-stars');
+    expect(slow.body.error?.details.reason, JSON.stringify(slow.body).slice(0, 300)).toBe('claim');
+    expect((await exchange(await jobToken({ sub: `${'a'.repeat(10_000)}b` }), 'many-stars')).status).toBe(201);
+    expect((await runed.request('GET', '/healthz')).status).toBe(200);
+    for (const name of ['odd-claim', 'many-stars']) expect((await runed.request('DELETE', `/v1/trusts/${name}`, { token: root })).status).toBe(200);
+  });
+
   it('creating a trust is an admin action behind the escalation guard, with strict fields', async () => {
     await runed.request('POST', '/v1/policies', { token: root, body: { name: 'sa-admin', rules: [{ resource: 'serviceaccounts', verbs: ['get', 'list', 'update'] }, { resource: 'tokens', verbs: ['create'] }] } });
     const admin = await runed.userWithToken(root, 'sa-admin-user', ['sa-admin']);

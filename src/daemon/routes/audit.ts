@@ -1,5 +1,5 @@
 import { AuditQuery, AuditRecord, Errors, List } from '../../core/schemas.js';
-import { invalid } from '../../core/errors.js';
+import { invalid, shown } from '../../core/errors.js';
 import { parseDuration } from '../../core/duration.js';
 import { requireAdmin, type App, type Ctx } from '../context.js';
 import { readPage, readSearch } from '../paging.js';
@@ -15,7 +15,7 @@ function parseSince(text: string, now: number): number {
   const ago = parseDuration(text);
   if (ago !== undefined) return now - ago;
   const at = Date.parse(text);
-  if (Number.isNaN(at)) throw invalid(`since "${text}" is neither a time (2026-01-31T12:00:00Z) nor a duration (1h, 7d)`, { field: 'since' });
+  if (Number.isNaN(at)) throw invalid(`since "${shown(text)}" is neither a time (2026-01-31T12:00:00Z) nor a duration (1h, 7d)`, { field: 'since' });
   return at;
 }
 

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { conflict, forbidden, invalid, notFound, RuneError } from '../../core/errors.js';
+import { conflict, forbidden, invalid, notFound, RuneError, shown } from '../../core/errors.js';
 import { formatDuration, parseDuration, parseTtl } from '../../core/duration.js';
 import { DEFAULT_ROTATION_GRACE } from '../../core/expiry.js';
 import { mintToken, randomBase62, redactSecrets, TOKEN_PREFIX } from '../../core/tokenFormat.js';
@@ -354,7 +354,7 @@ export function tokenRoutes(app: App, ctx: Ctx): void {
 /** A rotation's grace: a duration, or "0" for none; at most MAX_ROTATION_GRACE_MS. */
 function parseGrace(text: string): number {
   const ms = /^\s*0\s*$/.test(text) ? 0 : parseDuration(text);
-  if (ms === undefined) throw invalid(`grace "${text}" is not a duration: use e.g. "1h", "30m" or "0" to cut over at once`, { field: 'grace' });
+  if (ms === undefined) throw invalid(`grace "${shown(text)}" is not a duration: use e.g. "1h", "30m" or "0" to cut over at once`, { field: 'grace' });
   if (ms > MAX_ROTATION_GRACE_MS) throw invalid(`grace ${formatDuration(ms)} is longer than the maximum of ${formatDuration(MAX_ROTATION_GRACE_MS)}`, { field: 'grace', max: formatDuration(MAX_ROTATION_GRACE_MS) });
   return ms;
 }
