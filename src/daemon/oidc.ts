@@ -150,14 +150,43 @@ export class IssuerKeyCache {
       throw new Error(`${what} ${url} could not be fetched (${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message})`);
     }
     if (!res.ok) throw new Error(`${what} ${url} answered HTTP ${res.status}`);
-    const text = await res.text();
-    if (text.length > MAX_DOCUMENT_BYTES) throw new Error(`${what} ${url} is larger than ${MAX_DOCUMENT_BYTES} bytes`);
+    const text = await readCapped(res, MAX_DOCUMENT_BYTES, `${what} ${url}`);
     try {
       return JSON.parse(text);
     } catch {
       throw new Error(`${what} ${url} is not JSON`);
     }
   }
+}
+
+/** The body as text, read only up to `max` bytes: a larger one is cut off, not held in memory. */
+async function readCapped(res: Response, max: number, what: string): Promise<string> {
+  const declared = Number(res.headers.get('content-length'));
+  if (declared > max) {
+    await res.body?.cancel();
+    throw new Error(`${what} is larger than ${max} bytes`);
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (res.body) {
+    const reader = res.body.getReader();
+    for (;;) {
+      let next: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        next = await reader.read();
+      } catch (err) {
+        throw new Error(`${what} could not be read (${(err as Error).message})`);
+      }
+      if (next.done) break;
+      size += next.value.byteLength;
+      if (size > max) {
+        await reader.cancel();
+        throw new Error(`${what} is larger than ${max} bytes`);
+      }
+      chunks.push(next.value);
+    }
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 export interface TrustBinding {

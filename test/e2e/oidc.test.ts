@@ -1,4 +1,6 @@
 import { SignJWT, UnsecuredJWT, exportSPKI, importJWK, type JWTPayload } from 'jose';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestIssuer, type IssuerKey } from '../helpers/oidcIssuer.js';
 import { Runed } from '../helpers/runed.js';
@@ -167,6 +169,34 @@ describe('OIDC exchange: a CI job\'s token for a short-lived rune token', () => 
     expect((await exchange(await jobToken({ sub: `${'a'.repeat(10_000)}b` }), 'many-stars')).status).toBe(201);
     expect((await runed.request('GET', '/healthz')).status).toBe(200);
     for (const name of ['odd-claim', 'many-stars']) expect((await runed.request('DELETE', `/v1/trusts/${name}`, { token: root })).status).toBe(200);
+  });
+
+  it('an issuer whose discovery document never ends is cut off at 512 KB: a clear 503, and runed keeps its memory', async () => {
+    let sent = 0;
+    const endless = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const chunk = Buffer.alloc(64 * 1024, 0x20);
+      const more = () => {
+        while (!res.destroyed && sent < 64 * 1024 * 1024 && res.write(chunk)) sent += chunk.length;
+        if (!res.destroyed && sent < 64 * 1024 * 1024) res.once('drain', more);
+      };
+      more();
+    });
+    await new Promise<void>((resolve) => endless.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(endless.address() as AddressInfo).port}`;
+      expect((await runed.request('POST', '/v1/trusts', { token: root, body: { name: 'endless', issuer: url, audience: AUDIENCE, serviceAccount: 'deployer', claims: { sub: SUB, repository: REPO } } })).status).toBe(201);
+      const jwt = await new SignJWT({ aud: AUDIENCE, sub: SUB, repository: REPO }).setProtectedHeader({ alg: key.alg, kid: key.kid }).setIssuer(url).setIssuedAt().setExpirationTime('5m').sign(key.privateKey);
+      const res = await exchange(jwt, 'endless');
+      expect(res.status, JSON.stringify(res.body)).toBe(503);
+      expect(res.body.error.message).toMatch(/larger than 524288 bytes/);
+      // It stopped reading: far less than the 64 MB on offer went out.
+      expect(sent).toBeLessThan(16 * 1024 * 1024);
+    } finally {
+      await runed.request('DELETE', '/v1/trusts/endless', { token: root });
+      endless.closeAllConnections();
+      await new Promise((r) => endless.close(r));
+    }
   });
 
   it('creating a trust is an admin action behind the escalation guard, with strict fields', async () => {
