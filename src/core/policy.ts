@@ -60,6 +60,11 @@ export function ruleKey(rule: Rule): string {
   return `${rule.resource}|${rule.namespace ?? '*'}|${[...rule.verbs].sort().join(',')}`;
 }
 
+// Text no store keeps as written: NUL (PostgreSQL's text refuses it) or a lone surrogate (not UTF-8).
+// A YAML "\0" or "\ud800" escape reaches here; JSON bodies are refused earlier, by the parser.
+const UNSTORABLE = /\p{Cs}|\u0000/u;
+const UNSTORABLE_TEXT = 'holds a NUL character or a lone surrogate, which cannot be stored';
+
 /** Checks a decoded policy object; `locate` maps a path to a line:column when the source is text. */
 export function validatePolicy(value: unknown, locate: Locate = () => undefined): LintResult {
   const errors: LintIssue[] = [];
@@ -87,13 +92,14 @@ export function validatePolicy(value: unknown, locate: Locate = () => undefined)
   else if (typeof doc.name !== 'string') error(['name'], 'name must be a string');
   else {
     const problem = dnsLabelProblem(doc.name);
-    if (problem) error(['name'], `name "${doc.name}" ${problem}`);
+    if (problem) error(['name'], `name "${shown(doc.name)}" ${problem}`);
     name = doc.name;
   }
 
   let description = '';
   if (doc.description !== undefined && doc.description !== null) {
     if (typeof doc.description !== 'string') error(['description'], 'description must be a string');
+    else if (UNSTORABLE.test(doc.description)) error(['description'], UNSTORABLE_TEXT);
     else description = doc.description;
   }
 
@@ -141,11 +147,14 @@ function checkRule(
   if (typeof r.resource !== 'string' || r.resource === '') {
     error(r.resource === undefined ? at : [...at, 'resource'], 'resource is required and must be a resource name or "*"');
     ok = false;
+  } else if (UNSTORABLE.test(r.resource)) {
+    error([...at, 'resource'], `resource ${UNSTORABLE_TEXT}`);
+    ok = false;
   } else {
     resource = r.resource;
     if (resource !== '*' && !isKnownResource(resource)) {
       const hint = suggest(resource, RESOURCE_SET) ?? (RESOURCE_SET.has(`${resource}s`) ? `${resource}s` : undefined);
-      warn([...at, 'resource'], `unknown resource "${resource}"${hint ? ` (did you mean "${hint}"?)` : ''}`);
+      warn([...at, 'resource'], `unknown resource "${shown(resource)}"${hint ? ` (did you mean "${hint}"?)` : ''}`);
     }
   }
 
@@ -167,9 +176,14 @@ function checkRule(
         ok = false;
         return;
       }
+      if (UNSTORABLE.test(verb)) {
+        error([...at, 'verbs', j], `a verb ${UNSTORABLE_TEXT}`);
+        ok = false;
+        return;
+      }
       if (verb !== '*' && !isKnownVerb(verb)) {
         const hint = suggest(verb, VERBS);
-        warn([...at, 'verbs', j], `unknown verb "${verb}"${hint ? ` (did you mean "${hint}"?)` : ''}`);
+        warn([...at, 'verbs', j], `unknown verb "${shown(verb)}"${hint ? ` (did you mean "${hint}"?)` : ''}`);
       }
       if (listed.has(verb)) warn([...at, 'verbs', j], `verb "${verb}" is listed twice`);
       else (listed.add(verb), verbs.push(verb));
@@ -229,6 +243,8 @@ const MAX_DASHES_ON_A_LINE = 8;
 export function policyTextProblem(text: string, limits: PolicyLimits = DEFAULT_POLICY_LIMITS): LintIssue | undefined {
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > limits.bytes) return { path: '(document)', message: `the policy is ${bytes} bytes, more than the limit of ${limits.bytes} bytes` };
+  // Its text is kept as written (comments and all): it must be text every store can hold.
+  if (UNSTORABLE.test(text)) return { path: '(document)', message: `the policy text ${UNSTORABLE_TEXT}` };
   let line = 1;
   let column = 0;
   let depth = 0;

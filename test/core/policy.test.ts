@@ -80,4 +80,13 @@ rules:
     const r = validatePolicy({ name: 'p', rules: [], [key]: 1 });
     expect(r.errors.map((e) => e.message)).toEqual([`unknown field "${'x'.repeat(100)}… (1000000 characters)"`]);
   });
+
+  it('text no store can hold is refused wherever YAML lets it in: an escape in a value, a raw NUL in the text', () => {
+    const escaped = lintPolicyText('name: p\ndescription: "a\\0b"\nrules:\n  - resource: "svc\\ud800"\n    verbs: ["get\\0"]\n    namespace: "*"\n');
+    expect(escaped.valid).toBe(false);
+    expect(escaped.errors.map((e) => e.path)).toEqual(['description', 'rules[0].resource', 'rules[0].verbs[0]']);
+    for (const e of escaped.errors) expect(e.message).toMatch(/holds a NUL character or a lone surrogate, which cannot be stored/);
+    const raw = lintPolicyText('name: p\ndescription: a\u0000b\nrules: []\n');
+    expect(raw.errors).toEqual([{ path: '(document)', message: 'the policy text holds a NUL character or a lone surrogate, which cannot be stored' }]);
+  });
 });
