@@ -61,6 +61,12 @@ export function serviceAccountRoutes(app: App, ctx: Ctx): void {
     const existing = await store.subjects.getByName(name);
     if (existing) throw alreadyExists(`the name "${name}" is taken by a ${existing.type === 'user' ? 'user' : 'service account'}`);
     const plan = serviceAccountPolicies(name, permissions as Permission[], namespace);
+    // Its policies are named <name>-<permission>, and a policy name is a DNS label too.
+    const tooLong = plan.create.find((p) => p.name.length > 63);
+    if (tooLong) {
+      const most = 63 - (tooLong.name.length - name.length);
+      throw invalid(`name "${name}" is too long for a service account pinned to a namespace: its policy would be named "${tooLong.name}", longer than 63 characters: use a name of at most ${most} characters`, { field: 'name' });
+    }
     for (const p of plan.create) {
       if (await store.policies.exists(p.name)) throw alreadyExists(`policy "${p.name}" already exists: pick another service account name or delete that policy`);
     }

@@ -163,6 +163,11 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE TABLE rune_changes (id INTEGER PRIMARY KEY CHECK (id = 1), counter INTEGER NOT NULL, changed_at INTEGER NOT NULL);
   INSERT INTO rune_changes (id, counter, changed_at) VALUES (1, 0, 0);
   `,
+  `
+  -- An expiry past the last date JavaScript can hold (8.64e15 ms, the year 275760) came from a TTL
+  -- an older runed did not cap; past 2^53 no client can even read the number. It becomes that date.
+  UPDATE tokens SET expires_at = 8640000000000000 WHERE expires_at > 8640000000000000;
+  `,
 ];
 
 /** The SQLite list under its former name. */

@@ -155,6 +155,11 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
   CREATE TABLE rune_changes (id SMALLINT PRIMARY KEY CHECK (id = 1), counter BIGINT NOT NULL, changed_at BIGINT NOT NULL);
   INSERT INTO rune_changes (id, counter, changed_at) VALUES (1, 0, 0);
   `,
+  `
+  -- An expiry past the last date JavaScript can hold (8.64e15 ms, the year 275760) came from a TTL
+  -- an older runed did not cap; past 2^53 no client can even read the number. It becomes that date.
+  UPDATE tokens SET expires_at = 8640000000000000 WHERE expires_at > 8640000000000000;
+  `,
 ];
 
 /**
