@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { Type } from 'typebox';
-import { GENERIC_UNAUTHENTICATED, invalid, RuneError } from '../core/errors.js';
+import { GENERIC_UNAUTHENTICATED, invalid, RuneError, shown } from '../core/errors.js';
 import { redactSecrets } from '../core/tokenFormat.js';
 import { StoreAuditSink, type AuditSink } from './audit.js';
 import { Authenticator, type AuthResult } from './authn.js';
@@ -184,7 +184,7 @@ export async function buildDaemon(config: DaemonConfig, store: Store, serverKey:
     // the same 400, naming the part, on either engine (a lone surrogate never decodes from a URL).
     const where = (req.url.includes('%00') || req.url.includes('\u0000')) && unstorableInUrl(req.params, req.query);
     if (where) {
-      const named = JSON.stringify(where.key.replaceAll('\u0000', '\uFFFD'));
+      const named = JSON.stringify(shown(where.key.replaceAll('\u0000', '\uFFFD')));
       return done(invalid(`${where.kind} ${named} holds a NUL character (\\u0000), which no name or text here can contain`, { field: where.key }) as unknown as FastifyError);
     }
     done();
