@@ -37,10 +37,11 @@ export function editDistance(a: string, b: string): number {
 export function suggest(word: string, known: Iterable<string>): string | undefined {
   let best: string | undefined;
   let bestDistance = 3;
+  const lower = word.toLowerCase();
   for (const candidate of known) {
     // The distance is at least the difference in length: a long word is never compared in full.
-    if (Math.abs(word.length - candidate.length) >= bestDistance) continue;
-    const d = editDistance(word.toLowerCase(), candidate);
+    if (Math.abs(lower.length - candidate.length) >= bestDistance) continue;
+    const d = editDistance(lower, candidate);
     if (d < bestDistance) {
       best = candidate;
       bestDistance = d;

@@ -185,7 +185,7 @@ function checkRule(
         const hint = suggest(verb, VERBS);
         warn([...at, 'verbs', j], `unknown verb "${shown(verb)}"${hint ? ` (did you mean "${hint}"?)` : ''}`);
       }
-      if (listed.has(verb)) warn([...at, 'verbs', j], `verb "${verb}" is listed twice`);
+      if (listed.has(verb)) warn([...at, 'verbs', j], `verb "${shown(verb)}" is listed twice`);
       else (listed.add(verb), verbs.push(verb));
     });
     if (listed.has('*') && verbs.length > 1) warn([...at, 'verbs'], '"*" already covers every verb');

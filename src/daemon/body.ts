@@ -26,7 +26,7 @@ export function checkFields(body: Fields, allowed: readonly string[], immutable:
       throw invalid(`field "${key}" is immutable: only ${allowed.join(', ')} can change`, { field: key });
     }
     const hint = suggest(key, allowed);
-    throw invalid(`unknown field "${shown(key)}"${hint ? ` (did you mean "${hint}"?)` : ''}`, { field: key });
+    throw invalid(`unknown field "${shown(key)}"${hint ? ` (did you mean "${hint}"?)` : ''}`, { field: shown(key) });
   }
 }
 

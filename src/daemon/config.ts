@@ -288,7 +288,8 @@ export function loadConfig(args: string[], env: NodeJS.ProcessEnv = process.env)
     if (ms > MAX_TIMER_MS) throw new ConfigError(`${key} must be at most 24d (a timer cannot wait longer), not ${formatDuration(ms)}`);
   }
   if (config.limits.headersTimeout > config.limits.requestTimeout) {
-    throw new ConfigError('limits.headersTimeout must not be longer than limits.requestTimeout');
+    const { headersTimeout, requestTimeout } = config.limits;
+    throw new ConfigError(`limits.headersTimeout (${formatDuration(headersTimeout)}) must not be longer than limits.requestTimeout (${formatDuration(requestTimeout)}): set both`);
   }
   if (Boolean(config.tls.certFile) !== Boolean(config.tls.keyFile)) {
     throw new ConfigError('tls.certFile and tls.keyFile must be set together');

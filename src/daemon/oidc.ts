@@ -149,7 +149,10 @@ export class IssuerKeyCache {
     } catch (err) {
       throw new Error(`${what} ${url} could not be fetched (${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message})`);
     }
-    if (!res.ok) throw new Error(`${what} ${url} answered HTTP ${res.status}`);
+    if (!res.ok) {
+      await res.body?.cancel().catch(() => undefined);
+      throw new Error(`${what} ${url} answered HTTP ${res.status}`);
+    }
     const text = await readCapped(res, MAX_DOCUMENT_BYTES, `${what} ${url}`);
     try {
       return JSON.parse(text);
@@ -186,7 +189,8 @@ async function readCapped(res: Response, max: number, what: string): Promise<str
       chunks.push(next.value);
     }
   }
-  return Buffer.concat(chunks).toString('utf8');
+  // As res.text() would: UTF-8, a leading byte-order mark dropped.
+  return new TextDecoder().decode(Buffer.concat(chunks));
 }
 
 export interface TrustBinding {

@@ -185,7 +185,7 @@ export async function buildDaemon(config: DaemonConfig, store: Store, serverKey:
     const where = (req.url.includes('%00') || req.url.includes('\u0000')) && unstorableInUrl(req.params, req.query);
     if (where) {
       const named = JSON.stringify(shown(where.key.replaceAll('\u0000', '\uFFFD')));
-      return done(invalid(`${where.kind} ${named} holds a NUL character (\\u0000), which no name or text here can contain`, { field: where.key }) as unknown as FastifyError);
+      return done(invalid(`${where.kind} ${named} holds a NUL character (\\u0000), which no name or text here can contain`, { field: shown(where.key) }) as unknown as FastifyError);
     }
     done();
   });

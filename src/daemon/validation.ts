@@ -62,7 +62,7 @@ export function schemaError(req: FastifyRequest, context: string | undefined, er
         return invalid(`field "${name}" is immutable: only ${allowed.join(', ')} can change`, { field: name });
       }
       const hint = suggest(name, allowed);
-      return invalid(`unknown ${where} "${shown(inner)}"${hint ? ` (did you mean "${hint}"?)` : ''}`, { field: inner });
+      return invalid(`unknown ${where} "${shown(inner)}"${hint ? ` (did you mean "${hint}"?)` : ''}`, { field: shown(inner) });
     }
     case 'required': {
       const name = String(e.params.missingProperty);

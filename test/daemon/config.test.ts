@@ -47,7 +47,7 @@ describe('daemon configuration', () => {
     [['--listen', 'nowhere'], {}, 'listen "nowhere" must be host:port'],
     [['--token-max-ttl', 'forever'], {}, 'auth.tokenMaxTtl (--token-max-ttl) must be a positive duration'],
     [['--set', 'auth.sweepInterval=30d'], {}, 'auth.sweepInterval must be at most 24d (a timer cannot wait longer), not 30d'],
-    [['--set', 'limits.headersTimeout=1m'], {}, 'limits.headersTimeout must not be longer than limits.requestTimeout'],
+    [['--set', 'limits.headersTimeout=1m'], {}, 'limits.headersTimeout (1m) must not be longer than limits.requestTimeout (30s): set both'],
     [['--token-default-ttl', '40000d'], {}, 'auth.tokenDefaultTtl (--token-default-ttl) must be at most 36500d (100 years)'],
     [['--set', 'auth.tokenMaxTTL=1d'], {}, 'unknown setting "auth.tokenMaxTTL" (did you mean "auth.tokenMaxTtl"?)'],
     [[], { RUNE_AUTH_ALLOW_REMOTE_ADMIN: 'yes' }, 'auth.allowRemoteAdmin (RUNE_AUTH_ALLOW_REMOTE_ADMIN) must be true or false'],

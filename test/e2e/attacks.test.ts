@@ -331,7 +331,7 @@ describe('runed under attack', () => {
       for (const [path, body, field] of [
         ['/v1/namespaces', { name: big }, 'name'],
         ['/v1/tokens', { name: 'fine', ttl: big }, 'ttl'],
-        ['/v1/users', { name: 'fine', [big]: 1 }, big],
+        ['/v1/users', { name: 'fine', [big]: 1 }, `${'A'.repeat(100)}… (1000000 characters)`],
       ] as const) {
         const res = await runed.request('POST', path, { token: root, body });
         expect(res.status, path).toBe(400);
