@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { reserveSecretFile, SecretFileError, type SecretFile } from '../config/secretFile.js';
 import type { RuneClient, TokenNotice } from '../api/client.js';
 import type { Target } from '../config/target.js';
-import { formatDuration, MAX_TTL_MS, parseDuration } from '../core/duration.js';
+import { formatDuration, MAX_TTL_MS, MAX_TTL_TEXT, parseDuration } from '../core/duration.js';
 import { checkFormat, UsageError, type Format } from './output.js';
 
 export { UsageError };
@@ -61,8 +61,11 @@ export async function session(cmd: Command, opts: { needsToken?: boolean; server
 const warned = new Set<keyof TokenNotice>();
 
 /** One line on stderr per command and kind, never on stdout: scripts parsing the output are unaffected. */
+/** The (public) id of a bearer string, read off its text: no request, no checksum. */
+export const tokenIdOf = (bearer: string | undefined): string | undefined => /^rune_(tok_[0-9A-Za-z]+)_/.exec(bearer ?? '')?.[1];
+
 function warnAboutToken(target: Target, notice: TokenNotice, now = Date.now()): void {
-  const id = /^rune_(tok_[0-9A-Za-z]+)_/.exec(target.token ?? '')?.[1] ?? 'the token';
+  const id = tokenIdOf(target.token) ?? 'the token';
   const whose = target.context ? `the token of context "${target.context}" (${id})` : `the token ${id}`;
   const left = (at: string) => formatDuration(Math.max(0, Math.floor((Date.parse(at) - now) / 60_000) * 60_000));
   if (notice.rotatedUntil && !warned.has('rotatedUntil')) {
@@ -86,7 +89,7 @@ export function checkTtl(ttl: string | undefined, flag = '--ttl'): string | unde
   const ms = parseDuration(ttl);
   if (ms === undefined) throw new UsageError(`${flag} "${ttl}" is not a duration: use e.g. 720h, 90d or 1h30m`);
   if (ms <= 0) throw new UsageError(`${flag} must be greater than zero`);
-  if (ms > MAX_TTL_MS) throw new UsageError(`${flag} "${ttl}" is longer than 36500d (100 years), the most any TTL can be`);
+  if (ms > MAX_TTL_MS) throw new UsageError(`${flag} "${ttl}" is longer than ${MAX_TTL_TEXT}, the most any TTL can be`);
   return ttl;
 }
 

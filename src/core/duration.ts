@@ -36,6 +36,8 @@ export function parseDuration(text: string): number | undefined {
  * read (JavaScript's dates end in the year 275760), and no token needs to outlive its operators.
  */
 export const MAX_TTL_MS = 36_500 * UNIT_MS.d!;
+/** MAX_TTL_MS as messages name it. */
+export const MAX_TTL_TEXT = '36500d (100 years)';
 
 /** Parses a TTL for a token: a positive duration of at most MAX_TTL_MS. Throws invalid_argument naming the field. */
 export function parseTtl(value: unknown, field = 'ttl'): number {
@@ -47,7 +49,7 @@ export function parseTtl(value: unknown, field = 'ttl'): number {
     throw invalid(`${field} "${shown(value)}" is not a duration: use a number and a unit (ms, s, m, h, d, w), e.g. "720h", "90d", "1h30m"`, { field });
   }
   if (ms <= 0) throw invalid(`${field} must be greater than zero`, { field });
-  if (ms > MAX_TTL_MS) throw invalid(`${field} "${shown(value)}" is longer than 36500d (100 years), the most any TTL can be`, { field });
+  if (ms > MAX_TTL_MS) throw invalid(`${field} "${shown(value)}" is longer than ${MAX_TTL_TEXT}, the most any TTL can be`, { field });
   return ms;
 }
 

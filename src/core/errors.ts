@@ -42,6 +42,9 @@ export class RuneError extends Error {
   }
 }
 
+/** Text no store keeps as sent: NUL (PostgreSQL's text refuses it) or a lone surrogate (not UTF-8). */
+export const UNSTORABLE = /\p{Cs}|\u0000/u;
+
 /**
  * A value a caller sent, for an error message: whole when short, else its start and its length.
  * A message must not grow with what was sent (it is answered, logged and may be audited).

@@ -1,6 +1,6 @@
 import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { dnsLabelProblem, suggest } from './names.js';
-import { shown } from './errors.js';
+import { shown, UNSTORABLE } from './errors.js';
 
 export interface Rule {
   resource: string;
@@ -60,9 +60,7 @@ export function ruleKey(rule: Rule): string {
   return `${rule.resource}|${rule.namespace ?? '*'}|${[...rule.verbs].sort().join(',')}`;
 }
 
-// Text no store keeps as written: NUL (PostgreSQL's text refuses it) or a lone surrogate (not UTF-8).
-// A YAML "\0" or "\ud800" escape reaches here; JSON bodies are refused earlier, by the parser.
-const UNSTORABLE = /\p{Cs}|\u0000/u;
+// A YAML "\0" or "\ud800" escape reaches here (JSON bodies are refused earlier, by the parser).
 const UNSTORABLE_TEXT = 'holds a NUL character or a lone surrogate, which cannot be stored';
 
 /** Checks a decoded policy object; `locate` maps a path to a line:column when the source is text. */

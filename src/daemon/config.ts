@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { formatDuration, MAX_TTL_MS, parseDuration } from '../core/duration.js';
+import { formatDuration, MAX_TTL_MS, MAX_TTL_TEXT, parseDuration } from '../core/duration.js';
 import { suggest } from '../core/names.js';
 import { parsePostgresUrl } from './store/postgresUrl.js';
 
@@ -153,7 +153,7 @@ function convert(setting: Setting, value: unknown, source: string): unknown {
     case 'duration': {
       const ms = typeof value === 'string' ? parseDuration(value) : undefined;
       if (ms === undefined || ms <= 0) throw new ConfigError(`${where} must be a positive duration such as 720h or 90d, not "${String(value)}"`);
-      if (ms > MAX_TTL_MS) throw new ConfigError(`${where} must be at most 36500d (100 years), not "${String(value)}"`);
+      if (ms > MAX_TTL_MS) throw new ConfigError(`${where} must be at most ${MAX_TTL_TEXT}, not "${String(value)}"`);
       return ms;
     }
     case 'list':

@@ -1,4 +1,4 @@
-import { invalid } from '../core/errors.js';
+import { invalid, UNSTORABLE } from '../core/errors.js';
 
 export const DEFAULT_LIMIT = 100;
 export const MAX_LIMIT = 1000;
@@ -30,8 +30,6 @@ export function encodeCursor(parts: (string | number)[]): string {
 
 const badCursor = () => invalid('cursor is not valid: pass the nextCursor of a previous page unchanged', { field: 'cursor' });
 
-// No cursor of ours holds text a store cannot compare (NUL, a lone surrogate): a forged one is refused here, on either engine.
-const UNCOMPARABLE = /\u0000|\p{Cs}/u;
 
 function decodeCursor(cursor: string, parts: number): string[] {
   let value: unknown;
@@ -40,7 +38,8 @@ function decodeCursor(cursor: string, parts: number): string[] {
   } catch {
     throw badCursor();
   }
-  if (Array.isArray(value) && value.length === parts && value.every((p) => typeof p === 'string' && !UNCOMPARABLE.test(p))) return value;
+  // No cursor of ours holds text a store cannot compare: a forged one is refused here, on either engine.
+  if (Array.isArray(value) && value.length === parts && value.every((p) => typeof p === 'string' && !UNSTORABLE.test(p))) return value;
   throw badCursor();
 }
 

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { Type } from 'typebox';
-import { GENERIC_UNAUTHENTICATED, invalid, RuneError, shown } from '../core/errors.js';
+import { GENERIC_UNAUTHENTICATED, invalid, RuneError, shown, UNSTORABLE } from '../core/errors.js';
 import { redactSecrets } from '../core/tokenFormat.js';
 import { StoreAuditSink, type AuditSink } from './audit.js';
 import { Authenticator, type AuthResult } from './authn.js';
@@ -65,9 +65,6 @@ function propertiesAt(schema: unknown, pointer: string): string[] {
   node = node?.anyOf?.find((b) => (b as { type?: string }).type !== 'null') as typeof node ?? node;
   return Object.keys(node?.properties ?? {});
 }
-
-// Text no store keeps as sent: a lone surrogate (not UTF-8) or NUL (PostgreSQL's text refuses it).
-const UNSTORABLE = /\p{Cs}|\u0000/u;
 
 /** The path of the first string or key in `value` holding unstorable text, or undefined. */
 function findUnstorable(value: unknown): string | undefined {

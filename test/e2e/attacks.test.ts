@@ -340,8 +340,17 @@ describe('runed under attack', () => {
         expect(res.body.error.message.length).toBeLessThan(400);
       }
       const events = (await runed.request('GET', '/v1/audit?outcome=error&limit=3', { token: root })).body.items as { message: string }[];
-      expect(events).toHaveLength(3);
-      for (const e of events) expect(e.message.length).toBeLessThanOrEqual(1100);
+      expect(events.map((e) => e.message)).toEqual([expect.stringContaining('… (1000000 characters)'), expect.stringContaining('… (1000000 characters)'), expect.stringContaining('… (1000000 characters)')]);
+    });
+
+    it('a refusal longer than a kilobyte (a user with many missing policies) is cut to one in its audit event', async () => {
+      const policies = Array.from({ length: 40 }, (_, i) => `missing-${'q'.repeat(40)}-${i}`);
+      const res = await runed.request('POST', '/v1/users', { token: root, body: { name: 'many-missing', policies } });
+      expect(res.status).toBe(400);
+      expect(res.body.error.message.length).toBeGreaterThan(1000);
+      const [event] = (await runed.request('GET', '/v1/audit?outcome=error&limit=1', { token: root })).body.items as { message: string }[];
+      expect(event!.message).toMatch(/^invalid_argument: .*… \(\d{4,} characters\)$/s);
+      expect(event!.message.length).toBeLessThanOrEqual(1000 + '… (99999 characters)'.length);
     });
   });
 

@@ -4,7 +4,7 @@ import type { ServiceAccount, Token, User } from '../../core/wire.js';
 import { age, render, type Columns } from '../output.js';
 import { parseDuration } from '../../core/duration.js';
 import { hygieneColumns, revokeCommand, staleCommand } from './tokenBulk.js';
-import { checkTtl, formatOf, session, splitList, UsageError, withSecretSink, writable, type SecretSink } from '../runtime.js';
+import { checkTtl, formatOf, session, splitList, tokenIdOf, UsageError, withSecretSink, writable, type SecretSink } from '../runtime.js';
 
 export const userColumns: Columns<User> = {
   headers: ['NAME', 'EMAIL', 'POLICIES', 'AGE'],
@@ -241,7 +241,7 @@ export function tokenCommands(admin: Command): void {
       const old = res.graceUntil ? `the old secret works until ${res.graceUntil} (see who still uses it: rune admin audit --action old-secret)` : 'the old secret no longer works';
       finishSecret(cmd, opts, sink, res, res.secret, `token/${res.token.name} ${res.token.id} rotated; ${old}`);
       // Rotating the very token this command ran with: its holder must switch too, or lose access when the grace ends.
-      if (target.token?.startsWith(`rune_${res.token.id}_`)) {
+      if (tokenIdOf(target.token) === res.token.id) {
         const who = process.env.RUNE_TOKEN ? 'RUNE_TOKEN holds' : target.context ? `context "${target.context}" uses` : 'this command ran with';
         const login = target.context && !process.env.RUNE_TOKEN ? `rune login ${target.context} --server ${target.server} --token-file ${opts.outFile ?? 'FILE'}` : 'set RUNE_TOKEN to the new secret';
         process.stderr.write(`note: ${who} this token: ${login} ${res.graceUntil ? `before ${res.graceUntil}` : 'now: the old secret no longer works'}\n`);

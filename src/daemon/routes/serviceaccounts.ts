@@ -62,10 +62,10 @@ export function serviceAccountRoutes(app: App, ctx: Ctx): void {
     if (existing) throw alreadyExists(`the name "${name}" is taken by a ${existing.type === 'user' ? 'user' : 'service account'}`);
     const plan = serviceAccountPolicies(name, permissions as Permission[], namespace);
     // Its policies are named <name>-<permission>, and a policy name is a DNS label too.
-    const tooLong = plan.create.reduce<(typeof plan.create)[number] | undefined>((longest, p) => (p.name.length > (longest?.name.length ?? 63) ? p : longest), undefined);
-    if (tooLong) {
-      const most = 63 - (tooLong.name.length - name.length);
-      throw invalid(`name "${name}" is too long for a service account pinned to a namespace: its policy would be named "${tooLong.name}", longer than 63 characters: use a name of at most ${most} characters`, { field: 'name' });
+    const longest = [...plan.create].sort((a, b) => b.name.length - a.name.length)[0];
+    if (longest && longest.name.length > 63) {
+      const most = 63 - (longest.name.length - name.length);
+      throw invalid(`name "${name}" is too long for a service account pinned to a namespace: its policy would be named "${longest.name}", longer than 63 characters: use a name of at most ${most} characters`, { field: 'name' });
     }
     for (const p of plan.create) {
       if (await store.policies.exists(p.name)) throw alreadyExists(`policy "${p.name}" already exists: pick another service account name or delete that policy`);
